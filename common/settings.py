@@ -1,0 +1,97 @@
+"""Every setting of every service, read from the environment in one place.
+
+Each field maps to an upper-case environment variable of the same name (``DATA_DIR``,
+``REDIS_URL``...); ``.env.example`` documents them all. Services call :func:`get_settings`
+and never read ``os.environ`` themselves.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # --- Shared infrastructure -------------------------------------------------------------
+    redis_url: str = Field(
+        "redis://localhost:6379/0",
+        description="Celery broker, result backend and pipeline bookkeeping (locks, throttle).",
+    )
+    data_dir: Path = Field(
+        Path("var/data"),
+        description="Shared data directory: raw responses, cleaned Parquet, mlflow.db, artifacts.",
+    )
+    mlflow_tracking_uri: str | None = Field(
+        None, description="Defaults to the sqlite store inside DATA_DIR (DATA_DIR/mlflow.db)."
+    )
+    mlflow_experiment: str = "nba-archetypes"
+    registered_model_name: str = "nba-archetypes"
+    log_level: str = "INFO"
+
+    # --- NBA stats upstream (fetch worker) --------------------------------------------------
+    nba_stats_base_url: str = Field(
+        "https://stats.nba.com/stats",
+        description="Point at the replay server (replay/) for offline runs and tests.",
+    )
+    nba_proxy: str | None = Field(None, description="HTTP(S) proxy for stats.nba.com requests.")
+    nba_headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra request headers (JSON object), merged over nba_api's browser headers.",
+    )
+    nba_request_timeout_s: float = Field(30.0, gt=0, description="Connect + read timeout.")
+    nba_min_request_gap_s: float = Field(
+        1.0, ge=0, description="Politeness gap between two calls, shared by all fetch workers."
+    )
+    nba_max_attempts: int = Field(5, ge=1, description="Attempts per request, retries included.")
+    nba_backoff_initial_s: float = Field(2.0, ge=0, description="First retry wait (doubles).")
+    nba_backoff_max_s: float = Field(60.0, ge=0, description="Longest single retry wait.")
+    nba_backoff_jitter_s: float = Field(1.0, ge=0, description="Random extra wait per retry.")
+
+    # --- Cleaning ------------------------------------------------------------------------------
+    playoff_weight: float = Field(
+        2.0, ge=0, description="A playoff game counts this many regular-season games."
+    )
+    eligible_min_games: int = Field(20, ge=0, description="Games needed to be clustered.")
+    eligible_min_minutes: float = Field(500.0, ge=0, description="Total minutes needed.")
+
+    # --- Training ------------------------------------------------------------------------------
+    min_archetypes: int = Field(5, ge=2, description="Fewer clusters than this is degenerate.")
+    max_noise_share: float = Field(0.10, ge=0, le=1, description="Density models: noise cap.")
+    random_seed: int = 0
+
+    # --- Pipeline ------------------------------------------------------------------------------
+    refresh_schedule: str = Field(
+        "0 10 * 10-12,1-6 *",
+        description="Cron (UTC) for refreshing the current season; default daily Oct-Jun.",
+    )
+    train_debounce_s: float = Field(
+        15.0, ge=0, description="Fetches finishing within this window share one training."
+    )
+
+    # --- UI --------------------------------------------------------------------------------------
+    mlflow_ui_url: str = "http://localhost:5000"
+    flower_url: str = "http://localhost:5555"
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        # MLflow stores absolute artifact paths; a relative data dir would break across cwd.
+        return value.expanduser().resolve()
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{self.data_dir / 'mlflow.db'}"
+
+    @property
+    def artifact_root(self) -> Path:
+        return self.data_dir / "mlartifacts"
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()
