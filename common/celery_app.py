@@ -7,15 +7,20 @@ import no worker code. Settings reference: https://docs.celeryq.dev/en/stable/us
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import setup_logging
 from kombu import Queue
 
+from common.logs import configure_logging
 from common.settings import get_settings
 
 # Task names are the contract between publishers and workers.
 FETCH_SEASON = "fetch.season"
 REFRESH_CURRENT_SEASON = "fetch.refresh_current_season"
+SEED_RECORDINGS = "fetch.seed_recordings"
 TRAIN_ARCHETYPES = "train.archetypes"
 
 FETCH_QUEUE = "fetch"
@@ -89,6 +94,12 @@ def create_app() -> Celery:
         worker_hijack_root_logger=False,
     )
     return app
+
+
+@setup_logging.connect
+def _use_our_logging(**_: Any) -> None:
+    # Connecting this signal stops Celery from configuring logging itself.
+    configure_logging()
 
 
 app = create_app()

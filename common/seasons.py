@@ -51,12 +51,13 @@ class Season:
             raise InvalidSeasonError("Season is empty: expected a label like 2018-19.")
         match = _LABEL.fullmatch(text)
         if not match:
-            raise InvalidSeasonError(f"Season {text!r} is malformed: expected YYYY-YY, e.g. 2018-19.")
+            raise InvalidSeasonError(
+                f"Season {text!r} is malformed: expected YYYY-YY, e.g. 2018-19."
+            )
         start, end = int(match[1]), int(match[2])
         if (start + 1) % 100 != end:
             raise InvalidSeasonError(
-                f"Season {text!r} does not span two consecutive years: "
-                f"did you mean {cls(start)}?"
+                f"Season {text!r} does not span two consecutive years: did you mean {cls(start)}?"
             )
         season = cls(start)
         first, latest = cls(FIRST_START_YEAR), current_season(today)

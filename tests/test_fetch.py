@@ -1,0 +1,229 @@
+"""The fetch path with the real nba_api client against the replay server, faults included."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from common.seasons import Season, SeasonType
+from common.settings import Settings
+from common.storage import DataDir
+from replay.server import inject_faults, received_requests, run_replay_server
+from tests.conftest import RECORDINGS
+from workers.fetch.nba_client import LeagueDashboardClient, UpstreamError
+from workers.fetch.response import InvalidResponseError
+from workers.fetch.season_data import refresh_season
+from workers.fetch.throttle import SharedThrottle
+
+PAST = Season(2018)
+
+
+def _settings(data_dir: Path, base_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "redis_url": os.environ["REDIS_URL"],
+        "nba_stats_base_url": f"{base_url}/stats",
+        "nba_request_timeout_s": 1.0,
+        "nba_min_request_gap_s": 0.0,
+        "nba_backoff_initial_s": 0.01,
+        "nba_backoff_max_s": 0.05,
+        "nba_backoff_jitter_s": 0.01,
+        "nba_max_attempts": 5,
+    }
+    return Settings(**(values | overrides))
+
+
+def _refresh(settings: Settings, season: Season = PAST, force: bool = False):  # type: ignore[no-untyped-def]
+    throttle = SharedThrottle(
+        redis.Redis.from_url(settings.redis_url), settings.nba_min_request_gap_s
+    )
+    client = LeagueDashboardClient(settings, throttle)
+    return refresh_season(
+        season, data=DataDir(settings.data_dir), settings=settings, client=client, force=force
+    )
+
+
+def _snapshot(data: DataDir, season: Season) -> dict[str, bytes]:
+    paths = [
+        data.cleaned(season),
+        data.fetch_record(season),
+        data.raw_response(season, SeasonType.REGULAR),
+    ]
+    return {p.name: p.read_bytes() for p in paths}
+
+
+def test_fetches_stores_and_cleans_a_past_season(data_dir: Path, replay: str) -> None:
+    settings = _settings(data_dir, replay)
+    outcome = _refresh(settings)
+
+    assert (outcome.status, outcome.fetched, outcome.rows, outcome.eligible) == (
+        "updated",
+        True,
+        530,
+        360,
+    )
+    data = DataDir(data_dir)
+    recorded = (RECORDINGS / "leaguedashplayerstats_2018-19_regular_pergame.json").read_bytes()
+    assert data.raw_response(PAST, SeasonType.REGULAR).read_bytes() == recorded  # kept as sent
+    record = data.read_fetch_record(PAST)
+    assert record["complete"] is True
+    assert record["segments"]["Playoffs"]["rows"] == 0  # no PerGame playoffs recorded: normal
+    assert data.cleaned_seasons() == [PAST]
+    [regular, playoffs] = received_requests(replay)
+    assert regular["params"]["SeasonType"] == "Regular Season"
+    assert regular["params"]["PerMode"] == "PerGame"
+    assert playoffs["params"]["SeasonType"] == "Playoffs"
+
+
+def test_complete_past_season_is_not_downloaded_again(data_dir: Path, replay: str) -> None:
+    settings = _settings(data_dir, replay)
+    _refresh(settings)
+    again = _refresh(settings)
+    assert (again.status, again.fetched, again.rows) == ("updated", False, 530)
+    assert len(received_requests(replay)) == 2  # only the first refresh reached the site
+
+    forced = _refresh(settings, force=True)
+    assert forced.fetched
+    assert len(received_requests(replay)) == 4
+
+
+def test_a_season_fetched_while_in_progress_is_downloaded_again(
+    data_dir: Path, replay: str
+) -> None:
+    settings = _settings(data_dir, replay)
+    _refresh(settings)
+    data = DataDir(data_dir)
+    record = data.read_fetch_record(PAST)
+    record["complete"] = False  # as if taken mid-season
+    data.fetch_record(PAST).write_text(json.dumps(record))
+    assert _refresh(settings).fetched
+
+
+def test_season_without_games_stores_nothing(data_dir: Path, replay: str) -> None:
+    # No recording for the current season: the replay answers like the site does for a
+    # segment without games (an empty result set).
+    outcome = _refresh(_settings(data_dir, replay), Season(2026))
+    assert (outcome.status, outcome.rows) == ("no-games", 0)
+    assert not (data_dir / "cleaned").exists()
+
+
+def test_transient_faults_are_retried(data_dir: Path, replay: str) -> None:
+    inject_faults(replay, ["429", "500", "malformed-json", "html"], season="2018-19")
+    outcome = _refresh(_settings(data_dir, replay))
+    assert outcome.rows == 530
+    faults = [r["fault"] for r in received_requests(replay)]
+    assert faults == ["429", "500", "malformed-json", "html", None, None]
+
+
+def test_a_hanging_request_times_out_and_is_retried(data_dir: Path, replay: str) -> None:
+    inject_faults(replay, ["delay"], season="2018-19")  # 2 s, past the 1 s timeout
+    started = time.monotonic()
+    outcome = _refresh(_settings(data_dir, replay))
+    assert outcome.rows == 530
+    assert time.monotonic() - started < 1.9  # gave up at the timeout, did not wait it out
+    assert [r["fault"] for r in received_requests(replay)][:2] == ["delay", None]
+
+
+def test_persistent_failure_fails_clearly_and_keeps_previous_data(
+    data_dir: Path, replay: str
+) -> None:
+    settings = _settings(data_dir, replay)
+    _refresh(settings)
+    data = DataDir(data_dir)
+    before = _snapshot(data, PAST)
+
+    inject_faults(replay, ["500"] * 5, season="2018-19")
+    with pytest.raises(UpstreamError, match=r"failed 5 times for 2018-19 Regular Season: HTTP 500"):
+        _refresh(settings, force=True)
+    assert _snapshot(data, PAST) == before
+
+
+def test_empty_answer_for_a_stored_season_keeps_previous_data(data_dir: Path, replay: str) -> None:
+    settings = _settings(data_dir, replay)
+    _refresh(settings)
+    data = DataDir(data_dir)
+    before = _snapshot(data, PAST)
+    inject_faults(replay, ["empty"], season="2018-19")
+    assert _refresh(settings, force=True).status == "no-games"
+    assert _snapshot(data, PAST) == before
+
+
+def test_invalid_response_is_not_retried_and_keeps_previous_data(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    # A broken variant of the real 2018-19 response (PTS removed), built here in code.
+    broken_dir = tmp_path / "broken-recordings"
+    broken_dir.mkdir()
+    name = "leaguedashplayerstats_2018-19_regular_pergame.json"
+    payload = json.loads((RECORDINGS / name).read_bytes())
+    result = payload["resultSets"][0]
+    column = result["headers"].index("PTS")
+    result["headers"].pop(column)
+    for row in result["rowSet"]:
+        row.pop(column)
+    (broken_dir / name).write_text(json.dumps(payload))
+    (broken_dir / "leaguedashplayerstats_2022-23_regular_pergame.json").write_bytes(
+        (RECORDINGS / "leaguedashplayerstats_2022-23_regular_pergame.json").read_bytes()
+    )
+
+    data = DataDir(data_dir)
+    regular = (RECORDINGS / name).read_bytes()
+    with run_replay_server(RECORDINGS) as good:
+        _refresh(_settings(data_dir, good))
+    before = _snapshot(data, PAST)
+    assert data.raw_response(PAST, SeasonType.REGULAR).read_bytes() == regular
+
+    with run_replay_server(broken_dir) as bad:
+        with pytest.raises(InvalidResponseError, match="missing columns PTS"):
+            _refresh(_settings(data_dir, bad), force=True)
+        assert len(received_requests(bad)) == 1
+    assert _snapshot(data, PAST) == before
+
+
+def test_proxy_and_extra_headers_are_used(data_dir: Path, replay: str) -> None:
+    # The replay server also answers absolute-URI requests, i.e. it can act as the HTTP proxy:
+    # stats.nba.com is unreachable here, so the fetch only succeeds through the proxy.
+    settings = _settings(
+        data_dir,
+        "http://stats.nba.com",
+        nba_proxy=replay,
+        nba_headers={"X-Team": "archetypes"},
+        nba_max_attempts=1,
+    )
+    assert _refresh(settings).rows == 530
+    first = received_requests(replay)[0]
+    assert first["headers"]["Host"] == "stats.nba.com"
+    assert first["headers"]["X-Team"] == "archetypes"
+    assert first["headers"]["Referer"] == "https://www.nba.com/"  # nba_api's browser headers
+
+
+def test_throttle_gap_is_shared_between_workers() -> None:
+    # Two throttles = two worker processes sharing one Redis; each reserves its own slots.
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    gap = 0.15
+    stamps: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        throttle = SharedThrottle(client, gap)
+        for _ in range(3):
+            throttle.wait_turn()
+            with lock:
+                stamps.append(time.monotonic())
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stamps.sort()
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    assert len(stamps) == 6
+    assert min(gaps) >= gap - 0.02, gaps

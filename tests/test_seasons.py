@@ -1,0 +1,55 @@
+"""Season labels: what is accepted, what is rejected, and with which message."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from common.seasons import InvalidSeasonError, Season, current_season, parse_seasons
+
+TODAY = date(2026, 11, 29)
+
+
+def test_parses_and_prints_a_season() -> None:
+    season = Season.parse("2018-19", TODAY)
+    assert season == Season(2018)
+    assert str(season) == "2018-19"
+    assert str(Season.parse("1999-00", TODAY)) == "1999-00"  # century wrap
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("2019", "malformed"),
+        ("2019-21", "consecutive"),
+        ("19-20", "malformed"),
+        ("abcd", "malformed"),
+        ("", "empty"),
+        ("   ", "empty"),
+        ("1995-96", "before 1996-97"),
+        ("2027-28", "future"),
+        ("2018-19; DROP", "malformed"),
+    ],
+)
+def test_rejects_bad_seasons_with_a_clear_message(text: str, message: str) -> None:
+    with pytest.raises(InvalidSeasonError, match=message):
+        Season.parse(text, TODAY)
+
+
+def test_current_season_turns_over_in_october() -> None:
+    assert current_season(date(2026, 9, 30)) == Season(2025)
+    assert current_season(date(2026, 10, 1)) == Season(2026)
+    assert current_season(TODAY) == Season(2026)
+    assert Season.parse("2026-27", TODAY) == Season(2026)
+    with pytest.raises(InvalidSeasonError, match="future"):
+        Season.parse("2026-27", date(2026, 9, 30))
+
+
+def test_ranges() -> None:
+    seasons = parse_seasons("1996-97:2000-01", TODAY)
+    assert [str(s) for s in seasons] == ["1996-97", "1997-98", "1998-99", "1999-00", "2000-01"]
+    with pytest.raises(InvalidSeasonError, match="comes after"):
+        parse_seasons("2000-01:1996-97", TODAY)
+    with pytest.raises(InvalidSeasonError, match="malformed"):
+        parse_seasons("1996-97:2000", TODAY)

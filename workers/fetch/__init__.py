@@ -1,0 +1,1 @@
+"""The fetch worker: stats.nba.com league dashboard → raw responses → cleaned Parquet."""

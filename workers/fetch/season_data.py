@@ -1,0 +1,166 @@
+"""One season's journey from the stats site to the shared data directory.
+
+Order of writes makes a crash harmless: both responses are validated before anything is
+written, each file is replaced atomically, and the fetch record is written last, so a
+half-finished refresh is simply redone next time. Bad input raises before any write, so
+the previous data stays as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from common.seasons import Season, SeasonType, current_season
+from common.settings import Settings
+from common.storage import DataDir, atomic_output, atomic_write_bytes, atomic_write_json
+from workers.fetch.cleaning import clean_season
+from workers.fetch.nba_client import PER_MODE, LeagueDashboardClient
+from workers.fetch.response import DashboardTable, parse_dashboard
+
+log = logging.getLogger(__name__)
+
+Stage = Callable[[str, str], None]  # (stage, message) -> report progress
+Status = Literal["updated", "no-games"]
+
+
+@dataclass(frozen=True)
+class SeasonOutcome:
+    season: str
+    status: Status
+    fetched: bool  # False when complete raw data on disk was reused
+    rows: int = 0
+    eligible: int = 0
+    playoff_players: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+@dataclass(frozen=True)
+class RawSegment:
+    body: bytes
+    source: str
+    table: DashboardTable
+
+
+def needs_download(record: dict[str, Any] | None, force: bool) -> bool:
+    """A season is downloaded unless its stored copy was taken after the season was over."""
+    return force or record is None or not record.get("complete", False)
+
+
+def refresh_season(
+    season: Season,
+    *,
+    data: DataDir,
+    settings: Settings,
+    client: LeagueDashboardClient,
+    force: bool = False,
+    report: Stage = lambda stage, message: None,
+) -> SeasonOutcome:
+    record = data.read_fetch_record(season)
+    if not needs_download(record, force):
+        report("clean", f"{season}: complete copy on disk, not downloaded again")
+        segments = {
+            SeasonType(name): _stored_segment(data, season, SeasonType(name), segment)
+            for name, segment in record["segments"].items()
+        }
+        return store_season(season, segments, data=data, settings=settings, fetched=False,
+                            complete=True, report=report)  # fmt: skip
+
+    segments = {}
+    for season_type in SeasonType:
+        report("fetch", f"{season}: downloading {season_type}")
+        download = client.download(season, season_type)
+        table = parse_dashboard(download.body, season, season_type, PER_MODE)
+        segments[season_type] = RawSegment(download.body, download.url, table)
+    complete = current_season(datetime.now(UTC).date()) > season
+    return store_season(season, segments, data=data, settings=settings, fetched=True,
+                        complete=complete, report=report)  # fmt: skip
+
+
+def store_season(
+    season: Season,
+    segments: dict[SeasonType, RawSegment],
+    *,
+    data: DataDir,
+    settings: Settings,
+    fetched: bool,
+    complete: bool,
+    report: Stage = lambda stage, message: None,
+) -> SeasonOutcome:
+    """Clean validated segments and write raw, cleaned and the fetch record, in that order.
+
+    ``segments`` needs the regular season; playoffs may be absent (nothing recorded)."""
+    regular, playoffs = segments[SeasonType.REGULAR], segments.get(SeasonType.PLAYOFFS)
+    if regular.table.is_empty:
+        # The site answers a season without games (yet) with an empty table: nothing to store,
+        # and whatever was stored before stays.
+        log.info("%s: no regular-season games reported; nothing stored", season)
+        return SeasonOutcome(str(season), "no-games", fetched)
+
+    report("clean", f"{season}: cleaning {len(regular.table.players)} players")
+    cleaned = clean_season(
+        regular.table,
+        playoffs.table if playoffs else None,
+        playoff_weight=settings.playoff_weight,
+        min_games=settings.eligible_min_games,
+        min_minutes=settings.eligible_min_minutes,
+    )
+    if fetched:
+        for season_type, segment in segments.items():
+            atomic_write_bytes(data.raw_response(season, season_type), segment.body)
+    with atomic_output(data.cleaned(season)) as tmp:
+        cleaned.to_parquet(tmp, index=False)
+
+    outcome = SeasonOutcome(
+        str(season),
+        "updated",
+        fetched,
+        rows=len(cleaned),
+        eligible=int(cleaned["ELIGIBLE"].sum()),
+        playoff_players=int((cleaned["PLAYOFF_GP"] > 0).sum()),
+    )
+    previous = data.read_fetch_record(season) or {}
+    atomic_write_json(
+        data.fetch_record(season),
+        {
+            "season": str(season),
+            "fetched_at": datetime.now(UTC).isoformat(timespec="seconds")
+            if fetched
+            else previous.get("fetched_at"),
+            "complete": complete,
+            "segments": {
+                str(t): {
+                    "source": s.source,
+                    "per_mode": s.table.per_mode,
+                    "rows": len(s.table.players),
+                    "sha256": hashlib.sha256(s.body).hexdigest(),
+                }
+                for t, s in segments.items()
+            },
+            "cleaned": {
+                "rows": outcome.rows,
+                "eligible": outcome.eligible,
+                "playoff_players": outcome.playoff_players,
+                "cleaned_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "playoff_weight": settings.playoff_weight,
+                "eligible_min_games": settings.eligible_min_games,
+                "eligible_min_minutes": settings.eligible_min_minutes,
+            },
+        },
+    )
+    log.info("%s: stored %d players (%d eligible)", season, outcome.rows, outcome.eligible)
+    return outcome
+
+
+def _stored_segment(
+    data: DataDir, season: Season, season_type: SeasonType, segment: dict[str, Any]
+) -> RawSegment:
+    body = data.raw_response(season, season_type).read_bytes()
+    table = parse_dashboard(body, season, season_type, segment["per_mode"])
+    return RawSegment(body, segment["source"], table)

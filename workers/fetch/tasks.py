@@ -1,0 +1,108 @@
+"""Celery tasks of the fetch worker (queue ``fetch``).
+
+Run with: ``celery -A workers.fetch.tasks worker -Q fetch``.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+from typing import Any
+
+from celery import Task
+
+from common.celery_app import (
+    FETCH_SEASON,
+    FETCH_TIME_LIMIT_S,
+    REFRESH_CURRENT_SEASON,
+    SEED_RECORDINGS,
+    app,
+)
+from common.pipeline import (
+    redis_client,
+    refresh_claim_key,
+    release_claim,
+    request_refresh,
+    request_training,
+)
+from common.seasons import Season, current_season
+from common.settings import get_settings
+from common.storage import DataDir
+from workers.fetch.nba_client import LeagueDashboardClient
+from workers.fetch.recordings import seed_from_recordings
+from workers.fetch.season_data import refresh_season
+from workers.fetch.throttle import SharedThrottle
+
+log = logging.getLogger(__name__)
+
+LOCK_BUSY_RETRY_S = 30
+
+
+@cache
+def _client() -> LeagueDashboardClient:
+    settings = get_settings()
+    return LeagueDashboardClient(
+        settings, SharedThrottle(redis_client(), settings.nba_min_request_gap_s)
+    )
+
+
+@app.task(
+    name=FETCH_SEASON,
+    bind=True,
+    soft_time_limit=FETCH_TIME_LIMIT_S - 60,
+    time_limit=FETCH_TIME_LIMIT_S,
+    max_retries=FETCH_TIME_LIMIT_S // LOCK_BUSY_RETRY_S,
+)
+def fetch_season(self: Task, season: str, force: bool = False) -> dict[str, Any]:
+    """Download, validate, clean and store one season, then ask for training.
+
+    Idempotent (acks_late may run it twice): every write replaces a file atomically with the
+    same content, and training is deduplicated."""
+    parsed = Season.parse(season)
+    lock = redis_client().lock(f"nba:fetching:{parsed}", timeout=FETCH_TIME_LIMIT_S, blocking=False)
+    if not lock.acquire():
+        log.info("%s is being fetched by another task; retrying in %d s", parsed, LOCK_BUSY_RETRY_S)
+        raise self.retry(countdown=LOCK_BUSY_RETRY_S)
+    try:
+        settings = get_settings()
+
+        def report(stage: str, message: str) -> None:
+            self.update_state(
+                state="PROGRESS", meta={"stage": stage, "season": season, "message": message}
+            )
+
+        outcome = refresh_season(
+            parsed,
+            data=DataDir(settings.data_dir),
+            settings=settings,
+            client=_client(),
+            force=force,
+            report=report,
+        )
+    finally:
+        lock.release()
+        release_claim(refresh_claim_key(parsed), self.request.id)
+
+    result: dict[str, Any] = {**outcome.as_dict(), "training_task_id": None}
+    if outcome.status == "updated":
+        result["training_task_id"] = request_training().task_id
+    return result
+
+
+@app.task(name=REFRESH_CURRENT_SEASON)
+def refresh_current_season() -> str:
+    """Beat's entry point: the current season is resolved now, not when beat started."""
+    return request_refresh(str(current_season())).task_id
+
+
+@app.task(name=SEED_RECORDINGS, time_limit=FETCH_TIME_LIMIT_S)
+def seed_recordings() -> dict[str, Any]:
+    """Import the bundled real recordings into seasons that have no data yet, then train.
+
+    Gives a fresh install a champion without reaching the stats site; idempotent."""
+    settings = get_settings()
+    outcomes = seed_from_recordings(settings.recordings_dir, DataDir(settings.data_dir), settings)
+    seeded = [o.season for o in outcomes if o.status == "updated"]
+    # Always ask: training is skipped when the champion already has exactly this data, and
+    # a first boot whose training failed gets another chance.
+    return {"seeded": seeded, "training_task_id": request_training(debounce_s=0).task_id}

@@ -1,0 +1,49 @@
+"""The training table: eligible players of the chosen cleaned seasons, and a hash of it."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from workers.train.features import FEATURES, feature_frame
+
+from common.seasons import Season
+from common.storage import DataDir
+
+
+class NoTrainingDataError(RuntimeError):
+    """Nothing to train on: no cleaned seasons (yet), or none of the requested ones."""
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    seasons: list[Season]
+    players: pd.DataFrame  # eligible rows of the cleaned tables, in (SEASON, PLAYER_ID) order
+    features: np.ndarray  # FEATURES of those rows, float64
+
+    @property
+    def data_hash(self) -> str:
+        """Identifies exactly what the model saw: same hash, same training data."""
+        keyed = self.players[["SEASON", "PLAYER_ID"]].assign(
+            **dict(zip(FEATURES, self.features.T, strict=True))
+        )
+        digest = pd.util.hash_pandas_object(keyed, index=False).to_numpy()
+        return hashlib.sha256(digest.tobytes()).hexdigest()[:16]
+
+
+def load_training_data(data: DataDir, seasons: list[Season] | None = None) -> TrainingData:
+    available = data.cleaned_seasons()
+    if not available:
+        raise NoTrainingDataError("No cleaned seasons yet: refresh a season first.")
+    chosen = sorted(set(seasons)) if seasons else available
+    missing = [str(s) for s in chosen if s not in available]
+    if missing:
+        raise NoTrainingDataError(f"Seasons without cleaned data: {', '.join(missing)}.")
+    tables = [pd.read_parquet(data.cleaned(season)) for season in chosen]
+    players = pd.concat(tables, ignore_index=True)
+    players = players[players["ELIGIBLE"]].sort_values(["SEASON", "PLAYER_ID"], ignore_index=True)
+    if players.empty:
+        raise NoTrainingDataError(f"No eligible players in {', '.join(map(str, chosen))}.")
+    return TrainingData(chosen, players, feature_frame(players).to_numpy(dtype="float64"))

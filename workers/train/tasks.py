@@ -1,0 +1,53 @@
+"""Celery tasks of the train worker (queue ``train``).
+
+Run with: ``celery -A workers.train.tasks worker -Q train``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Task
+
+from common.celery_app import TRAIN_ARCHETYPES, TRAIN_TIME_LIMIT_S, app
+from common.pipeline import redis_client, release_claim, training_claim_key
+from common.seasons import Season
+from common.settings import get_settings
+from workers.train.training import train_archetypes
+
+log = logging.getLogger(__name__)
+
+LOCK_BUSY_RETRY_S = 20
+
+
+@app.task(
+    name=TRAIN_ARCHETYPES,
+    bind=True,
+    soft_time_limit=TRAIN_TIME_LIMIT_S - 60,
+    time_limit=TRAIN_TIME_LIMIT_S,
+    max_retries=TRAIN_TIME_LIMIT_S // LOCK_BUSY_RETRY_S,
+)
+def train(self: Task, seasons: list[str] | None = None, force: bool = False) -> dict[str, Any]:
+    """Train every candidate on the cleaned seasons (all by default) and maybe promote.
+
+    Idempotent: the same data leaves the same champion (a repeat is skipped outright)."""
+    chosen = [Season.parse(s) for s in seasons] if seasons else None
+    # From now on, newly arriving data needs a training of its own: release the claim.
+    release_claim(training_claim_key(chosen), self.request.id)
+    lock = redis_client().lock("nba:training", timeout=TRAIN_TIME_LIMIT_S, blocking=False)
+    if not lock.acquire():
+        log.info("another training is running; retrying in %d s", LOCK_BUSY_RETRY_S)
+        raise self.retry(countdown=LOCK_BUSY_RETRY_S)
+    try:
+
+        def progress(done: int, total: int, message: str) -> None:
+            self.update_state(
+                state="PROGRESS",
+                meta={"stage": "train", "done": done, "total": total, "message": message},
+            )
+
+        outcome = train_archetypes(get_settings(), chosen, force=force, progress=progress)
+    finally:
+        lock.release()
+    return outcome.as_dict()

@@ -1,0 +1,199 @@
+"""Everything a training writes to MLflow: runs, the winning model, its artifacts, the registry.
+
+One parent run per training, a nested run per candidate. Candidates are logged with the
+low-level client in one batch each (create, log_batch, terminate) because the fluent API
+costs several store round trips per run and a grid has dozens.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+# MLflow phones home unless told not to; containers have no outbound network anyway.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.models import infer_signature
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
+from workers.train.candidates import SKOPS_TRUSTED_TYPES
+from workers.train.scoring import Evaluation
+
+from common.champion import (
+    ASSIGNMENTS_ARTIFACT,
+    CHAMPION_ALIAS,
+    MODEL_ARTIFACT,
+    PLOT_ARTIFACT,
+    PROFILES_ARTIFACT,
+    Champion,
+    tracking_client,
+)
+from common.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Explicit requirements: letting MLflow infer them re-imports the model (~2.8 s per model).
+PIP_REQUIREMENTS = [f"{pkg}=={version(pkg)}" for pkg in ("scikit-learn", "skops", "numpy", "scipy")]
+
+
+def evaluation_metrics(evaluation: Evaluation) -> dict[str, float]:
+    metrics = {
+        "n_archetypes": evaluation.n_clusters,
+        "noise_share": evaluation.noise_share,
+        "variance_kept": evaluation.variance_kept,
+        "silhouette": evaluation.silhouette,
+        "calinski_harabasz": evaluation.calinski_harabasz,
+        "davies_bouldin": evaluation.davies_bouldin,
+    }
+    return {k: float(v) for k, v in metrics.items() if v is not None and np.isfinite(v)}
+
+
+class TrainingRun:
+    """The parent MLflow run of one training."""
+
+    def __init__(self, client: MlflowClient, settings: Settings, run_id: str, experiment_id: str):
+        self.client = client
+        self.settings = settings
+        self.run_id = run_id
+        self.experiment_id = experiment_id
+
+    def log_candidate(self, evaluation: Evaluation) -> None:
+        candidate = evaluation.candidate
+        now = int(time.time() * 1000)
+        child = self.client.create_run(
+            self.experiment_id,
+            tags={MLFLOW_PARENT_RUN_ID: self.run_id, MLFLOW_RUN_NAME: candidate.name},
+            run_name=candidate.name,
+        )
+        params = {"family": candidate.family, **candidate.params}
+        tags = [RunTag("family", candidate.family)]
+        if evaluation.rejected:
+            tags.append(RunTag("rejected", evaluation.rejected))
+        self.client.log_batch(
+            child.info.run_id,
+            metrics=[Metric(k, v, now, 0) for k, v in evaluation_metrics(evaluation).items()],
+            params=[Param(k, str(v)) for k, v in params.items()],
+            tags=tags,
+        )
+        self.client.set_terminated(child.info.run_id)
+
+    def log_summary(
+        self, metrics: dict[str, float], params: dict[str, Any], tags: dict[str, str]
+    ) -> None:
+        now = int(time.time() * 1000)
+        self.client.log_batch(
+            self.run_id,
+            metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()],
+            params=[Param(k, str(v)) for k, v in params.items()],
+            tags=[RunTag(k, v) for k, v in tags.items()],
+        )
+
+    def log_winner(
+        self,
+        winner: Evaluation,
+        features: np.ndarray,
+        assignments: pd.DataFrame,
+        profiles: list[dict[str, Any]],
+        plot_png: bytes,
+    ) -> str:
+        """Log the fitted pipeline (skops, pickle-free) and its artifacts; returns the model URI."""
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            assignments.to_parquet(folder / ASSIGNMENTS_ARTIFACT, index=False)
+            (folder / PROFILES_ARTIFACT).write_text(json.dumps(profiles, indent=2))
+            (folder / PLOT_ARTIFACT).write_bytes(plot_png)
+            for name in (ASSIGNMENTS_ARTIFACT, PROFILES_ARTIFACT, PLOT_ARTIFACT):
+                self.client.log_artifact(self.run_id, str(folder / name))
+        sample = features[:5]
+        with _active_run(self.run_id):
+            info = mlflow.sklearn.log_model(
+                winner.pipeline,
+                name=MODEL_ARTIFACT,
+                serialization_format="skops",
+                skops_trusted_types=SKOPS_TRUSTED_TYPES,
+                pip_requirements=PIP_REQUIREMENTS,
+                signature=infer_signature(sample, winner.pipeline.predict(sample)),
+            )
+        return info.model_uri
+
+    def register(self, model_uri: str) -> str:
+        registered = mlflow.register_model(
+            model_uri, self.settings.registered_model_name, tags={"run_id": self.run_id}
+        )
+        return str(registered.version)
+
+
+@contextmanager
+def _active_run(run_id: str) -> Iterator[None]:
+    # The fluent log_model API logs into the active run; resume ours just for the call.
+    with mlflow.start_run(run_id=run_id):
+        yield
+
+
+class ArchetypeTracker:
+    """The experiment, the registered model, and the champion alias."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        mlflow.set_tracking_uri(settings.tracking_uri)
+        mlflow.set_registry_uri(settings.tracking_uri)
+        self.client = tracking_client(settings)
+        self.experiment_id = self._experiment_id()
+
+    def _experiment_id(self) -> str:
+        name = self.settings.mlflow_experiment
+        existing = self.client.get_experiment_by_name(name)
+        if existing:
+            return existing.experiment_id
+        # Artifacts go into the shared data directory, by absolute path (as MLflow requires).
+        self.settings.artifact_root.mkdir(parents=True, exist_ok=True)
+        return self.client.create_experiment(
+            name, artifact_location=self.settings.artifact_root.as_uri()
+        )
+
+    @contextmanager
+    def training_run(self, run_name: str, tags: dict[str, str]) -> Iterator[TrainingRun]:
+        run = self.client.create_run(self.experiment_id, tags=tags, run_name=run_name)
+        try:
+            yield TrainingRun(self.client, self.settings, run.info.run_id, self.experiment_id)
+        except BaseException:
+            self.client.set_terminated(run.info.run_id, status="FAILED")
+            raise
+        self.client.set_terminated(run.info.run_id)
+
+    def promote(self, version: str) -> None:
+        self.client.set_registered_model_alias(
+            self.settings.registered_model_name, CHAMPION_ALIAS, version
+        )
+
+    def load_model(self, champion: Champion) -> Any:
+        """The champion's fitted pipeline, loaded with our own list of trusted types.
+
+        MLflow's loader would take the trusted-type list from the model's own metadata (and so
+        demands MLFLOW_ALLOW_PICKLE_DESERIALIZATION); trusting only the types this code knows is
+        the safer way to open a file from a shared volume.
+        """
+        import skops.io
+
+        with tempfile.TemporaryDirectory() as tmp:
+            local = Path(
+                mlflow.artifacts.download_artifacts(
+                    f"models:/{self.settings.registered_model_name}/{champion.version}",
+                    dst_path=tmp,
+                    tracking_uri=self.settings.tracking_uri,
+                )
+            )
+            (model_file,) = local.rglob("*.skops")
+            return skops.io.load(model_file, trusted=SKOPS_TRUSTED_TYPES)
