@@ -23,7 +23,9 @@ ASSIGNMENTS_ARTIFACT = "assignments.parquet"
 PROFILES_ARTIFACT = "profiles.json"
 PLOT_ARTIFACT = "archetypes.png"
 
-# Tags every training run carries.
+# Tags every training (parent) run carries.
+TAG_KIND = "kind"  # "training" on parent runs; candidates are their nested runs
+KIND_TRAINING = "training"
 TAG_SEASONS = "seasons"
 TAG_DATA_HASH = "data_hash"
 TAG_CONFIG_HASH = "config_hash"

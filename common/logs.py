@@ -14,5 +14,7 @@ def configure_logging(level: str | None = None) -> None:
         level=(level or get_settings().log_level).upper(), format=FORMAT, force=True
     )
     # Chatty libraries stay at WARNING unless we are debugging.
-    for noisy in ("urllib3", "alembic", "mlflow.store.db.utils", "matplotlib"):
+    noisy_loggers = ("urllib3", "alembic", "mlflow.store.db.utils", "mlflow.utils.environment",
+                     "matplotlib")  # fmt: skip
+    for noisy in noisy_loggers:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))

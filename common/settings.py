@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     mlflow_ui_url: str = "http://localhost:5000"
     flower_url: str = "http://localhost:5555"
 
+    seed_on_empty: bool = Field(
+        True, description="Fetch worker imports the bundled seasons on an empty data dir."
+    )
+
     @field_validator("data_dir", "recordings_dir")
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:

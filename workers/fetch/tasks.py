@@ -10,6 +10,7 @@ from functools import cache
 from typing import Any
 
 from celery import Task
+from celery.signals import worker_ready
 
 from common.celery_app import (
     FETCH_SEASON,
@@ -106,3 +107,15 @@ def seed_recordings() -> dict[str, Any]:
     # Always ask: training is skipped when the champion already has exactly this data, and
     # a first boot whose training failed gets another chance.
     return {"seeded": seeded, "training_task_id": request_training(debounce_s=0).task_id}
+
+
+@worker_ready.connect
+def _seed_an_empty_data_dir(**_: Any) -> None:
+    """First boot: a data directory without seasons gets the bundled ones, then a champion."""
+    settings = get_settings()
+    if not settings.seed_on_empty or DataDir(settings.data_dir).cleaned_seasons():
+        return
+    # Several fetch workers may start together; one seed is enough (and it is idempotent).
+    if redis_client().set("nba:seed:claimed", "1", nx=True, ex=FETCH_TIME_LIMIT_S):
+        log.info("empty data directory: seeding it with the bundled real seasons")
+        app.send_task(SEED_RECORDINGS)

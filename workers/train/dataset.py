@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from workers.train.features import FEATURES, feature_frame
 
 from common.seasons import Season
 from common.storage import DataDir
+from workers.train.features import FEATURES, feature_frame
 
 
 class NoTrainingDataError(RuntimeError):

@@ -14,19 +14,27 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-import numpy as np
 import pandas as pd
-from workers.train.candidates import candidate_grid
-from workers.train.features import FEATURES
-from workers.train.profiles import archetype_profiles
-from workers.train.scoring import Evaluation, embedding_2d, evaluate, score_model, select_winner
+from threadpoolctl import threadpool_limits
 
-from common.champion import TAG_CONFIG_HASH, TAG_DATA_HASH, TAG_FEATURES, TAG_SEASONS, find_champion
+from common.champion import (
+    KIND_TRAINING,
+    TAG_CONFIG_HASH,
+    TAG_DATA_HASH,
+    TAG_FEATURES,
+    TAG_KIND,
+    TAG_SEASONS,
+    find_champion,
+)
 from common.seasons import Season
 from common.settings import Settings
 from common.storage import DataDir
+from workers.train.candidates import candidate_grid
 from workers.train.dataset import TrainingData, load_training_data
+from workers.train.features import FEATURES
 from workers.train.plot import archetype_scatter
+from workers.train.profiles import archetype_profiles
+from workers.train.scoring import Evaluation, embedding_2d, evaluate, score_model, select_winner
 from workers.train.tracking import ArchetypeTracker, evaluation_metrics
 
 log = logging.getLogger(__name__)
@@ -90,6 +98,7 @@ def train_archetypes(
         return TrainingOutcome("skipped", message, champion.version)
 
     tags = {
+        TAG_KIND: KIND_TRAINING,
         TAG_SEASONS: ",".join(str(s) for s in data.seasons),
         TAG_DATA_HASH: data_hash,
         TAG_CONFIG_HASH: cfg_hash,
@@ -98,7 +107,9 @@ def train_archetypes(
     label = (
         f"{data.seasons[0]}" if len(data.seasons) == 1 else f"{data.seasons[0]}..{data.seasons[-1]}"
     )
-    with tracker.training_run(f"train {label}", tags) as run:
+    # One thread for BLAS/OpenMP: on a few hundred rows, thread start-up and contention cost
+    # more than they save (measured: k-means 5x slower with 2 threads on a busy 2-core box).
+    with threadpool_limits(limits=1), tracker.training_run(f"train {label}", tags) as run:
         evaluations: list[Evaluation] = []
         for done, candidate in enumerate(grid, start=1):
             evaluation = evaluate(
@@ -169,11 +180,13 @@ def train_archetypes(
 def build_assignments(data: TrainingData, winner: Evaluation, profiles: list[dict]) -> pd.DataFrame:
     """Per player-season: archetype, 2-D coordinates, position in the model's space, key stats.
 
-    The UI finds similar players with the fitted-space coordinates, so it needs no model and
-    no training libraries."""
+    ``Z_<feature>`` is the player in the model's standardized feature space (the pipeline's
+    scaler output, every feature the model saw): the UI finds similar players there with plain
+    NumPy, so it needs neither the model nor any training library."""
     names = {p["id"]: p["name"] for p in profiles}
     xy = embedding_2d(winner)
-    players = data.players
+    players = data.players.reset_index(drop=True)
+    standardized = winner.pipeline[:1].transform(data.features)
     table = pd.DataFrame(
         {
             "PLAYER_ID": players["PLAYER_ID"].to_numpy(),
@@ -184,19 +197,20 @@ def build_assignments(data: TrainingData, winner: Evaluation, profiles: list[dic
             "ARCHETYPE_NAME": [names.get(int(label), "Unclassified") for label in winner.labels],
             "X": xy[:, 0],
             "Y": xy[:, 1],
+            **{f"Z_{f}": standardized[:, i] for i, f in enumerate(FEATURES)},
         }
     )
-    space = pd.DataFrame(
-        np.asarray(winner.embedding, dtype="float64"),
-        columns=[f"EMB_{i}" for i in range(np.asarray(winner.embedding).shape[1])],
+    return pd.concat([table, players[STAT_COLUMNS]], axis=1)
+
+
+# Stats the UI shows beside each player (profiles, comparisons), carried in the assignments.
+STAT_COLUMNS = list(
+    dict.fromkeys(
+        [
+            "AGE", "GP", "MIN_PER_GAME", "PTS_PER36", "REB_PER36", "OREB_PER36", "DREB_PER36",
+            "AST_PER36", "STL_PER36", "BLK_PER36", "TOV_PER36", "FGA_PER36", "FG3A_PER36",
+            "FTA_PER36", "FG_PCT", "FG3_PCT", "FT_PCT", "TS_PCT", "FG3A_RATE", "FTA_RATE",
+            *FEATURES,
+        ]
     )
-    stats = players[[c for c in players.columns if c in STAT_COLUMNS]].reset_index(drop=True)
-    return pd.concat([table, space, stats], axis=1)
-
-
-STAT_COLUMNS = [
-    "AGE", "GP", "MIN_PER_GAME", "PTS_PER36", "REB_PER36", "OREB_PER36", "AST_PER36",
-    "STL_PER36", "BLK_PER36", "TOV_PER36", "FG3A_PER36", "FTA_PER36", "FG_PCT", "FG3_PCT",
-    "FT_PCT", "TS_PCT", "FG3A_RATE", "FTA_RATE", *FEATURES,
-]  # fmt: skip
-STAT_COLUMNS = list(dict.fromkeys(STAT_COLUMNS))
+)  # fmt: skip

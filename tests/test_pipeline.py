@@ -1,0 +1,153 @@
+"""The whole pipeline with real parts: Redis, Celery worker processes, the replay server
+speaking for stats.nba.com, and an MLflow store in a temporary data directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from common.celery_app import REFRESH_CURRENT_SEASON, app
+from common.champion import find_champion
+from common.pipeline import request_refresh, task_status
+from common.settings import Settings
+from replay.server import inject_faults, received_requests
+from tests.services import PROJECT_ROOT, celery_worker, wait_until
+
+
+def _wait_done(task_id: str, timeout_s: float = 180) -> dict[str, Any]:
+    return wait_until(
+        lambda: (s := task_status(task_id))["state"] in {"SUCCESS", "FAILURE"} and s,
+        f"task {task_id}",
+        timeout_s=timeout_s,
+        interval_s=0.2,
+    )
+
+
+@pytest.fixture
+def stack(tmp_path: Path, replay: str) -> Iterator[dict[str, str]]:
+    """Both workers on a fresh data directory, fetching from the replay server."""
+    env = {
+        "DATA_DIR": str(tmp_path / "data"),
+        "NBA_STATS_BASE_URL": f"{replay}/stats",
+        "NBA_MIN_REQUEST_GAP_S": "0.05",
+        "NBA_BACKOFF_INITIAL_S": "0.05",
+        "NBA_BACKOFF_MAX_S": "0.2",
+        "NBA_BACKOFF_JITTER_S": "0.05",
+        "NBA_MAX_ATTEMPTS": "3",
+        "NBA_REQUEST_TIMEOUT_S": "1",
+        "TRAIN_DEBOUNCE_S": "1",
+        "SEED_ON_EMPTY": "false",
+    }
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    with (
+        celery_worker("workers.fetch.tasks", "fetch", env, logs / "fetch.log"),
+        celery_worker("workers.train.tasks", "train", env, logs / "train.log"),
+    ):
+        yield env
+
+
+def test_refresh_to_champion_then_loaded_by_another_process(
+    stack: dict[str, str], replay: str
+) -> None:
+    ticket = request_refresh("2018-19")
+    fetch = _wait_done(ticket.task_id)
+    assert fetch["state"] == "SUCCESS", fetch
+    assert fetch["info"]["rows"] == 530
+    training_id = fetch["info"]["training_task_id"]
+    assert training_id
+
+    training = _wait_done(training_id, timeout_s=300)
+    assert training["state"] == "SUCCESS", training
+    assert training["info"]["status"] == "promoted"
+    assert training["info"]["n_archetypes"] >= 5
+
+    settings = Settings(data_dir=Path(stack["DATA_DIR"]))
+    champion = find_champion(settings)
+    assert champion is not None
+    assert champion.version == training["info"]["model_version"]
+    assert champion.seasons == ["2018-19"]
+
+    # A separate process, knowing only the data directory, loads the champion through MLflow.
+    script = """
+import json, sys, tempfile
+from pathlib import Path
+import pandas as pd
+from common.champion import ASSIGNMENTS_ARTIFACT, download_champion_artifact, find_champion
+from common.settings import get_settings
+from workers.train.dataset import load_training_data
+from common.storage import DataDir
+from workers.train.tracking import ArchetypeTracker
+
+settings = get_settings()
+champion = find_champion(settings)
+model = ArchetypeTracker(settings).load_model(champion)
+with tempfile.TemporaryDirectory() as tmp:
+    path = download_champion_artifact(settings, champion, ASSIGNMENTS_ARTIFACT, Path(tmp))
+    assignments = pd.read_parquet(path)
+data = load_training_data(DataDir(settings.data_dir))
+labels = model.predict(data.features)
+print(json.dumps({
+    "version": champion.version,
+    "players": len(assignments),
+    "gobert": assignments.loc[assignments.PLAYER_NAME == "Rudy Gobert", "ARCHETYPE_NAME"].item(),
+    "agree": float((labels == assignments["ARCHETYPE"].to_numpy()).mean()),
+}))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "DATA_DIR": stack["DATA_DIR"]},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert loaded["version"] == champion.version
+    assert loaded["players"] == 360  # eligible players of 2018-19
+    assert loaded["gobert"]
+    assert loaded["agree"] == 1.0  # the loaded model reproduces the logged assignments
+
+
+def test_same_data_keeps_the_champion(stack: dict[str, str]) -> None:
+    first = _wait_done(_wait_done(request_refresh("2018-19").task_id)["info"]["training_task_id"])
+    assert first["info"]["status"] == "promoted"
+    again = _wait_done(request_refresh("2018-19", force=True).task_id)
+    repeat = _wait_done(again["info"]["training_task_id"])
+    assert repeat["info"]["status"] == "skipped"
+    assert repeat["info"]["champion_version"] == first["info"]["model_version"]
+
+
+def test_upstream_failure_fails_the_fetch_clearly_and_keeps_the_champion(
+    stack: dict[str, str], replay: str
+) -> None:
+    first = _wait_done(_wait_done(request_refresh("2018-19").task_id)["info"]["training_task_id"])
+    settings = Settings(data_dir=Path(stack["DATA_DIR"]))
+    champion = find_champion(settings)
+    cleaned = (Path(stack["DATA_DIR"]) / "cleaned" / "2018-19.parquet").read_bytes()
+
+    inject_faults(replay, ["500", "500", "500"], season="2018-19")
+    failed = _wait_done(request_refresh("2018-19", force=True).task_id)
+    assert failed["state"] == "FAILURE"
+    assert "failed 3 times for 2018-19 Regular Season: HTTP 500" in failed["info"]["error"]
+    assert (Path(stack["DATA_DIR"]) / "cleaned" / "2018-19.parquet").read_bytes() == cleaned
+    assert find_champion(settings) == champion
+    assert first["info"]["model_version"] == champion.version
+
+
+def test_beat_entry_refreshes_the_current_season(stack: dict[str, str], replay: str) -> None:
+    # Beat sends this task by name on its schedule; the worker resolves the current season.
+    fetch_id = app.send_task(REFRESH_CURRENT_SEASON).get(timeout=60)
+    fetch = _wait_done(fetch_id)
+    assert fetch["state"] == "SUCCESS"
+    assert fetch["info"]["status"] == "no-games"  # nothing recorded for it: the site's empty answer
+    season = received_requests(replay)[0]["params"]["Season"]
+    assert season == fetch["info"]["season"]

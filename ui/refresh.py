@@ -1,0 +1,116 @@
+"""Refresh requests from the app, and what their progress looks like to a person.
+
+A refresh is followed through its two tasks: the fetch (download → clean) and the training it
+enqueues (train → champion). Both are polled by id through the Celery result backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+import streamlit as st
+
+from common.pipeline import Ticket, request_refresh, task_status
+from common.settings import get_settings
+
+STEPS = ("fetch", "clean", "train", "champion")
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def broker_problem() -> str | None:
+    """None when Redis answers; otherwise why refreshes are unavailable right now."""
+    try:
+        client = redis.Redis.from_url(
+            get_settings().redis_url, socket_connect_timeout=0.5, socket_timeout=0.5
+        )
+        client.ping()
+    except redis.RedisError as error:
+        return f"The task queue (Redis) is unreachable: {error}"
+    return None
+
+
+def publish(season: str, force: bool) -> Ticket:
+    return request_refresh(season, force=force)
+
+
+@dataclass(frozen=True)
+class RefreshProgress:
+    step: str  # one of STEPS, the one in progress (or the last one reached)
+    message: str
+    fraction: float  # 0..1 over the whole refresh
+    done: bool = False
+    failed: bool = False
+    new_champion: str | None = None  # version that went live, if one did
+
+    @property
+    def state(self) -> str:
+        return "error" if self.failed else "complete" if self.done else "running"
+
+
+def follow(fetch_task_id: str, season: str) -> RefreshProgress:
+    """Where a refresh stands, from the states and progress its tasks report."""
+    fetch = task_status(fetch_task_id)
+    info: dict[str, Any] = fetch["info"] if isinstance(fetch["info"], dict) else {}
+    state = fetch["state"]
+    if state == "FAILURE":
+        return RefreshProgress(
+            "fetch", f"Fetching {season} failed: {_error(info)}", 0.25, done=True, failed=True
+        )
+    if state in {"PENDING", "RECEIVED"}:
+        return RefreshProgress("fetch", f"{season}: waiting for a fetch worker…", 0.02)
+    if state in {"STARTED", "RETRY"}:
+        return RefreshProgress("fetch", f"{season}: fetch started…", 0.05)
+    if state == "PROGRESS":
+        step = info.get("stage", "fetch")
+        return RefreshProgress(step, info.get("message", step), 0.15 if step == "fetch" else 0.35)
+    if state != "SUCCESS":
+        return RefreshProgress("fetch", f"{season}: {state.lower()}", 0.05)
+
+    if info.get("status") == "no-games":
+        return RefreshProgress(
+            "clean",
+            f"The NBA site reports no games for {season} yet: nothing new to train on.",
+            1.0,
+            done=True,
+        )
+    training_id = info.get("training_task_id")
+    if not training_id:
+        return RefreshProgress("clean", f"{season} stored.", 1.0, done=True)
+    return _follow_training(training_id, season, info)
+
+
+def _follow_training(task_id: str, season: str, fetched: dict[str, Any]) -> RefreshProgress:
+    rows, eligible = fetched.get("rows", 0), fetched.get("eligible", 0)
+    stored = f"{season}: {rows} players stored ({eligible} eligible)."
+    training = task_status(task_id)
+    info: dict[str, Any] = training["info"] if isinstance(training["info"], dict) else {}
+    state = training["state"]
+    if state == "FAILURE":
+        return RefreshProgress(
+            "train", f"{stored} Training failed: {_error(info)}", 0.5, done=True, failed=True
+        )
+    if state == "PROGRESS" and info.get("total"):
+        share = info["done"] / info["total"]
+        return RefreshProgress("train", f"Training: {info.get('message', '')}", 0.4 + 0.55 * share)
+    if state != "SUCCESS":
+        return RefreshProgress(
+            "train",
+            f"{stored} Training queued (it waits a few seconds for other refreshes to join)…",
+            0.4,
+        )
+    status = info.get("status")
+    if status == "promoted":
+        return RefreshProgress(
+            "champion",
+            f"New champion v{info['model_version']} is live: {info.get('message', '')}",
+            1.0,
+            done=True,
+            new_champion=str(info["model_version"]),
+        )
+    return RefreshProgress("champion", info.get("message", "Training finished."), 1.0, done=True)
+
+
+def _error(info: dict[str, Any]) -> str:
+    return str(info.get("error") or info.get("exc_message") or "unknown error")

@@ -1,0 +1,171 @@
+"""What the app shows, read through MLflow and the data directory, cached per version.
+
+The champion is found through the registry alias on every rerun (a cheap query, cached for a
+few seconds) so a new champion appears without a restart; everything heavy is cached under the
+champion's version, so nothing is re-read while it stays the same.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+import pandas as pd
+import streamlit as st
+from mlflow import MlflowClient
+
+from common.champion import (
+    ASSIGNMENTS_ARTIFACT,
+    KIND_TRAINING,
+    PROFILES_ARTIFACT,
+    TAG_KIND,
+    TAG_SEASONS,
+    Champion,
+    download_champion_artifact,
+    find_champion,
+    read_profiles,
+    tracking_client,
+)
+from common.seasons import Season
+from common.settings import Settings, get_settings
+from common.storage import DataDir
+
+
+@dataclass(frozen=True)
+class ChampionResults:
+    champion: Champion
+    assignments: pd.DataFrame  # one row per clustered player-season (see workers/train)
+    profiles: list[dict[str, Any]]
+
+    @property
+    def seasons(self) -> list[str]:
+        return sorted(self.assignments["SEASON"].unique())
+
+    @property
+    def archetype_names(self) -> list[str]:
+        return [p["name"] for p in self.profiles]
+
+
+@st.cache_resource(show_spinner=False)
+def _client(tracking_uri: str) -> MlflowClient:
+    return tracking_client(get_settings())
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def _store_exists(s: Settings) -> bool:
+    # The UI never creates the store: on a fresh volume that is the train worker's job.
+    uri = s.tracking_uri
+    return not uri.startswith("sqlite:///") or Path(uri.removeprefix("sqlite:///")).exists()
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def current_champion() -> Champion | None:
+    """The alias lookup, refreshed every few seconds so a new champion shows up on its own."""
+    s = settings()
+    return find_champion(s, _client(s.tracking_uri)) if _store_exists(s) else None
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the champion's archetypes…")
+def champion_results(version: str, run_id: str) -> ChampionResults:
+    """Artifacts of one champion version; cached as a resource (not copied on every rerun)."""
+    del run_id  # part of the cache key only
+    s = settings()
+    champion = find_champion(s, _client(s.tracking_uri))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        assignments = pd.read_parquet(
+            download_champion_artifact(s, champion, ASSIGNMENTS_ARTIFACT, folder)
+        )
+        profiles = read_profiles(download_champion_artifact(s, champion, PROFILES_ARTIFACT, folder))
+    return ChampionResults(champion, assignments, profiles)
+
+
+def load_champion() -> ChampionResults | None:
+    champion = current_champion()
+    if champion is None:
+        return None
+    return champion_results(champion.version, champion.run_id)
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def recent_trainings(limit: int = 10) -> pd.DataFrame:
+    s = settings()
+    if not _store_exists(s):
+        return pd.DataFrame()
+    client = _client(s.tracking_uri)
+    experiment = client.get_experiment_by_name(s.mlflow_experiment)
+    if experiment is None:
+        return pd.DataFrame()
+    runs = client.search_runs(
+        [experiment.experiment_id],
+        filter_string=f"tags.{TAG_KIND} = '{KIND_TRAINING}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=limit,
+    )
+    rows = []
+    for run in runs:
+        seasons = run.data.tags.get(TAG_SEASONS, "").split(",")
+        rows.append(
+            {
+                "started": pd.Timestamp(run.info.start_time, unit="ms", tz="UTC"),
+                "status": run.info.status,
+                "seasons": f"{seasons[0]} … {seasons[-1]} ({len(seasons)})"
+                if len(seasons) > 1
+                else seasons[0],
+                "winner": run.data.params.get("winner"),
+                "archetypes": run.data.metrics.get("n_archetypes"),
+                "silhouette": run.data.metrics.get("silhouette"),
+                "model version": run.data.tags.get("model_version"),
+                "promoted": run.data.tags.get("promoted") == "true",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def data_dir() -> DataDir:
+    return DataDir(settings().data_dir)
+
+
+def downloaded_seasons() -> list[Season]:
+    return data_dir().cleaned_seasons()
+
+
+@st.cache_data(show_spinner=False)
+def _read_cleaned(path: str, mtime_ns: int) -> pd.DataFrame:
+    del mtime_ns  # cache key: a re-fetched season has a new file
+    return pd.read_parquet(path)
+
+
+def cleaned_season(season: Season) -> pd.DataFrame:
+    path = data_dir().cleaned(season)
+    return _read_cleaned(str(path), path.stat().st_mtime_ns)
+
+
+def fetch_summary() -> pd.DataFrame:
+    """Per downloaded season: when it was fetched, from where, rows and eligible players."""
+    rows = []
+    for season in downloaded_seasons():
+        record = data_dir().read_fetch_record(season) or {}
+        cleaned = record.get("cleaned", {})
+        regular = record.get("segments", {}).get("Regular Season", {})
+        rows.append(
+            {
+                "season": str(season),
+                "fetched": pd.to_datetime(record.get("fetched_at"), utc=True),
+                "complete": record.get("complete", False),
+                "players": cleaned.get("rows"),
+                "eligible": cleaned.get("eligible"),
+                "with playoffs": cleaned.get("playoff_players"),
+                "source": regular.get("source", "").split("?")[0],
+            }
+        )
+    return pd.DataFrame(rows)

@@ -1,0 +1,62 @@
+"""Page, seasons and players live in the URL query so any view can be shared as a link.
+
+Widgets take their first value from the URL; a value that is not valid there gets a message
+(never a traceback) and the default instead. Changing a widget writes the URL back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+import streamlit as st
+
+T = TypeVar("T")
+
+
+def pick(
+    widget: Callable[..., T | None],
+    label: str,
+    options: Sequence[T],
+    *,
+    param: str,
+    default: T | None,
+    parse: Callable[[str], T] | None = None,
+    describe: str = "value",
+    **kwargs: object,
+) -> T | None:
+    """A single-choice widget (selectbox, radio...) bound to the query parameter ``param``."""
+    key = f"url_{param}"
+    if key not in st.session_state:
+        st.session_state[key] = _from_url(param, options, default, parse, describe)
+    elif st.session_state[key] not in options and st.session_state[key] is not None:
+        st.session_state[key] = default  # options changed (e.g. another season)
+    value = widget(label, options, key=key, **kwargs)
+    if value is None:
+        st.query_params.pop(param, None)
+    else:
+        st.query_params[param] = str(value)
+    return value
+
+
+def _from_url(
+    param: str,
+    options: Sequence[T],
+    default: T | None,
+    parse: Callable[[str], T] | None,
+    describe: str,
+) -> T | None:
+    raw = st.query_params.get(param)
+    if raw is None:
+        return default
+    try:
+        value = parse(raw) if parse else raw
+    except (TypeError, ValueError):
+        value = None
+    if value in options:
+        return value  # type: ignore[return-value]
+    st.warning(
+        f"The link asks for {describe} {raw!r}, which is not available here; showing "
+        f"{'the default' if default is not None else 'nothing'} instead."
+    )
+    return default

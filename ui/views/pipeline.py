@@ -1,0 +1,118 @@
+"""Pipeline: refresh buttons, live progress fetch → clean → train → champion, recent trainings."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from common.seasons import FIRST_START_YEAR, Season, current_season, season_range
+from ui import refresh, results
+
+POLL_S = 1.0
+ACTIVE = "refresh_in_progress"  # session key: {"season": ..., "task_id": ...}
+STEP_LABELS = {"fetch": "Download", "clean": "Clean", "train": "Train", "champion": "Champion"}
+
+
+def render() -> None:
+    st.title("Pipeline")
+    settings = results.settings()
+    st.markdown(
+        f"[MLflow UI ↗]({settings.mlflow_ui_url}) · "
+        f"[Flower: workers and tasks ↗]({settings.flower_url})"
+    )
+
+    problem = refresh.broker_problem()
+    if problem:
+        st.error(f"{problem}. Refreshing is disabled until it is back; everything else works.")
+    _refresh_buttons(disabled=problem is not None)
+    if st.session_state.get(ACTIVE) and not problem:
+        _progress()
+
+    st.subheader("Recent trainings")
+    runs = results.recent_trainings()
+    if runs.empty:
+        st.info("No training yet.")
+    else:
+        st.dataframe(
+            runs,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
+                "silhouette": st.column_config.NumberColumn(format="%.3f"),
+            },
+        )
+
+
+def _refresh_buttons(disabled: bool) -> None:
+    current = current_season()
+    busy = bool(st.session_state.get(ACTIVE))
+    force = st.toggle("Download again even if a complete copy is stored", key="force")
+    if st.button(
+        f"Refresh the current season ({current})",
+        type="primary",
+        disabled=disabled or busy,
+        key="refresh_current",
+    ):
+        _start(str(current), force)
+    with st.expander("Refresh another season"):
+        downloaded = {str(s) for s in results.downloaded_seasons()}
+        seasons = season_range(Season(FIRST_START_YEAR), current)[::-1]
+        columns = st.columns(6)
+        for i, season in enumerate(seasons):
+            label = f"{season}{' ✓' if str(season) in downloaded else ''}"
+            if columns[i % 6].button(
+                label, key=f"refresh_{season}", disabled=disabled or busy, width="stretch"
+            ):
+                _start(str(season), force)
+        st.caption("✓ = downloaded. Complete past seasons are not downloaded again unless forced.")
+
+
+def _start(season: str, force: bool) -> None:
+    try:
+        ticket = refresh.publish(season, force)
+    except Exception as error:  # the broker went away between the check and the click
+        st.error(f"Could not publish the refresh: {error}")
+        return
+    st.session_state[ACTIVE] = {
+        "season": season,
+        "task_id": ticket.task_id,
+        "joined": ticket.joined_existing,
+    }
+    st.rerun()
+
+
+@st.fragment(run_every=POLL_S)
+def _progress() -> None:
+    active = st.session_state.get(ACTIVE)
+    if not active:
+        return
+    progress = refresh.follow(active["task_id"], active["season"])
+    joined = " (joined a refresh already in progress)" if active.get("joined") else ""
+    with st.status(f"Refresh {active['season']}{joined}", state=progress.state, expanded=True):
+        reached = list(STEP_LABELS).index(progress.step)
+        st.markdown(
+            " → ".join(
+                f"**{label}**"
+                if i == reached and not progress.done
+                else f"~~{label}~~"
+                if i > reached and progress.done and progress.failed
+                else label
+                for i, label in enumerate(STEP_LABELS.values())
+            )
+        )
+        st.progress(progress.fraction)
+        if progress.failed:
+            st.error(progress.message)
+        elif progress.done:
+            st.success(progress.message)
+        else:
+            st.write(progress.message)
+    if progress.done:
+        st.session_state[ACTIVE] = None
+        st.session_state["last_refresh"] = {
+            "season": active["season"],
+            "message": progress.message,
+            "failed": progress.failed,
+        }
+        results.current_champion.clear()
+        st.rerun(scope="app")

@@ -1,0 +1,256 @@
+"""Fit and score candidates, reject degenerate ones, pick the winner.
+
+Metrics are computed in the space the model was fit in (after scaling and PCA: the
+``embedding``), on the points the model put in a cluster (HDBSCAN's noise, -1, is left out
+and reported as ``noise_share``):
+
+- silhouette (higher is better, -1..1): the selection metric;
+- Calinski-Harabasz (higher is better) and Davies-Bouldin (lower is better), for the record.
+
+Silhouette is O(n^2): up to :data:`SILHOUETTE_SAMPLE_ROWS` clustered rows it is exact; above
+(all seasons together, ~9,000 rows) it is computed on a random sample of that many rows drawn
+with the fixed :data:`SILHOUETTE_RANDOM_STATE`, whatever the training seed, so a score is a
+deterministic function of the data and the labels.
+
+A candidate is rejected (``Evaluation.rejected`` says why, all reasons joined) when:
+
+- it failed to fit, or the silhouette is undefined;
+- its PCA keeps less than :data:`MIN_VARIANCE_KEPT` of the feature variance;
+- it found fewer than ``min_clusters`` clusters (fewer archetypes than the product shows);
+- more than ``max_noise_share`` of the players are noise;
+- a cluster holds less than :data:`MIN_CLUSTER_SHARE` of the players: a handful of outliers is
+  not an archetype (and tiny clusters inflate silhouette).
+
+Selection rule (:func:`select_winner`): among candidates that are not rejected, the highest
+silhouette rounded to 4 decimals; ties go to fewer clusters, then to the name in alphabetical
+order. Candidate names do not depend on the seed, so the rule is deterministic.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.base import clone
+from sklearn.metrics import (
+    adjusted_rand_score,
+    calinski_harabasz_score,
+    davies_bouldin_score,
+    silhouette_score,
+)
+from sklearn.pipeline import Pipeline
+
+from workers.train.candidates import Candidate
+
+MIN_VARIANCE_KEPT = 0.70
+MIN_CLUSTER_SHARE = 0.03
+SILHOUETTE_SAMPLE_ROWS = 3000
+SILHOUETTE_RANDOM_STATE = 0
+STABILITY_SEED_OFFSETS = (1, 2)
+MIN_SEED_ARI = 0.95
+
+
+class NoViableCandidateError(ValueError):
+    """Every candidate of a training was rejected; the message lists why."""
+
+
+@dataclass
+class Evaluation:
+    candidate: Candidate
+    pipeline: Pipeline | None  # fitted; None only if fitting failed
+    labels: np.ndarray  # fit labels, one per row; -1 = noise
+    embedding: np.ndarray  # the rows in the fitted space: pipeline[:-1].transform(X)
+    n_clusters: int
+    noise_share: float
+    silhouette: float | None
+    calinski_harabasz: float | None
+    davies_bouldin: float | None
+    variance_kept: float  # share of the standardized feature variance the PCA keeps
+    rejected: str | None = None  # why the candidate cannot win; None = eligible
+    seconds: float = 0.0  # fit + scoring wall time
+    seed_ari: float | None = None  # agreement with refits on other seeds (select_winner)
+
+    @property
+    def name(self) -> str:
+        return self.candidate.name
+
+    def metrics(self) -> dict[str, float]:
+        """The numeric results, NaN for undefined ones (ready for a metrics logger)."""
+        return {
+            "n_clusters": float(self.n_clusters),
+            "noise_share": self.noise_share,
+            "silhouette": _nan(self.silhouette),
+            "calinski_harabasz": _nan(self.calinski_harabasz),
+            "davies_bouldin": _nan(self.davies_bouldin),
+            "variance_kept": self.variance_kept,
+            "fit_seconds": self.seconds,
+            "seed_ari": _nan(self.seed_ari),
+        }
+
+
+def evaluate(
+    candidate: Candidate,
+    X: pd.DataFrame | np.ndarray,
+    *,
+    min_clusters: int = 5,
+    max_noise_share: float = 0.10,
+) -> Evaluation:
+    """Fit ``candidate`` on ``X`` (the feature frame), score it, and say whether it is viable."""
+    start = time.perf_counter()
+    n = len(X)
+    pipeline = candidate.build()
+    try:
+        with warnings.catch_warnings():
+            # Degenerate data (e.g. identical rows) makes k-means warn; the rejection says it.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            labels = np.asarray(pipeline.fit_predict(X), dtype=np.int64)
+        embedding = pipeline[:-1].transform(X)
+    except Exception as exc:  # one broken candidate must not sink the whole training
+        return Evaluation(
+            candidate, None, np.full(n, -1, dtype=np.int64), np.empty((n, 0)), 0, 1.0,
+            None, None, None, 0.0, f"fit failed: {type(exc).__name__}: {exc}",
+            time.perf_counter() - start,
+        )  # fmt: skip
+
+    variance_kept = _variance_kept(pipeline)
+    clustered = labels >= 0
+    cluster_ids, sizes = np.unique(labels[clustered], return_counts=True)
+    n_clusters = len(cluster_ids)
+    noise_share = float(1.0 - clustered.mean()) if n else 1.0
+    silhouette = ch = db = None
+    if 2 <= n_clusters < clustered.sum():
+        points, point_labels = embedding[clustered], labels[clustered]
+        silhouette = _silhouette(points, point_labels)
+        ch = float(calinski_harabasz_score(points, point_labels))
+        db = float(davies_bouldin_score(points, point_labels))
+
+    reasons = []
+    if variance_kept < MIN_VARIANCE_KEPT:
+        reasons.append(f"PCA keeps {variance_kept:.2f} of the variance < {MIN_VARIANCE_KEPT}")
+    if n_clusters < min_clusters:
+        reasons.append(f"{n_clusters} clusters < {min_clusters}")
+    if noise_share > max_noise_share:
+        reasons.append(f"noise share {noise_share:.2f} > {max_noise_share}")
+    if n_clusters and sizes.min() < MIN_CLUSTER_SHARE * n:
+        reasons.append(
+            f"smallest cluster has {sizes.min()} players ({sizes.min() / n:.1%})"
+            f" < {MIN_CLUSTER_SHARE:.0%}"
+        )
+    if silhouette is None or not np.isfinite(silhouette):
+        reasons.append("silhouette undefined")
+    return Evaluation(
+        candidate=candidate,
+        pipeline=pipeline,
+        labels=labels,
+        embedding=embedding,
+        n_clusters=n_clusters,
+        noise_share=noise_share,
+        silhouette=silhouette,
+        calinski_harabasz=ch,
+        davies_bouldin=db,
+        variance_kept=variance_kept,
+        rejected="; ".join(reasons) or None,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def evaluate_all(
+    candidates: Iterable[Candidate],
+    X: pd.DataFrame | np.ndarray,
+    *,
+    min_clusters: int = 5,
+    max_noise_share: float = 0.10,
+) -> list[Evaluation]:
+    """:func:`evaluate` every candidate, in order."""
+    return [
+        evaluate(c, X, min_clusters=min_clusters, max_noise_share=max_noise_share)
+        for c in candidates
+    ]
+
+
+def select_winner(evaluations: Sequence[Evaluation]) -> Evaluation:
+    """The best viable candidate (rule in the module docstring).
+
+    Raises :class:`NoViableCandidateError` listing every rejection if none is viable.
+    """
+    viable = [e for e in evaluations if e.rejected is None and e.silhouette is not None]
+    if not viable:
+        detail = "; ".join(f"{e.name}: {e.rejected}" for e in evaluations) or "no candidates"
+        raise NoViableCandidateError(f"every candidate was rejected ({detail})")
+    return min(viable, key=lambda e: (-round(e.silhouette, 4), e.n_clusters, e.name))  # type: ignore[arg-type]
+
+
+def seed_stability(evaluation: Evaluation) -> float:
+    """Lowest adjusted Rand index between the candidate's labels and its refits with other
+    seeds (1.0 for a deterministic clusterer). Scaling and PCA are deterministic, so refitting
+    the clusterer on the stored embedding is the same as refitting the whole pipeline."""
+    if evaluation.pipeline is None:
+        return 0.0
+    clusterer = evaluation.pipeline[-1]
+    seed = clusterer.get_params().get("random_state")
+    if seed is None:
+        return 1.0
+    scores = []
+    for offset in STABILITY_SEED_OFFSETS:
+        refit = clone(clusterer).set_params(random_state=seed + offset)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            labels = refit.fit_predict(evaluation.embedding)
+        scores.append(adjusted_rand_score(evaluation.labels, labels))
+    return float(min(scores))
+
+
+def score_model(pipeline: Pipeline, X: pd.DataFrame | np.ndarray) -> float | None:
+    """Silhouette of an already-fitted pipeline on (possibly new) rows ``X``, in its own space.
+
+    Rows are assigned with ``predict``, so this scores the model as it would label players
+    (never noise). None when fewer than two clusters are used or there are too few rows. Used
+    to compare the current champion with a new winner on the same data.
+    """
+    embedding = pipeline[:-1].transform(X)
+    labels = np.asarray(pipeline[-1].predict(embedding))
+    clustered = labels >= 0
+    if not 2 <= len(np.unique(labels[clustered])) < clustered.sum():
+        return None
+    return _silhouette(embedding[clustered], labels[clustered])
+
+
+def embedding_2d(evaluation: Evaluation) -> np.ndarray:
+    """(n, 2) coordinates for a scatter plot: the first two principal components of the
+    fitted space (the PCA orders them by variance, so these are the two most informative
+    directions of the standardized features). A 1-D space gets a zero second coordinate.
+    """
+    embedding = evaluation.embedding
+    out = np.zeros((embedding.shape[0], 2))
+    width = min(2, embedding.shape[1])
+    out[:, :width] = embedding[:, :width]
+    return out
+
+
+def _silhouette(points: np.ndarray, labels: np.ndarray) -> float | None:
+    sample = SILHOUETTE_SAMPLE_ROWS if len(points) > SILHOUETTE_SAMPLE_ROWS else None
+    try:
+        return float(
+            silhouette_score(
+                points, labels, sample_size=sample, random_state=SILHOUETTE_RANDOM_STATE
+            )
+        )
+    except ValueError:  # e.g. a sample that drew a single cluster
+        return None
+
+
+def _variance_kept(pipeline: Pipeline) -> float:
+    reduce = pipeline.named_steps.get("reduce")
+    if reduce is None:
+        return 1.0
+    kept = float(np.sum(reduce.explained_variance_ratio_))
+    return kept if np.isfinite(kept) else 0.0
+
+
+def _nan(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
