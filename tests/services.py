@@ -72,34 +72,44 @@ def wait_until(
 
 
 @contextmanager
-def celery_worker(
-    module: str, queue: str, env: Mapping[str, str], log_path: Path, concurrency: int = 1
-) -> Iterator[subprocess.Popen[bytes]]:
-    """A real worker process consuming ``queue``, stopped with SIGTERM (warm shutdown)."""
+def celery_workers(
+    workers: Mapping[str, str], env: Mapping[str, str], log_dir: Path
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Real worker processes, one per ``{task module: queue}``, started together (start-up is
+    mostly imports, so in parallel it costs one worker's time) and stopped with SIGTERM."""
     from common.celery_app import app
 
-    name = f"{queue}-{os.getpid()}-{time.monotonic_ns()}@test"
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", module, "worker", "-Q", queue,
-             "-c", str(concurrency), "-n", name, "--without-gossip", "--without-mingle",
-             "--loglevel", "INFO"],
-            cwd=PROJECT_ROOT,
-            env={**os.environ, **env},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    processes, names = [], []
     try:
-        wait_until(
-            lambda: process.poll() is None and app.control.ping([name], timeout=0.5),
-            f"worker {name} (log: {log_path})",
-            timeout_s=60,
-        )
-        yield process
+        for module, queue in workers.items():
+            name = f"{queue}-{os.getpid()}-{time.monotonic_ns()}@test"
+            command = [
+                sys.executable, "-m", "celery", "-A", module, "worker", "-Q", queue, "-c", "1",
+                "-n", name, "--without-gossip", "--without-mingle", "--loglevel", "INFO",
+            ]  # fmt: skip
+            with (log_dir / f"{queue}.log").open("ab") as log:
+                process = subprocess.Popen(
+                    command,
+                    cwd=PROJECT_ROOT,
+                    env={**os.environ, **env},
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            processes.append(process)
+            names.append(name)
+        for process, name in zip(processes, names, strict=True):
+            wait_until(
+                lambda p=process, n=name: p.poll() is None and app.control.ping([n], timeout=0.5),
+                f"worker {name} (logs in {log_dir})",
+                timeout_s=90,
+            )
+        yield processes
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

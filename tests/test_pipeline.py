@@ -18,7 +18,7 @@ from common.champion import find_champion
 from common.pipeline import request_refresh, task_status
 from common.settings import Settings
 from replay.server import inject_faults, received_requests
-from tests.services import PROJECT_ROOT, celery_worker, wait_until
+from tests.services import PROJECT_ROOT, celery_workers, wait_until
 
 
 def _wait_done(task_id: str, timeout_s: float = 180) -> dict[str, Any]:
@@ -47,9 +47,8 @@ def stack(tmp_path: Path, replay: str) -> Iterator[dict[str, str]]:
     }
     logs = tmp_path / "logs"
     logs.mkdir()
-    with (
-        celery_worker("workers.fetch.tasks", "fetch", env, logs / "fetch.log"),
-        celery_worker("workers.train.tasks", "train", env, logs / "train.log"),
+    with celery_workers(
+        {"workers.fetch.tasks": "fetch", "workers.train.tasks": "train"}, env, logs
     ):
         yield env
 
