@@ -14,7 +14,6 @@ def configure_logging(level: str | None = None) -> None:
         level=(level or get_settings().log_level).upper(), format=FORMAT, force=True
     )
     # Chatty libraries stay at WARNING unless we are debugging.
-    noisy_loggers = ("urllib3", "alembic", "mlflow.store.db.utils", "mlflow.utils.environment",
-                     "matplotlib")  # fmt: skip
+    noisy_loggers = ("urllib3", "alembic", "mlflow.store.db.utils", "mlflow.utils.environment")
     for noisy in noisy_loggers:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))

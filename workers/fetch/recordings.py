@@ -8,6 +8,7 @@ are never touched.
 
 from __future__ import annotations
 
+import gzip
 import logging
 import re
 from pathlib import Path
@@ -20,7 +21,10 @@ from workers.fetch.season_data import RawSegment, SeasonOutcome, store_season
 
 log = logging.getLogger(__name__)
 
-_NAME = re.compile(r"leaguedashplayerstats_(\d{4}-\d{2})_(regular|playoffs)_(pergame|per36)\.json")
+# Plain JSON as committed, or gzipped as the fetch image carries them (smaller image).
+_NAME = re.compile(
+    r"leaguedashplayerstats_(\d{4}-\d{2})_(regular|playoffs)_(pergame|per36)\.json(\.gz)?"
+)
 _TYPES = {"regular": SeasonType.REGULAR, "playoffs": SeasonType.PLAYOFFS}
 _PREFERENCE = {"pergame": 0, "per36": 1}  # PerGame is what a live fetch asks for
 
@@ -28,7 +32,7 @@ _PREFERENCE = {"pergame": 0, "per36": 1}  # PerGame is what a live fetch asks fo
 def bundled_recordings(folder: Path) -> dict[Season, dict[SeasonType, Path]]:
     """Season -> segment -> recording file, preferring PerGame where both exist."""
     best: dict[Season, dict[SeasonType, tuple[int, Path]]] = {}
-    for path in sorted(folder.glob("leaguedashplayerstats_*.json")):
+    for path in sorted(folder.glob("leaguedashplayerstats_*.json*")):
         match = _NAME.fullmatch(path.name)
         if not match:
             continue
@@ -44,6 +48,10 @@ def bundled_recordings(folder: Path) -> dict[Season, dict[SeasonType, Path]]:
     }
 
 
+def read_recording(path: Path) -> bytes:
+    return gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+
+
 def seed_from_recordings(folder: Path, data: DataDir, settings: Settings) -> list[SeasonOutcome]:
     outcomes = []
     for season, files in sorted(bundled_recordings(folder).items()):
@@ -52,9 +60,10 @@ def seed_from_recordings(folder: Path, data: DataDir, settings: Settings) -> lis
             continue
         segments = {}
         for season_type, path in files.items():
-            body = path.read_bytes()
+            body = read_recording(path)
             table = parse_dashboard(body, season, season_type, "PerGame")
-            segments[season_type] = RawSegment(body, f"recording:{path.name}", table)
+            name = path.name.removesuffix(".gz")
+            segments[season_type] = RawSegment(body, f"recording:{name}", table)
         # Recordings are full-season pulls (PROVENANCE.md), so they count as complete.
         outcomes.append(
             store_season(

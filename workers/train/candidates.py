@@ -11,6 +11,12 @@ Every candidate is the same three-step scikit-learn ``Pipeline``:
 3. The clusterer. k-means and Gaussian mixtures predict new rows natively; Ward agglomerative
    and HDBSCAN cannot, so they are wrapped in :class:`NearestCentroidClusterer`.
 
+k-means starts from the centroids of Ward's clustering (:func:`ward_centroids`, one run)
+instead of k-means++ restarts. Player styles are a continuum, and k-means++ with 10 restarts
+found a different near-optimal partition for each seed in 9 of the 27 seasons (inertia within
+0.01 %, adjusted Rand index 0.56-0.93 between seeds' winners); the Ward start is deterministic,
+as good (mean winning silhouette over the 27 seasons 0.380 versus 0.381) and ~10x faster.
+
 Every fitted pipeline therefore has ``predict`` (assign a player, score a champion on new data)
 and is saved with skops; :data:`SKOPS_TRUSTED_TYPES` lists the one custom class skops must be
 told to trust when loading.
@@ -27,6 +33,7 @@ from sklearn.decomposition import PCA
 from sklearn.mixture import GaussianMixture
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 FAMILIES = ("kmeans", "gmm", "ward", "hdbscan")
@@ -37,7 +44,11 @@ CLUSTER_COUNTS = (5, 6, 7, 8)
 # centroid), ~60 MiB and 0.4 s; a single season (~360 rows) is always fit whole.
 WARD_MAX_FIT_SAMPLES = 3000
 
-SKOPS_TRUSTED_TYPES: list[str] = ["workers.train.candidates.NearestCentroidClusterer"]
+# What skops.io.get_untrusted_types reports for fitted pipelines of every family (tested).
+SKOPS_TRUSTED_TYPES: list[str] = [
+    "workers.train.candidates.NearestCentroidClusterer",
+    "workers.train.candidates.ward_centroids",
+]
 
 
 class NearestCentroidClusterer(ClusterMixin, BaseEstimator):
@@ -97,6 +108,22 @@ class NearestCentroidClusterer(ClusterMixin, BaseEstimator):
         return self.cluster_ids_[np.argmin(distances, axis=1)]
 
 
+def ward_centroids(
+    X: np.ndarray, n_clusters: int, random_state: int | np.random.RandomState | None = None
+) -> np.ndarray:
+    """k-means initialization: the centroids of Ward's clustering (``KMeans(init=...)``).
+
+    Deterministic on up to :data:`WARD_MAX_FIT_SAMPLES` rows; above, Ward runs on a sample
+    drawn with ``random_state`` (the training seed, passed on by KMeans).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if len(X) > WARD_MAX_FIT_SAMPLES:
+        rng = check_random_state(random_state)
+        X = X[np.sort(rng.choice(len(X), size=WARD_MAX_FIT_SAMPLES, replace=False))]
+    labels = AgglomerativeClustering(n_clusters=n_clusters, linkage="ward").fit_predict(X)
+    return np.array([X[labels == c].mean(axis=0) for c in range(n_clusters)])
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One model to try: a name unique in the grid (the same for every seed), its family, and
@@ -123,7 +150,7 @@ class Candidate:
 def _clusterer(family: str, params: dict[str, object]) -> BaseEstimator:
     seed = params.pop("random_state", None)
     if family == "kmeans":
-        return KMeans(**params, n_init=10, random_state=seed)  # type: ignore[arg-type]
+        return KMeans(**params, init=ward_centroids, n_init=1, random_state=seed)  # type: ignore[arg-type]
     if family == "gmm":
         return GaussianMixture(**params, n_init=3, random_state=seed)  # type: ignore[arg-type]
     if family == "ward":
@@ -140,7 +167,7 @@ def _clusterer(family: str, params: dict[str, object]) -> BaseEstimator:
 def candidate_grid(seed: int) -> list[Candidate]:
     """The 40 candidates of a training, in a fixed order; ``seed`` only seeds the random ones.
 
-    - k-means, k = 5..8, at both PCA variance levels (8);
+    - k-means (Ward-initialized), k = 5..8, at both PCA variance levels (8);
     - Gaussian mixture, k = 5..8, full or diagonal covariances, both levels (16);
     - Ward agglomerative, k = 5..8, both levels (8);
     - HDBSCAN, min_cluster_size 5/10/20/40 x min_samples 3/10, two components (8).

@@ -21,9 +21,17 @@ A candidate is rejected (``Evaluation.rejected`` says why, all reasons joined) w
 - a cluster holds less than :data:`MIN_CLUSTER_SHARE` of the players: a handful of outliers is
   not an archetype (and tiny clusters inflate silhouette).
 
-Selection rule (:func:`select_winner`): among candidates that are not rejected, the highest
-silhouette rounded to 4 decimals; ties go to fewer clusters, then to the name in alphabetical
-order. Candidate names do not depend on the seed, so the rule is deterministic.
+Selection rule (:func:`select_winner`): candidates that are not rejected are ranked by
+silhouette rounded to 4 decimals, ties going to fewer clusters, then to the name (names do not
+depend on the seed). The first in that order that is also *stable* wins: its clusterer, refit
+with two other seeds (:func:`seed_stability`, on the stored embedding), must agree with its own
+labels with an adjusted Rand index >= :data:`MIN_SEED_ARI`; a candidate that fails is rejected
+as "unstable" and the next one is tried. Player styles form a continuum, so a randomly
+initialized clusterer has many near-equal optima (for k-means++: inertia within 0.01 %,
+ARI 0.5-0.99 between them) and its best silhouette is partly luck of the seed; the check keeps
+such a lucky draw from winning, so trainings with different seeds pick the same archetypes.
+Deterministic candidates (Ward-initialized k-means, Ward and HDBSCAN on one season) pass it
+by construction. Same data and same seed give the same winner and labels.
 """
 
 from __future__ import annotations
@@ -35,8 +43,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import (
     adjusted_rand_score,
     calinski_harabasz_score,
@@ -51,7 +59,7 @@ MIN_VARIANCE_KEPT = 0.70
 MIN_CLUSTER_SHARE = 0.03
 SILHOUETTE_SAMPLE_ROWS = 3000
 SILHOUETTE_RANDOM_STATE = 0
-STABILITY_SEED_OFFSETS = (1, 2)
+STABILITY_SEED_OFFSETS = (1, 2)  # seed_stability refits with seed + these
 MIN_SEED_ARI = 0.95
 
 
@@ -73,7 +81,7 @@ class Evaluation:
     variance_kept: float  # share of the standardized feature variance the PCA keeps
     rejected: str | None = None  # why the candidate cannot win; None = eligible
     seconds: float = 0.0  # fit + scoring wall time
-    seed_ari: float | None = None  # agreement with refits on other seeds (select_winner)
+    seed_ari: float | None = None  # agreement with refits on other seeds (seed_stability)
 
     @property
     def name(self) -> str:
@@ -105,11 +113,12 @@ def evaluate(
     n = len(X)
     pipeline = candidate.build()
     try:
-        with warnings.catch_warnings():
-            # Degenerate data (e.g. identical rows) makes k-means warn; the rejection says it.
+        # Degenerate data (e.g. identical rows: zero variance) makes PCA divide by zero and
+        # k-means warn; the rejection reasons below say it instead.
+        with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
             warnings.simplefilter("ignore", ConvergenceWarning)
             labels = np.asarray(pipeline.fit_predict(X), dtype=np.int64)
-        embedding = pipeline[:-1].transform(X)
+            embedding = pipeline[:-1].transform(X)
     except Exception as exc:  # one broken candidate must not sink the whole training
         return Evaluation(
             candidate, None, np.full(n, -1, dtype=np.int64), np.empty((n, 0)), 0, 1.0,
@@ -173,27 +182,38 @@ def evaluate_all(
     ]
 
 
-def select_winner(evaluations: Sequence[Evaluation]) -> Evaluation:
+def select_winner(evaluations: Sequence[Evaluation], *, check_stability: bool = True) -> Evaluation:
     """The best viable candidate (rule in the module docstring).
 
-    Raises :class:`NoViableCandidateError` listing every rejection if none is viable.
+    With ``check_stability``, candidates are taken in ranking order and the first one whose
+    :func:`seed_stability` is at least :data:`MIN_SEED_ARI` wins; one below gets ``rejected``
+    set on its Evaluation, in place (so the reason is logged with the others). Raises
+    :class:`NoViableCandidateError` listing every rejection if none is viable.
     """
     viable = [e for e in evaluations if e.rejected is None and e.silhouette is not None]
-    if not viable:
-        detail = "; ".join(f"{e.name}: {e.rejected}" for e in evaluations) or "no candidates"
-        raise NoViableCandidateError(f"every candidate was rejected ({detail})")
-    return min(viable, key=lambda e: (-round(e.silhouette, 4), e.n_clusters, e.name))  # type: ignore[arg-type]
+    ranked = sorted(viable, key=lambda e: (-round(e.silhouette, 4), e.n_clusters, e.name))  # type: ignore[arg-type]
+    for evaluation in ranked:
+        if not check_stability or seed_stability(evaluation) >= MIN_SEED_ARI:
+            return evaluation
+        evaluation.rejected = (
+            f"unstable: ARI {evaluation.seed_ari:.3f} < {MIN_SEED_ARI} with refits on other seeds"
+        )
+    detail = "; ".join(f"{e.name}: {e.rejected}" for e in evaluations) or "no candidates"
+    raise NoViableCandidateError(f"every candidate was rejected ({detail})")
 
 
 def seed_stability(evaluation: Evaluation) -> float:
-    """Lowest adjusted Rand index between the candidate's labels and its refits with other
-    seeds (1.0 for a deterministic clusterer). Scaling and PCA are deterministic, so refitting
-    the clusterer on the stored embedding is the same as refitting the whole pipeline."""
+    """Lowest adjusted Rand index between the candidate's labels and its refits with the seeds
+    in :data:`STABILITY_SEED_OFFSETS` (1.0 for a deterministic clusterer); also stored in
+    ``evaluation.seed_ari``. Scaling and PCA are deterministic, so refitting the clusterer on
+    the stored embedding is the same as refitting the whole pipeline."""
     if evaluation.pipeline is None:
+        evaluation.seed_ari = 0.0
         return 0.0
     clusterer = evaluation.pipeline[-1]
     seed = clusterer.get_params().get("random_state")
     if seed is None:
+        evaluation.seed_ari = 1.0
         return 1.0
     scores = []
     for offset in STABILITY_SEED_OFFSETS:
@@ -202,7 +222,8 @@ def seed_stability(evaluation: Evaluation) -> float:
             warnings.simplefilter("ignore", ConvergenceWarning)
             labels = refit.fit_predict(evaluation.embedding)
         scores.append(adjusted_rand_score(evaluation.labels, labels))
-    return float(min(scores))
+    evaluation.seed_ari = float(min(scores))
+    return evaluation.seed_ari
 
 
 def score_model(pipeline: Pipeline, X: pd.DataFrame | np.ndarray) -> float | None:

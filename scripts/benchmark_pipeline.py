@@ -1,0 +1,256 @@
+"""Benchmark of the core pipeline: prints figures against the targets (not a timed test).
+
+    uv run python -m scripts.benchmark_pipeline            # everything (~5 min on 2 cores)
+    uv run python -m scripts.benchmark_pipeline --quick    # skip the seed-stability trainings
+
+Measures, on the bundled real seasons: cleaning time per season; training time and candidates
+per second on one season and on all seasons (MLflow logging included); peak memory of a
+one-season training process; enqueue → start latency through local Redis; model quality
+(archetypes, silhouette in the fitted space, variance kept, stability across seeds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ONE_SEASON = "2018-19"
+LATENCY_TASK = "bench.started_at"
+LATENCY_QUEUE = "bench"
+
+TARGETS = {
+    "clean_ms_per_season": ("≤", 10.0),
+    "train_one_season_s": ("≤", 5.0),
+    "candidates": ("≥", 40),
+    "train_all_seasons_s": ("≤", 60.0),
+    "one_season_peak_rss_mib": ("≤", 300.0),
+    "enqueue_to_start_p50_ms": ("≤", 5.0),
+    "archetypes": ("≥", 5),
+    "silhouette": ("≥", 0.30),
+    "variance_kept": ("≥", 0.70),
+    "seed_ari_min": ("≥", 0.95),
+}
+
+
+def emit(line: str = "") -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def seed_data(data_dir: Path) -> None:
+    from common.settings import Settings
+    from common.storage import DataDir
+    from workers.fetch.recordings import seed_from_recordings
+
+    settings = Settings(data_dir=data_dir)
+    seed_from_recordings(settings.recordings_dir, DataDir(data_dir), settings)
+
+
+def bench_cleaning() -> dict[str, float]:
+    from common.seasons import SeasonType
+    from common.settings import Settings
+    from workers.fetch.cleaning import clean_season
+    from workers.fetch.recordings import bundled_recordings
+    from workers.fetch.response import parse_dashboard
+
+    settings = Settings()
+    clean_ms, parse_ms = [], []
+    for season, files in sorted(bundled_recordings(settings.recordings_dir).items()):
+        bodies = {t: p.read_bytes() for t, p in files.items()}
+        started = time.perf_counter()
+        tables = {t: parse_dashboard(b, season, t, "PerGame") for t, b in bodies.items()}
+        parse_ms.append((time.perf_counter() - started) * 1000)
+        runs = []
+        for _ in range(5):
+            started = time.perf_counter()
+            clean_season(
+                tables[SeasonType.REGULAR],
+                tables.get(SeasonType.PLAYOFFS),
+                playoff_weight=settings.playoff_weight,
+                min_games=settings.eligible_min_games,
+                min_minutes=settings.eligible_min_minutes,
+            )
+            runs.append((time.perf_counter() - started) * 1000)
+        clean_ms.append(min(runs))
+    return {
+        "clean_ms_per_season": statistics.median(clean_ms),
+        "clean_ms_max": max(clean_ms),
+        "parse_ms_per_season": statistics.median(parse_ms),
+    }
+
+
+def bench_training(data_dir: Path) -> dict[str, float]:
+    """Cold (first in a process: store set-up, imports warm) and warm trainings."""
+    os.environ["DATA_DIR"] = str(data_dir)
+    from common.seasons import Season
+    from common.settings import Settings
+    from workers.train.training import train_archetypes
+
+    settings = Settings(data_dir=data_dir)
+    one = [Season.parse(ONE_SEASON)]
+    started = time.perf_counter()
+    first = train_archetypes(settings, one, force=True)
+    cold = time.perf_counter() - started
+    started = time.perf_counter()
+    train_archetypes(settings, one, force=True)
+    warm = time.perf_counter() - started
+    started = time.perf_counter()
+    everything = train_archetypes(settings, force=True)
+    all_seasons = time.perf_counter() - started
+    return {
+        "candidates": first.candidates,
+        "train_one_season_cold_s": cold,
+        "train_one_season_s": warm,
+        "candidates_per_s_one_season": first.candidates / warm,
+        "train_all_seasons_s": all_seasons,
+        "candidates_per_s_all_seasons": everything.candidates / all_seasons,
+        "all_seasons_players": everything.players,
+    }
+
+
+def bench_one_season_memory(data_dir: Path) -> dict[str, float]:
+    """Peak RSS of a fresh process that runs one one-season training (imports included)."""
+    code = (
+        "from common.seasons import Season; from common.settings import Settings; "
+        "from workers.train.training import train_archetypes; "
+        f"train_archetypes(Settings(data_dir={str(data_dir)!r}), [Season.parse({ONE_SEASON!r})], "
+        "force=True)"
+    )
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, check=True,
+                   capture_output=True)  # fmt: skip
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"one_season_peak_rss_mib": max(peak_kib, before) / 1024}
+
+
+def bench_latency(samples: int = 200) -> dict[str, float]:
+    """Publish a no-op task and time until a real worker (same Celery settings) starts it."""
+    from tests.services import RedisServer, wait_until
+
+    server = RedisServer()
+    env = {**os.environ, "REDIS_URL": server.url}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "scripts.benchmark_pipeline", "worker", "-Q",
+         LATENCY_QUEUE, "-c", "1", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        os.environ["REDIS_URL"] = server.url
+        import redis
+
+        from common.celery_app import create_app
+
+        app = create_app()
+        client = redis.Redis.from_url(server.url)
+        wait_until(lambda: app.control.ping(timeout=0.5), "latency worker", timeout_s=60)
+        latencies = []
+        for i in range(samples + 20):
+            sent = time.time()
+            app.send_task(LATENCY_TASK, args=[f"bench:{i}"], queue=LATENCY_QUEUE)
+            started = float(wait_until(lambda k=f"bench:{i}": client.get(k), "task start",
+                                       interval_s=0.0005))  # fmt: skip
+            if i >= 20:  # the first tasks warm connections up
+                latencies.append((started - sent) * 1000)
+        latencies.sort()
+        return {
+            "enqueue_to_start_p50_ms": statistics.median(latencies),
+            "enqueue_to_start_p95_ms": latencies[int(0.95 * len(latencies))],
+        }
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        server.stop()
+
+
+def bench_quality(data_dir: Path, seeds: list[int]) -> dict[str, float]:
+    """The selection run with several seeds on all seasons; ARI between the winners' labels."""
+    from sklearn.metrics import adjusted_rand_score
+    from threadpoolctl import threadpool_limits
+
+    from common.storage import DataDir
+    from workers.train.candidates import candidate_grid
+    from workers.train.dataset import load_training_data
+    from workers.train.scoring import evaluate, select_winner
+
+    data = load_training_data(DataDir(data_dir))
+    winners = []
+    with threadpool_limits(limits=1):
+        for seed in seeds:
+            evaluations = [evaluate(c, data.features) for c in candidate_grid(seed)]
+            winners.append(select_winner(evaluations))
+    first = winners[0]
+    aris = [adjusted_rand_score(first.labels, w.labels) for w in winners[1:]]
+    return {
+        "winner": first.candidate.name,
+        "archetypes": first.n_clusters,
+        "silhouette": first.silhouette,
+        "variance_kept": first.variance_kept,
+        "seed_ari_min": min(aris) if aris else float("nan"),
+        "seeds": len(seeds),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="one seed: no stability figure")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    from common.logs import configure_logging
+
+    configure_logging("WARNING")
+    figures: dict[str, object] = {"cpus": os.cpu_count()}
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        data_dir = Path(tmp)
+        emit("seeding the bundled seasons…")
+        seed_data(data_dir)
+        emit("cleaning…")
+        figures |= bench_cleaning()
+        emit("training (one season cold + warm, then all seasons)…")
+        figures |= bench_training(data_dir)
+        emit("memory of a one-season training process…")
+        figures |= bench_one_season_memory(data_dir)
+        emit("enqueue → start latency…")
+        figures |= bench_latency()
+        emit("model quality…")
+        figures |= bench_quality(data_dir, [0] if args.quick else [0, 1, 2])
+
+    emit()
+    emit(f"{'figure':34} {'value':>12}  target")
+    for name, value in figures.items():
+        target = TARGETS.get(name)
+        shown = f"{value:12.3f}" if isinstance(value, float) else f"{value!s:>12}"
+        verdict = ""
+        if target and isinstance(value, int | float):
+            op, limit = target
+            ok = value <= limit if op == "≤" else value >= limit
+            verdict = f"{op} {limit}  {'ok' if ok else 'MISSED'}"
+        emit(f"{name:34} {shown}  {verdict}")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
+else:
+    # Imported by the latency worker (`celery -A scripts.benchmark_pipeline`): one no-op task
+    # that records when it started, on the project's Celery app and settings.
+    import redis as _redis
+
+    from common.celery_app import app
+    from common.settings import get_settings
+
+    _store = _redis.Redis.from_url(get_settings().redis_url)
+
+    @app.task(name=LATENCY_TASK)
+    def started_at(key: str) -> None:
+        _store.set(key, repr(time.time()), ex=600)
