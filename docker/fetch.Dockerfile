@@ -16,7 +16,7 @@ COPY pyproject.toml uv.lock ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     /opt/uv/bin/uv sync --no-dev --no-install-project --extra fetch
 COPY docker/slim-venv.sh /usr/local/bin/slim-venv
-RUN slim-venv /opt/venv
+RUN slim-venv /opt/venv pyarrow.parquet pandas nba_api celery
 # The bundled real recordings seed a fresh volume; gzipped they weigh 0.6 MB instead of 4.1.
 COPY replay/recordings /src/recordings
 RUN gzip -9n /src/recordings/*.json && rm -f /src/recordings/*.md

@@ -16,7 +16,7 @@ COPY pyproject.toml uv.lock ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     /opt/uv/bin/uv sync --no-dev --no-install-project --extra flower
 COPY docker/slim-venv.sh /usr/local/bin/slim-venv
-RUN slim-venv /opt/venv
+RUN slim-venv /opt/venv flower celery
 
 # ---- final: slim base + venv + code, non-root ------------------------------------------------
 FROM ${PYTHON_IMAGE}

@@ -14,7 +14,7 @@ COPY pyproject.toml uv.lock ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     /opt/uv/bin/uv sync --no-dev --no-install-project --extra tracking
 COPY docker/slim-venv.sh /usr/local/bin/slim-venv
-RUN slim-venv /opt/venv
+RUN slim-venv /opt/venv mlflow.server
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="nba-archetypes-mlflow" \

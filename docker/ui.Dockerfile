@@ -13,7 +13,7 @@ COPY pyproject.toml uv.lock ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     /opt/uv/bin/uv sync --no-dev --no-install-project --extra ui
 COPY docker/slim-venv.sh /usr/local/bin/slim-venv
-RUN slim-venv /opt/venv
+RUN slim-venv /opt/venv pyarrow.parquet pandas streamlit mlflow celery
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="nba-archetypes-ui" \
