@@ -21,13 +21,18 @@ from replay.server import inject_faults, received_requests
 from tests.services import PROJECT_ROOT, celery_workers, wait_until
 
 
-def _wait_done(task_id: str, timeout_s: float = 180) -> dict[str, Any]:
-    return wait_until(
-        lambda: (s := task_status(task_id))["state"] in {"SUCCESS", "FAILURE"} and s,
-        f"task {task_id}",
-        timeout_s=timeout_s,
-        interval_s=0.2,
-    )
+def _wait_done(
+    task_id: str, timeout_s: float = 180, seen: set[str] | None = None
+) -> dict[str, Any]:
+    """Poll a task like the UI does until it ends; ``seen`` collects the states observed."""
+
+    def poll() -> dict[str, Any] | bool:
+        status = task_status(task_id)
+        if seen is not None:
+            seen.add(status["state"])
+        return status["state"] in {"SUCCESS", "FAILURE"} and status
+
+    return wait_until(poll, f"task {task_id}", timeout_s=timeout_s, interval_s=0.1)
 
 
 @pytest.fixture
@@ -63,8 +68,10 @@ def test_refresh_to_champion_then_loaded_by_another_process(
     training_id = fetch["info"]["training_task_id"]
     assert training_id
 
-    training = _wait_done(training_id, timeout_s=300)
+    states: set[str] = set()
+    training = _wait_done(training_id, timeout_s=300, seen=states)
     assert training["state"] == "SUCCESS", training
+    assert "PROGRESS" in states  # what the UI's progress bar follows
     assert training["info"]["status"] == "promoted"
     assert training["info"]["n_archetypes"] >= 5
 

@@ -24,14 +24,16 @@ A candidate is rejected (``Evaluation.rejected`` says why, all reasons joined) w
 Selection rule (:func:`select_winner`): candidates that are not rejected are ranked by
 silhouette rounded to 4 decimals, ties going to fewer clusters, then to the name (names do not
 depend on the seed). The first in that order that is also *stable* wins: its clusterer, refit
-with two other seeds (:func:`seed_stability`, on the stored embedding), must agree with its own
-labels with an adjusted Rand index >= :data:`MIN_SEED_ARI`; a candidate that fails is rejected
-as "unstable" and the next one is tried. Player styles form a continuum, so a randomly
-initialized clusterer has many near-equal optima (for k-means++: inertia within 0.01 %,
-ARI 0.5-0.99 between them) and its best silhouette is partly luck of the seed; the check keeps
-such a lucky draw from winning, so trainings with different seeds pick the same archetypes.
-Deterministic candidates (Ward-initialized k-means, Ward and HDBSCAN on one season) pass it
-by construction. Same data and same seed give the same winner and labels.
+with the fixed reference seeds (:func:`seed_stability`, on the stored embedding), must agree
+with its own labels with an adjusted Rand index >= :data:`MIN_SEED_ARI`; a candidate that
+fails is rejected as "unstable" and the next one is tried.
+
+Why: player styles form a continuum, so a randomly initialized clusterer has many near-equal
+optima (for k-means++: inertia within 0.01 %, ARI 0.5-0.99 between them) and its best
+silhouette is partly the luck of the seed; the check keeps such a lucky draw from winning, so
+trainings with different seeds pick the same archetypes. Deterministic candidates
+(Ward-initialized k-means, Ward and HDBSCAN on one season) pass it by construction.
+Same data and same seed give the same winner and labels.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ MIN_VARIANCE_KEPT = 0.70
 MIN_CLUSTER_SHARE = 0.03
 SILHOUETTE_SAMPLE_ROWS = 3000
 SILHOUETTE_RANDOM_STATE = 0
-STABILITY_SEED_OFFSETS = (1, 2)  # seed_stability refits with seed + these
+STABILITY_REFERENCE_SEEDS = (0, 1, 2)  # seed_stability refits with these
 MIN_SEED_ARI = 0.95
 
 
@@ -203,25 +205,31 @@ def select_winner(evaluations: Sequence[Evaluation], *, check_stability: bool = 
 
 
 def seed_stability(evaluation: Evaluation) -> float:
-    """Lowest adjusted Rand index between the candidate's labels and its refits with the seeds
-    in :data:`STABILITY_SEED_OFFSETS` (1.0 for a deterministic clusterer); also stored in
-    ``evaluation.seed_ari``. Scaling and PCA are deterministic, so refitting the clusterer on
-    the stored embedding is the same as refitting the whole pipeline."""
+    """Lowest adjusted Rand index between the candidate's labels and refits of its clusterer
+    with each seed of :data:`STABILITY_REFERENCE_SEEDS` other than its own (1.0 for a
+    deterministic clusterer); also stored in ``evaluation.seed_ari``.
+
+    The reference seeds are fixed, not derived from the training seed, so every training
+    compares against the same refits: a candidate is accepted only if it found the partition
+    those seeds agree on, whatever seed the training ran with. Scaling and PCA are
+    deterministic, so refitting the clusterer on the stored embedding is the same as refitting
+    the whole pipeline.
+    """
     if evaluation.pipeline is None:
         evaluation.seed_ari = 0.0
         return 0.0
     clusterer = evaluation.pipeline[-1]
     seed = clusterer.get_params().get("random_state")
-    if seed is None:
-        evaluation.seed_ari = 1.0
-        return 1.0
-    scores = []
-    for offset in STABILITY_SEED_OFFSETS:
-        refit = clone(clusterer).set_params(random_state=seed + offset)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            labels = refit.fit_predict(evaluation.embedding)
-        scores.append(adjusted_rand_score(evaluation.labels, labels))
+    scores = [1.0]
+    if seed is not None:
+        for reference in STABILITY_REFERENCE_SEEDS:
+            if reference == seed:
+                continue
+            refit = clone(clusterer).set_params(random_state=reference)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                labels = refit.fit_predict(evaluation.embedding)
+            scores.append(adjusted_rand_score(evaluation.labels, labels))
     evaluation.seed_ari = float(min(scores))
     return evaluation.seed_ari
 
