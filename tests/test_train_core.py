@@ -175,6 +175,24 @@ def test_min_cluster_share_rejects_tiny_clusters() -> None:
     assert "smallest cluster has 2 players" in (result.rejected or "")
 
 
+def test_unreproducible_candidates_are_rejected_as_unstable(winner: Evaluation) -> None:
+    # Uniform noise has no archetypes: a Gaussian mixture lands somewhere else on every seed.
+    rng = np.random.default_rng(0)
+    noise = pd.DataFrame(rng.uniform(size=(400, len(FEATURES))), columns=FEATURES)
+    params = {"variance": 0.7, "n_components": 5, "covariance_type": "full", "random_state": 5}
+    mixture = evaluate(Candidate("gmm-noise", "gmm", params), noise)
+    assert mixture.rejected is None  # viable on every other count...
+    with pytest.raises(NoViableCandidateError, match="unstable"):
+        select_winner([mixture])
+    assert mixture.seed_ari is not None
+    assert mixture.seed_ari < 0.95
+    assert "unstable" in (mixture.rejected or "")
+    # ...whereas the real winner reproduces exactly (Ward-initialized k-means is deterministic).
+    assert winner.seed_ari == 1.0
+    fresh = evaluate(Candidate("gmm-noise", "gmm", params), noise)
+    assert select_winner([fresh], check_stability=False) is fresh
+
+
 # --- scoring a fitted model, 2-D view ----------------------------------------------------------
 
 

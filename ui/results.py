@@ -122,7 +122,7 @@ def recent_trainings(limit: int = 10) -> pd.DataFrame:
                 if len(seasons) > 1
                 else seasons[0],
                 "winner": run.data.params.get("winner"),
-                "archetypes": run.data.metrics.get("n_archetypes"),
+                "archetypes": run.data.metrics.get("n_clusters"),
                 "silhouette": run.data.metrics.get("silhouette"),
                 "model version": run.data.tags.get("model_version"),
                 "promoted": run.data.tags.get("promoted") == "true",

@@ -5,13 +5,15 @@ z-scores against the league (mean and standard deviation over *all* players of t
 for an all-seasons training the league is all seasons), the stats that distinguish it most
 (largest |z|), and its most-used players as examples.
 
-Naming: each name below is a direction in z-score space (a few stats with signs and weights).
-A cluster's affinity for a name is its z-profile projected on that direction (the weights are
-normalized, so names compare fairly). Names are given greedily, strongest affinity first, each
-name at most once, so names are unique and an archetype gets the best name still free. A
-cluster whose best free affinity is below :data:`MIN_AFFINITY` (nothing clear-cut about it) is
-described by its top stats instead ("High OREB, low FG3A_RATE"), with a counter if that is
-taken too. Ties go to the lower cluster id, then to the earlier name, so it is deterministic.
+Naming: each name of :data:`NAME_RULES` is a direction in z-score space (a few stats with
+signs and weights) plus bounds a cluster must respect to be eligible for it (a "3-and-D wing"
+takes more threes than average). A cluster's affinity for a name is its z-profile projected on
+that direction (weights normalized, so names compare fairly). Names are given greedily,
+strongest affinity first, each name at most once, so names are unique and an archetype gets the
+best name still free. A cluster left without a name (no eligible name with affinity >=
+:data:`MIN_AFFINITY`) is named from its position and profile: "Balanced wing" when nothing
+stands out, else "Forward (high shot volume, high scoring)"; a counter is appended if that is
+taken. Ties go to the lower cluster id, then to the earlier name: deterministic.
 
 FG3_PCT is reported but never used to distinguish or name: big men take a handful of threes,
 so their percentage is noise. Noise points (label -1) get an "Unclassified" entry, only if any.
@@ -81,7 +83,7 @@ NAME_RULES: dict[str, tuple[dict[str, float], dict[str, tuple[float | None, floa
     ),
     "Low-usage role player": (
         {"FGA": -1.0, "PTS": -1.0, "AST": -0.5, "TOV": -0.5},
-        {"FGA": (_ANY, -0.25)},
+        {"FGA": (_ANY, -0.25), "OREB": (_ANY, 0.5)},  # a low-usage big is a big first
     ),
 }
 

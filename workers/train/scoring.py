@@ -12,6 +12,10 @@ Silhouette is O(n^2): up to :data:`SILHOUETTE_SAMPLE_ROWS` clustered rows it is 
 with the fixed :data:`SILHOUETTE_RANDOM_STATE`, whatever the training seed, so a score is a
 deterministic function of the data and the labels.
 
+Everything runs single-threaded (threadpoolctl, limit 1): the data is tiny (at most ~10k x 4),
+so BLAS/OpenMP threads only add synchronization, and with another busy process on the 2 cores
+their spin-waiting made the one-season grid 5-8x slower (1.1 s single-threaded, 6-9 s not).
+
 A candidate is rejected (``Evaluation.rejected`` says why, all reasons joined) when:
 
 - it failed to fit, or the silhouette is undefined;
@@ -24,8 +28,9 @@ A candidate is rejected (``Evaluation.rejected`` says why, all reasons joined) w
 Selection rule (:func:`select_winner`): candidates that are not rejected are ranked by
 silhouette rounded to 4 decimals, ties going to fewer clusters, then to the name (names do not
 depend on the seed). The first in that order that is also *stable* wins: its clusterer, refit
-with the fixed reference seeds (:func:`seed_stability`, on the stored embedding), must agree
-with its own labels with an adjusted Rand index >= :data:`MIN_SEED_ARI`; a candidate that
+with the fixed reference seeds (:func:`seed_stability`, on the stored embedding), must give
+the same partition as its own fit and as each other (adjusted Rand index >= :data:`MIN_SEED_ARI`
+for every pair); a candidate that
 fails is rejected as "unstable" and the next one is tried.
 
 Why: player styles form a continuum, so a randomly initialized clusterer has many near-equal
@@ -38,6 +43,9 @@ Same data and same seed give the same winner and labels.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import itertools
 import time
 import warnings
 from collections.abc import Iterable, Sequence
@@ -45,6 +53,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn import config_context
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import (
@@ -54,6 +63,7 @@ from sklearn.metrics import (
     silhouette_score,
 )
 from sklearn.pipeline import Pipeline
+from threadpoolctl import ThreadpoolController
 
 from workers.train.candidates import Candidate
 
@@ -61,6 +71,7 @@ MIN_VARIANCE_KEPT = 0.70
 MIN_CLUSTER_SHARE = 0.03
 SILHOUETTE_SAMPLE_ROWS = 3000
 SILHOUETTE_RANDOM_STATE = 0
+SILHOUETTE_WORKING_MIB = 16
 STABILITY_REFERENCE_SEEDS = (0, 1, 2)  # seed_stability refits with these
 MIN_SEED_ARI = 0.95
 
@@ -71,6 +82,9 @@ class NoViableCandidateError(ValueError):
 
 @dataclass
 class Evaluation:
+    """One fitted and scored candidate. ``select_winner`` may set ``rejected`` ("unstable")
+    and ``seed_ari`` on the evaluations it examines."""
+
     candidate: Candidate
     pipeline: Pipeline | None  # fitted; None only if fitting failed
     labels: np.ndarray  # fit labels, one per row; -1 = noise
@@ -111,6 +125,32 @@ def evaluate(
     max_noise_share: float = 0.10,
 ) -> Evaluation:
     """Fit ``candidate`` on ``X`` (the feature frame), score it, and say whether it is viable."""
+    with _single_threaded():
+        return _evaluate(candidate, X, min_clusters=min_clusters, max_noise_share=max_noise_share)
+
+
+def evaluate_all(
+    candidates: Iterable[Candidate],
+    X: pd.DataFrame | np.ndarray,
+    *,
+    min_clusters: int = 5,
+    max_noise_share: float = 0.10,
+) -> list[Evaluation]:
+    """:func:`evaluate` every candidate, in order."""
+    with _single_threaded():
+        return [
+            _evaluate(c, X, min_clusters=min_clusters, max_noise_share=max_noise_share)
+            for c in candidates
+        ]
+
+
+def _evaluate(
+    candidate: Candidate,
+    X: pd.DataFrame | np.ndarray,
+    *,
+    min_clusters: int = 5,
+    max_noise_share: float = 0.10,
+) -> Evaluation:
     start = time.perf_counter()
     n = len(X)
     pipeline = candidate.build()
@@ -170,20 +210,6 @@ def evaluate(
     )
 
 
-def evaluate_all(
-    candidates: Iterable[Candidate],
-    X: pd.DataFrame | np.ndarray,
-    *,
-    min_clusters: int = 5,
-    max_noise_share: float = 0.10,
-) -> list[Evaluation]:
-    """:func:`evaluate` every candidate, in order."""
-    return [
-        evaluate(c, X, min_clusters=min_clusters, max_noise_share=max_noise_share)
-        for c in candidates
-    ]
-
-
 def select_winner(evaluations: Sequence[Evaluation], *, check_stability: bool = True) -> Evaluation:
     """The best viable candidate (rule in the module docstring).
 
@@ -205,13 +231,16 @@ def select_winner(evaluations: Sequence[Evaluation], *, check_stability: bool = 
 
 
 def seed_stability(evaluation: Evaluation) -> float:
-    """Lowest adjusted Rand index between the candidate's labels and refits of its clusterer
-    with each seed of :data:`STABILITY_REFERENCE_SEEDS` other than its own (1.0 for a
-    deterministic clusterer); also stored in ``evaluation.seed_ari``.
+    """How reproducible the candidate's partition is: the lowest adjusted Rand index between
+    any two of its own labels and refits of its clusterer with each seed of
+    :data:`STABILITY_REFERENCE_SEEDS` (1.0 for a deterministic clusterer); also stored in
+    ``evaluation.seed_ari``.
 
-    The reference seeds are fixed, not derived from the training seed, so every training
-    compares against the same refits: a candidate is accepted only if it found the partition
-    those seeds agree on, whatever seed the training ran with. Scaling and PCA are
+    The reference seeds are fixed, not derived from the training seed, and they are compared
+    with each other too, so the verdict on a candidate is the same in every training: it is
+    accepted only if the reference seeds agree on a partition and this fit found it. (ARI is
+    not transitive: checking only "own labels vs the others" let a fit lying between two
+    disagreeing references pass in one training and fail in another.) Scaling and PCA are
     deterministic, so refitting the clusterer on the stored embedding is the same as refitting
     the whole pipeline.
     """
@@ -220,17 +249,18 @@ def seed_stability(evaluation: Evaluation) -> float:
         return 0.0
     clusterer = evaluation.pipeline[-1]
     seed = clusterer.get_params().get("random_state")
-    scores = [1.0]
+    runs = [evaluation.labels]
     if seed is not None:
-        for reference in STABILITY_REFERENCE_SEEDS:
-            if reference == seed:
-                continue
-            refit = clone(clusterer).set_params(random_state=reference)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                labels = refit.fit_predict(evaluation.embedding)
-            scores.append(adjusted_rand_score(evaluation.labels, labels))
-    evaluation.seed_ari = float(min(scores))
+        with _single_threaded(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            for reference in STABILITY_REFERENCE_SEEDS:
+                if reference != seed:
+                    refit = clone(clusterer).set_params(random_state=reference)
+                    runs.append(refit.fit_predict(evaluation.embedding))
+    evaluation.seed_ari = min(
+        (float(adjusted_rand_score(a, b)) for a, b in itertools.combinations(runs, 2)),
+        default=1.0,
+    )
     return evaluation.seed_ari
 
 
@@ -241,8 +271,9 @@ def score_model(pipeline: Pipeline, X: pd.DataFrame | np.ndarray) -> float | Non
     (never noise). None when fewer than two clusters are used or there are too few rows. Used
     to compare the current champion with a new winner on the same data.
     """
-    embedding = pipeline[:-1].transform(X)
-    labels = np.asarray(pipeline[-1].predict(embedding))
+    with _single_threaded():
+        embedding = pipeline[:-1].transform(X)
+        labels = np.asarray(pipeline[-1].predict(embedding))
     clustered = labels >= 0
     if not 2 <= len(np.unique(labels[clustered])) < clustered.sum():
         return None
@@ -261,14 +292,28 @@ def embedding_2d(evaluation: Evaluation) -> np.ndarray:
     return out
 
 
+@functools.cache
+def _threadpools() -> ThreadpoolController:
+    # Built once, on first use (every BLAS/OpenMP library is loaded by then): threadpool_limits
+    # rescans the loaded libraries on each call (~4 ms), the controller's limit() does not.
+    return ThreadpoolController()
+
+
+def _single_threaded() -> contextlib.AbstractContextManager[object]:
+    return _threadpools().limit(limits=1)
+
+
 def _silhouette(points: np.ndarray, labels: np.ndarray) -> float | None:
     sample = SILHOUETTE_SAMPLE_ROWS if len(points) > SILHOUETTE_SAMPLE_ROWS else None
     try:
-        return float(
-            silhouette_score(
-                points, labels, sample_size=sample, random_state=SILHOUETTE_RANDOM_STATE
+        # Pairwise distances in chunks of at most SILHOUETTE_WORKING_MIB, not one 3000 x 3000
+        # block (72 MiB): keeps the all-seasons peak memory down, same result.
+        with config_context(working_memory=SILHOUETTE_WORKING_MIB):
+            return float(
+                silhouette_score(
+                    points, labels, sample_size=sample, random_state=SILHOUETTE_RANDOM_STATE
+                )
             )
-        )
     except ValueError:  # e.g. a sample that drew a single cluster
         return None
 

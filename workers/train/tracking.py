@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import sqlite3
 import tempfile
@@ -52,16 +53,9 @@ log = logging.getLogger(__name__)
 PIP_REQUIREMENTS = [f"{pkg}=={version(pkg)}" for pkg in ("scikit-learn", "skops", "numpy", "scipy")]
 
 
-def evaluation_metrics(evaluation: Evaluation) -> dict[str, float]:
-    metrics = {
-        "n_archetypes": evaluation.n_clusters,
-        "noise_share": evaluation.noise_share,
-        "variance_kept": evaluation.variance_kept,
-        "silhouette": evaluation.silhouette,
-        "calinski_harabasz": evaluation.calinski_harabasz,
-        "davies_bouldin": evaluation.davies_bouldin,
-    }
-    return {k: float(v) for k, v in metrics.items() if v is not None and np.isfinite(v)}
+def finite_metrics(evaluation: Evaluation) -> dict[str, float]:
+    """The evaluation's metrics MLflow should chart (undefined ones, NaN, are left out)."""
+    return {k: v for k, v in evaluation.metrics().items() if math.isfinite(v)}
 
 
 class TrainingRun:
@@ -87,7 +81,7 @@ class TrainingRun:
             tags.append(RunTag("rejected", evaluation.rejected))
         self.client.log_batch(
             child.info.run_id,
-            metrics=[Metric(k, v, now, 0) for k, v in evaluation_metrics(evaluation).items()],
+            metrics=[Metric(k, v, now, 0) for k, v in finite_metrics(evaluation).items()],
             params=[Param(k, str(v)) for k, v in params.items()],
             tags=tags,
         )

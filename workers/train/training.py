@@ -35,7 +35,7 @@ from workers.train.features import FEATURES
 from workers.train.plot import archetype_scatter
 from workers.train.profiles import archetype_profiles
 from workers.train.scoring import Evaluation, embedding_2d, evaluate, score_model, select_winner
-from workers.train.tracking import ArchetypeTracker, evaluation_metrics
+from workers.train.tracking import ArchetypeTracker, finite_metrics
 
 log = logging.getLogger(__name__)
 
@@ -110,20 +110,26 @@ def train_archetypes(
     # One thread for BLAS/OpenMP: on a few hundred rows, thread start-up and contention cost
     # more than they save (measured: k-means 5x slower with 2 threads on a busy 2-core box).
     with threadpool_limits(limits=1), tracker.training_run(f"train {label}", tags) as run:
+        total = len(grid) + 2
         evaluations: list[Evaluation] = []
         for done, candidate in enumerate(grid, start=1):
-            evaluation = evaluate(
-                candidate,
-                data.features,
-                min_clusters=settings.min_archetypes,
-                max_noise_share=settings.max_noise_share,
+            evaluations.append(
+                evaluate(
+                    candidate,
+                    data.features,
+                    min_clusters=settings.min_archetypes,
+                    max_noise_share=settings.max_noise_share,
+                )
             )
-            run.log_candidate(evaluation)
-            evaluations.append(evaluation)
-            progress(done, len(grid) + 2, f"candidate {candidate.name}")
-        winner = select_winner(evaluations)
+            progress(done, total, f"candidate {candidate.name}")
+        try:
+            winner = select_winner(evaluations)
+        finally:
+            # After selection, which may reject a top candidate as unstable across seeds.
+            for evaluation in evaluations:
+                run.log_candidate(evaluation)
 
-        progress(len(grid) + 1, len(grid) + 2, f"logging winner {winner.candidate.name}")
+        progress(len(grid) + 1, total, f"logging winner {winner.candidate.name}")
         profiles = archetype_profiles(data.players, winner.labels)
         assignments = build_assignments(data, winner, profiles)
         plot = archetype_scatter(assignments, f"{winner.n_clusters} archetypes, {label}")
@@ -140,7 +146,7 @@ def train_archetypes(
             tracker.promote(model_version)
         run.log_summary(
             metrics={
-                **evaluation_metrics(winner),
+                **finite_metrics(winner),
                 "candidates": len(grid),
                 "rejected_candidates": sum(e.rejected is not None for e in evaluations),
                 "players": len(data.players),
@@ -149,7 +155,7 @@ def train_archetypes(
             params={"winner": winner.candidate.name, "winner_family": winner.candidate.family},
             tags={"model_version": model_version, "promoted": str(beats).lower()},
         )
-        progress(len(grid) + 2, len(grid) + 2, "done")
+        progress(total, total, "done")
 
     if beats:
         message = f"v{model_version} ({winner.candidate.name}) is the new champion"
