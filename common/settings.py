@@ -26,9 +26,6 @@ class Settings(BaseSettings):
         Path("var/data"),
         description="Shared data directory: raw responses, cleaned Parquet, mlflow.db, artifacts.",
     )
-    mlflow_tracking_uri: str | None = Field(
-        None, description="Defaults to the sqlite store inside DATA_DIR (DATA_DIR/mlflow.db)."
-    )
     mlflow_experiment: str = "nba-archetypes"
     registered_model_name: str = "nba-archetypes"
     log_level: str = "INFO"
@@ -93,7 +90,10 @@ class Settings(BaseSettings):
 
     @property
     def tracking_uri(self) -> str:
-        return self.mlflow_tracking_uri or f"sqlite:///{self.data_dir / 'mlflow.db'}"
+        # Always the store on the shared volume. Deliberately not read from MLFLOW_TRACKING_URI:
+        # mlflow.set_tracking_uri() exports that variable, so one training would otherwise
+        # redirect every later Settings() of the same process to its store.
+        return f"sqlite:///{self.data_dir / 'mlflow.db'}"
 
     @property
     def artifact_root(self) -> Path:

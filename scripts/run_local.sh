@@ -17,7 +17,6 @@ export MLFLOW_PORT="${MLFLOW_PORT:-5000}"
 export FLOWER_PORT="${FLOWER_PORT:-5555}"
 export UI_PORT="${UI_PORT:-8501}"
 export REDIS_URL="redis://127.0.0.1:${REDIS_PORT}/0"
-export MLFLOW_TRACKING_URI="sqlite:///${DATA_DIR}/mlflow.db"
 # Offline by default: the replay server answers as stats.nba.com would, from real recordings.
 export NBA_STATS_BASE_URL="${NBA_STATS_BASE_URL:-http://127.0.0.1:${REPLAY_PORT}/stats}"
 export NBA_MIN_REQUEST_GAP_S="${NBA_MIN_REQUEST_GAP_S:-0.2}"

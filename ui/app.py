@@ -2,19 +2,34 @@
 
 Four pages, chosen in the sidebar and kept in the URL (``?page=compare&season=2004-05&...``)
 so every view can be shared as a link.
+
+The sidebar and the page title are drawn before the heavy imports (MLflow, pandas, Altair:
+several seconds on a fresh server process), so a visitor sees the app at once, with a
+spinner, instead of a blank page.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
-from ui import results, url_state
-from ui.views import archetypes, compare, data, pipeline
+from ui import url_state
+
+if TYPE_CHECKING:
+    from ui.results import ChampionResults
 
 PAGES = {
     "archetypes": "Archetypes",
     "compare": "Compare players",
     "data": "Data",
+    "pipeline": "Pipeline",
+}
+TITLES = {
+    "archetypes": "Player archetypes",
+    "compare": "Compare players across eras",
+    "data": "Downloaded seasons",
     "pipeline": "Pipeline",
 }
 
@@ -33,24 +48,33 @@ def main() -> None:
             format_func=PAGES.get,
             label_visibility="collapsed",
         )
-        _last_refresh_note()
+        if page != "pipeline":  # the pipeline page shows it in full
+            _last_refresh_note()
+    page = page or "archetypes"
+    st.title(TITLES[page])
+
+    with st.spinner("Starting up…"):  # first run of a server process only: imports
+        from ui.views import archetypes, compare, data, pipeline
 
     if page == "data":
         data.render()
     elif page == "pipeline":
         pipeline.render()
+    elif page == "compare":
+        _results_page(compare.render)
     else:
-        _results_page(page)
+        _results_page(archetypes.render)
 
 
-def _results_page(page: str | None) -> None:
+def _results_page(render: Callable[[ChampionResults], None]) -> None:
+    from ui import results
+
     try:
         champion = results.load_champion()
     except Exception as error:  # a broken store must not take the app down
         st.error(f"Could not read the model registry: {error}")
         return
     if champion is None:
-        st.title(PAGES[page or "archetypes"])
         if not results.downloaded_seasons():
             st.info(
                 "No data yet. Open the **Pipeline** page and refresh a season (or run "
@@ -63,10 +87,7 @@ def _results_page(page: str | None) -> None:
                 "champion appears here when training finishes (see the **Pipeline** page)."
             )
         return
-    if page == "compare":
-        compare.render(champion)
-    else:
-        archetypes.render(champion)
+    render(champion)
 
 
 def _last_refresh_note() -> None:

@@ -5,18 +5,27 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from ui.labels import PERCENT_SUFFIXES, label
+
 KEY_STATS = {
-    "PTS_PER36": "PTS/36",
-    "REB_PER36": "REB/36",
-    "AST_PER36": "AST/36",
-    "STL_PER36": "STL/36",
-    "BLK_PER36": "BLK/36",
-    "FG3A_PER36": "3PA/36",
-    "TS_PCT": "TS%",
-    "FG3A_RATE": "3PA share",
+    s: label(s)
+    for s in [
+        "PTS_PER36",
+        "REB_PER36",
+        "AST_PER36",
+        "STL_PER36",
+        "BLK_PER36",
+        "FG3A_PER36",
+        "TS_PCT",
+        "FG3A_RATE",
+    ]
 }
 TOOLTIP_STATS = ["PTS_PER36", "REB_PER36", "AST_PER36", "FG3A_RATE"]
 PALETTE = "tableau10"  # distinct hues: neighbouring archetypes must not look alike
+
+
+def _d3_format(stat: str) -> str:
+    return ".0%" if stat.endswith(PERCENT_SUFFIXES) else ".1f"
 
 
 def archetype_color(names: list[str]) -> alt.Color:
@@ -27,8 +36,10 @@ def archetype_color(names: list[str]) -> alt.Color:
 
 def archetype_scatter(assignments: pd.DataFrame, names: list[str]) -> alt.Chart:
     color = archetype_color(names)
+    # Only what the chart uses: every other column would be shipped to the browser too.
+    columns = ["X", "Y", "PLAYER_NAME", "SEASON", "TEAM_ABBREVIATION", "ARCHETYPE_NAME"]
     return (
-        alt.Chart(assignments)
+        alt.Chart(assignments[columns + TOOLTIP_STATS])
         .mark_circle(size=28, opacity=0.7)
         .encode(
             x=alt.X("X:Q", title="component 1", axis=alt.Axis(labels=False, ticks=False)),
@@ -39,7 +50,10 @@ def archetype_scatter(assignments: pd.DataFrame, names: list[str]) -> alt.Chart:
                 alt.Tooltip("SEASON:N", title="Season"),
                 alt.Tooltip("TEAM_ABBREVIATION:N", title="Team"),
                 alt.Tooltip("ARCHETYPE_NAME:N", title="Archetype"),
-                *[alt.Tooltip(f"{s}:Q", title=KEY_STATS[s], format=".2f") for s in TOOLTIP_STATS],
+                *[
+                    alt.Tooltip(f"{s}:Q", title=KEY_STATS[s], format=_d3_format(s))
+                    for s in TOOLTIP_STATS
+                ],
             ],
         )
         .properties(height=460)
@@ -55,7 +69,7 @@ def era_mix(assignments: pd.DataFrame, names: list[str]) -> alt.Chart:
         alt.Chart(counts)
         .mark_area()
         .encode(
-            x=alt.X("SEASON:O", title="Season"),
+            x=alt.X("SEASON:O", title="Season", axis=alt.Axis(labelAngle=-45)),
             y=alt.Y(
                 "players:Q",
                 stack="normalize",
@@ -75,9 +89,17 @@ def profile_heatmap(z_scores: pd.DataFrame) -> alt.Chart:
         "Archetype", var_name="Stat", value_name="z"
     )
     base = alt.Chart(long).encode(
-        x=alt.X("Stat:N", sort=list(z_scores.columns), title=None),
+        x=alt.X(
+            "Stat:N",
+            sort=list(z_scores.columns),
+            title=None,
+            axis=alt.Axis(orient="top", labelAngle=0, labelFontSize=12),
+        ),
         y=alt.Y(
-            "Archetype:N", title=None, sort=list(z_scores.index), axis=alt.Axis(labelLimit=220)
+            "Archetype:N",
+            title=None,
+            sort=list(z_scores.index),
+            axis=alt.Axis(labelLimit=260, labelFontSize=12),
         ),
     )
     cells = base.mark_rect().encode(
@@ -85,16 +107,24 @@ def profile_heatmap(z_scores: pd.DataFrame) -> alt.Chart:
             "z:Q",
             scale=alt.Scale(scheme="redblue", domain=[-2, 2], reverse=True),
             title="vs league (σ)",
+            # The default 200 px gradient overflows a short chart and gets cut off.
+            legend=alt.Legend(gradientLength=max(60, 40 * len(z_scores) - 40)),
         ),
         tooltip=["Archetype:N", "Stat:N", alt.Tooltip("z:Q", format="+.2f")],
     )
-    labels = base.mark_text(fontSize=11).encode(text=alt.Text("z:Q", format="+.1f"))
+    labels = base.mark_text(fontSize=12).encode(
+        text=alt.Text("z:Q", format="+.1f"),
+        # White on the strong colours, black on the pale ones.
+        color=alt.condition("abs(datum.z) > 1.2", alt.value("white"), alt.value("black")),
+    )
     return (cells + labels).properties(height=40 * len(z_scores) + 30)
 
 
 def side_by_side(players: pd.DataFrame) -> alt.Chart:
     """One small bar chart per key stat, the chosen player and his closest matches side by side."""
     long = players.melt("LABEL", value_vars=list(KEY_STATS), var_name="stat", value_name="value")
+    shares = long["stat"].str.endswith(PERCENT_SUFFIXES)
+    long.loc[shares, "value"] *= 100  # "TS%" reads as 55, not 0.55
     long["stat"] = long["stat"].map(KEY_STATS)
     return (
         alt.Chart(long)
@@ -107,10 +137,24 @@ def side_by_side(players: pd.DataFrame) -> alt.Chart:
                 sort=list(players["LABEL"]),
             ),
             y=alt.Y("value:Q", title=None),
-            color=alt.Color("LABEL:N", title="Player", sort=list(players["LABEL"])),
-            tooltip=["LABEL:N", "stat:N", alt.Tooltip("value:Q", format=".2f")],
+            color=alt.Color(
+                "LABEL:N",
+                title=None,
+                sort=list(players["LABEL"]),
+                scale=alt.Scale(scheme=PALETTE),
+                legend=alt.Legend(orient="top", labelLimit=300, columns=2),
+            ),
+            tooltip=["LABEL:N", "stat:N", alt.Tooltip("value:Q", format=".1f")],
         )
-        .properties(width=90, height=150)
-        .facet(facet=alt.Facet("stat:N", title=None, sort=list(KEY_STATS.values())), columns=4)
+        .properties(width=150, height=150)
+        .facet(
+            facet=alt.Facet(
+                "stat:N",
+                title=None,
+                sort=list(KEY_STATS.values()),
+                header=alt.Header(labelFontSize=13, labelFontWeight="bold"),
+            ),
+            columns=4,
+        )
         .resolve_scale(y="independent")
     )

@@ -102,9 +102,19 @@ def _follow_training(task_id: str, season: str, fetched: dict[str, Any]) -> Refr
         )
     status = info.get("status")
     if status == "promoted":
+        details = ", ".join(
+            part
+            for part in (
+                f"{info['n_archetypes']} archetypes" if info.get("n_archetypes") else "",
+                f"silhouette {info['silhouette']:.2f}" if info.get("silhouette") else "",
+                f"model {info['winner']}" if info.get("winner") else "",
+            )
+            if part
+        )
         return RefreshProgress(
             "champion",
-            f"New champion v{info['model_version']} is live: {info.get('message', '')}",
+            f"New champion v{info['model_version']} is live"
+            + (f": {details}." if details else "."),
             1.0,
             done=True,
             new_champion=str(info["model_version"]),

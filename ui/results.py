@@ -116,7 +116,7 @@ def recent_trainings(limit: int = 10) -> pd.DataFrame:
         seasons = run.data.tags.get(TAG_SEASONS, "").split(",")
         rows.append(
             {
-                "started": pd.Timestamp(run.info.start_time, unit="ms", tz="UTC"),
+                "started": pd.Timestamp(run.info.start_time, unit="ms"),  # UTC, naive
                 "status": run.info.status,
                 "seasons": f"{seasons[0]} … {seasons[-1]} ({len(seasons)})"
                 if len(seasons) > 1
@@ -160,7 +160,7 @@ def fetch_summary() -> pd.DataFrame:
         rows.append(
             {
                 "season": str(season),
-                "fetched": pd.to_datetime(record.get("fetched_at"), utc=True),
+                "fetched": _utc_naive(record.get("fetched_at")),
                 "complete": record.get("complete", False),
                 "players": cleaned.get("rows"),
                 "eligible": cleaned.get("eligible"),
@@ -169,3 +169,12 @@ def fetch_summary() -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _utc_naive(text: str | None) -> pd.Timestamp | None:
+    """UTC without a time zone: the tables say "(UTC)", and tz-aware columns make Streamlit's
+    serialization go through a pandas path deprecated in pandas 3.1."""
+    if not text:
+        return None
+    stamp = pd.Timestamp(text)
+    return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui import charts, url_state
+from ui import charts, labels, url_state
 from ui.results import ChampionResults
 
 ALL = "All seasons"
@@ -15,7 +15,6 @@ PROFILE_STATS = list(charts.KEY_STATS)
 def render(results: ChampionResults) -> None:
     champion = results.champion
     assignments = results.assignments
-    st.title("Player archetypes")
     silhouette = champion.metrics.get("silhouette")
     st.caption(
         f"Champion model v{champion.version}: {len(results.profiles)} archetypes found in "
@@ -25,7 +24,7 @@ def render(results: ChampionResults) -> None:
     )
 
     season = url_state.pick(
-        st.selectbox,
+        st.columns([1, 3])[0].selectbox,
         "Season",
         [ALL, *results.seasons],
         param="season",
@@ -36,10 +35,15 @@ def render(results: ChampionResults) -> None:
 
     _profile_cards(results, shown)
     st.subheader("How the archetypes differ from the league")
+    st.caption(
+        "Each cell: how far the archetype's average is from the league's, in standard "
+        "deviations (σ); red above, blue below."
+    )
     z_scores = _z_scores(shown, results.archetype_names)
     st.altair_chart(charts.profile_heatmap(z_scores), width="stretch")
     with st.expander("Per-36 averages by archetype"):
-        st.dataframe(_means(shown, results.archetype_names), width="stretch")
+        means, config = labels.readable(_means(shown, results.archetype_names))
+        st.dataframe(means, width="stretch", column_config=config)
 
     st.subheader("Every player, by archetype")
     st.caption("The model's two main components; hover a point for the player.")
@@ -58,24 +62,26 @@ def _profile_cards(results: ChampionResults, shown: pd.DataFrame) -> None:
             st.markdown(f"**{profile['name']}**")
             st.caption(f"{size} players ({size / max(len(shown), 1):.0%})")
             traits = ", ".join(
-                f"{d['stat'].removesuffix('_PER36')} {d['z']:+.1f}σ"
-                for d in profile["distinguishing"]
+                f"{labels.label(d['stat'])} {d['z']:+.1f}σ" for d in profile["distinguishing"]
             )
             st.markdown(f"Stands out by: {traits}")
             members = shown[shown["ARCHETYPE_NAME"] == profile["name"]]
-            # The best-known members: the ones who played the most.
-            examples = members.assign(MIN=members["GP"] * members["MIN_PER_GAME"]).nlargest(
-                4, "MIN"
+            # The best-known members: the ones who played the most, each in his biggest season.
+            examples = (
+                members.assign(MIN=members["GP"] * members["MIN_PER_GAME"])
+                .sort_values("MIN", ascending=False)
+                .drop_duplicates("PLAYER_ID")
+                .head(4)
             )
-            st.markdown(
-                "e.g. " + ", ".join(f"{r.PLAYER_NAME} ({r.SEASON})" for r in examples.itertuples())
-            )
+            # zip, not itertuples: a namedtuple class per call costs ~10 ms on 30 columns.
+            pairs = zip(examples["PLAYER_NAME"], examples["SEASON"], strict=True)
+            st.markdown("e.g. " + ", ".join(f"{name} ({season})" for name, season in pairs))
 
 
 def _means(shown: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     means = shown.groupby("ARCHETYPE_NAME")[PROFILE_STATS].mean().reindex(names)
     means.loc["League average"] = shown[PROFILE_STATS].mean()
-    return means.rename(columns=charts.KEY_STATS).round(2)
+    return means.rename_axis("Archetype")
 
 
 def _z_scores(shown: pd.DataFrame, names: list[str]) -> pd.DataFrame:

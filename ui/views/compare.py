@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui import charts, url_state
+from ui import charts, labels, url_state
 from ui.results import ChampionResults
 from ui.similarity import most_similar
 
@@ -14,7 +14,6 @@ N_CHARTED = 4
 
 
 def render(results: ChampionResults) -> None:
-    st.title("Compare players across eras")
     assignments = results.assignments
     seasons = results.seasons
     left, middle, right = st.columns([1, 2, 1])
@@ -74,7 +73,13 @@ def render(results: ChampionResults) -> None:
         f"**Most similar players in {versus}** (same archetype first, then by distance "
         "in the model's feature space)"
     )
-    st.dataframe(_similar_table(similar), hide_index=True, width="stretch")
+    table, config = labels.readable(
+        _similar_table(similar),
+        SIMILARITY=st.column_config.ProgressColumn(
+            "Similarity", format="%.0f%%", min_value=0, max_value=100, width="small"
+        ),
+    )
+    st.dataframe(table, hide_index=True, width="stretch", column_config=config)
 
     charted = pd.concat([player.to_frame().T, similar.head(N_CHARTED - 1)])
     charted = charted.assign(LABEL=charted["PLAYER_NAME"] + " " + charted["SEASON"])
@@ -84,15 +89,6 @@ def render(results: ChampionResults) -> None:
 
 
 def _similar_table(similar: pd.DataFrame) -> pd.DataFrame:
-    table = similar[
-        ["PLAYER_NAME", "TEAM_ABBREVIATION", "ARCHETYPE_NAME", "SIMILARITY", *charts.KEY_STATS]
-    ]
-    return table.rename(
-        columns={
-            "PLAYER_NAME": "Player",
-            "TEAM_ABBREVIATION": "Team",
-            "ARCHETYPE_NAME": "Archetype",
-            "SIMILARITY": "Similarity %",
-            **charts.KEY_STATS,
-        }
-    ).round(2)
+    """Raw columns (labels and formats come from ``labels.column_config``)."""
+    columns = ["PLAYER_NAME", "TEAM_ABBREVIATION", "ARCHETYPE_NAME", "SIMILARITY"]
+    return similar[columns + list(charts.KEY_STATS)]

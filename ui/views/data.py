@@ -6,10 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from common.seasons import Season
-from ui import results, url_state
+from ui import labels, results, url_state
 
 DEFAULT_COLUMNS = [
-    "SEASON",
     "PLAYER_NAME",
     "TEAM_ABBREVIATION",
     "AGE",
@@ -28,40 +27,59 @@ DEFAULT_COLUMNS = [
 
 
 def render() -> None:
-    st.title("Downloaded seasons")
     summary = results.fetch_summary()
     if summary.empty:
         st.info("No season downloaded yet: start a refresh on the **Pipeline** page.")
         return
+    st.caption(
+        f"{len(summary)} seasons stored: when each was fetched, from where, and how many "
+        "players it has (eligible = enough games and minutes to be classified)."
+    )
     st.dataframe(
         summary,
         hide_index=True,
         width="stretch",
-        column_config={"fetched": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
+        column_config={
+            "season": "Season",
+            "fetched": st.column_config.DatetimeColumn("Fetched (UTC)", format="YYYY-MM-DD HH:mm"),
+            "complete": st.column_config.CheckboxColumn(
+                "Complete", help="The whole season (no games left to play) was stored"
+            ),
+            "players": "Players",
+            "eligible": "Eligible",
+            "with playoffs": "With playoffs",
+            "source": "Source",
+        },
     )
 
-    labels = list(summary["season"])
+    st.subheader("Players of one season")
+    seasons = list(summary["season"])
     season = url_state.pick(
-        st.selectbox, "Season", labels, param="season", default=labels[-1], describe="season"
+        st.columns([1, 3])[0].selectbox,
+        "Season",
+        seasons,
+        param="season",
+        default=seasons[-1],
+        describe="season",
     )
-    table = results.cleaned_season(Season.parse(season))
+    # Most minutes first: the players a reader knows, not the site's row order.
+    table = results.cleaned_season(Season.parse(season)).sort_values("MIN", ascending=False)
 
     left, middle, right = st.columns([2, 2, 1])
     name = left.text_input("Player name contains", key="data_name")
     teams = middle.multiselect("Teams", sorted(table["TEAM_ABBREVIATION"].dropna().unique()))
     eligible_only = right.toggle("Eligible only", value=False, help="20+ games and 500+ minutes")
     columns = st.multiselect(
-        "Columns", list(table.columns), default=[c for c in DEFAULT_COLUMNS if c in table.columns]
+        "Columns",
+        list(table.columns),
+        default=[c for c in DEFAULT_COLUMNS if c in table.columns],
+        format_func=labels.label,
     )
 
     shown = _filter(table, name, teams, eligible_only)[columns or DEFAULT_COLUMNS]
     st.caption(f"{len(shown)} of {len(table)} players")
-    decimals = {
-        c: st.column_config.NumberColumn(format="%.2f")
-        for c in shown.columns
-        if shown[c].dtype == "float64" and c != "AGE"
-    }
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=decimals)
+    table_shown, config = labels.readable(shown)
+    st.dataframe(table_shown, hide_index=True, width="stretch", column_config=config)
     st.download_button(
         "Download CSV",
         shown.to_csv(index=False).encode(),

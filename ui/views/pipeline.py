@@ -13,19 +13,27 @@ STEP_LABELS = {"fetch": "Download", "clean": "Clean", "train": "Train", "champio
 
 
 def render() -> None:
-    st.title("Pipeline")
     settings = results.settings()
     st.markdown(
+        "A refresh downloads a season from stats.nba.com, cleans it, retrains the archetypes "
+        "on every stored season, and makes the new model the champion if it fits better.  \n"
         f"[MLflow UI ↗]({settings.mlflow_ui_url}) · "
         f"[Flower: workers and tasks ↗]({settings.flower_url})"
     )
 
     problem = refresh.broker_problem()
     if problem:
-        st.error(f"{problem}. Refreshing is disabled until it is back; everything else works.")
+        st.error(
+            f"{problem.rstrip('.')}. Refreshing is disabled until it is back; "
+            "everything else works."
+        )
     _refresh_buttons(disabled=problem is not None)
     if st.session_state.get(ACTIVE) and not problem:
         _progress()
+    elif last := st.session_state.get("last_refresh"):
+        (st.error if last["failed"] else st.success)(
+            f"Last refresh ({last['season']}): {last['message']}"
+        )
 
     st.subheader("Recent trainings")
     runs = results.recent_trainings()
@@ -37,8 +45,22 @@ def render() -> None:
             hide_index=True,
             width="stretch",
             column_config={
-                "started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
-                "silhouette": st.column_config.NumberColumn(format="%.3f"),
+                "started": st.column_config.DatetimeColumn(
+                    "Started (UTC)", format="YYYY-MM-DD HH:mm:ss"
+                ),
+                "status": "Run",
+                "seasons": st.column_config.Column("Seasons", width="medium"),
+                "winner": st.column_config.Column(
+                    "Best candidate", help="The model that won this training's comparison"
+                ),
+                "archetypes": st.column_config.NumberColumn("Archetypes", format="%d"),
+                "silhouette": st.column_config.NumberColumn(
+                    "Silhouette", format="%.3f", help="How well separated the archetypes are"
+                ),
+                "model version": "Version",
+                "promoted": st.column_config.CheckboxColumn(
+                    "Champion", help="Promoted to champion when it was trained"
+                ),
             },
         )
 
@@ -88,25 +110,17 @@ def _progress() -> None:
         return
     progress = refresh.follow(active["task_id"], active["season"])
     joined = " (joined a refresh already in progress)" if active.get("joined") else ""
-    with st.status(f"Refresh {active['season']}{joined}", state=progress.state, expanded=True):
-        reached = list(STEP_LABELS).index(progress.step)
-        st.markdown(
-            " → ".join(
-                f"**{label}**"
-                if i == reached and not progress.done
-                else f"~~{label}~~"
-                if i > reached and progress.done and progress.failed
-                else label
-                for i, label in enumerate(STEP_LABELS.values())
-            )
-        )
-        st.progress(progress.fraction)
-        if progress.failed:
-            st.error(progress.message)
-        elif progress.done:
-            st.success(progress.message)
-        else:
-            st.write(progress.message)
+    # Not ``with st.status(...)``: leaving the block marks a running status complete, and
+    # the spinner would turn into a check mark while the refresh is still going.
+    box = st.status(f"Refresh {active['season']}{joined}", state=progress.state, expanded=True)
+    box.markdown(" → ".join(_steps(progress)))
+    box.progress(progress.fraction)
+    if progress.failed:
+        box.error(progress.message)
+    elif progress.done:
+        box.success(progress.message)
+    else:
+        box.write(progress.message)
     if progress.done:
         st.session_state[ACTIVE] = None
         st.session_state["last_refresh"] = {
@@ -115,4 +129,21 @@ def _progress() -> None:
             "failed": progress.failed,
         }
         results.current_champion.clear()
+        results.recent_trainings.clear()
         st.rerun(scope="app")
+
+
+def _steps(progress: refresh.RefreshProgress) -> list[str]:
+    """Download → Clean → Train → Champion, marked done (✓), current (bold), failed (✗)."""
+    reached = list(STEP_LABELS).index(progress.step)
+    marked = []
+    for i, label in enumerate(STEP_LABELS.values()):
+        if i < reached or (i == reached and progress.done and not progress.failed):
+            marked.append(f"✓ {label}")
+        elif i == reached:
+            marked.append(f"✗ **{label}**" if progress.failed else f"**{label}…**")
+        elif progress.done:
+            marked.append(f"~~{label}~~")  # not reached: failed, or nothing new to train on
+        else:
+            marked.append(label)
+    return marked

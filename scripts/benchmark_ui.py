@@ -1,0 +1,334 @@
+"""Benchmark of the Streamlit app: prints figures against the targets (not a timed test).
+
+    uv run python -m scripts.benchmark_ui                  # builds the data (~1 min) first
+    uv run python -m scripts.benchmark_ui --data-dir DIR   # reuse DIR (built there if empty)
+
+On all 27 bundled seasons with a champion trained on all of them, with ``streamlit run`` in
+its own process and headless Chromium (Debian's ``/usr/bin/chromium``) as the visitor:
+
+* cold start: process start → ``/_stcore/health`` answers → the archetypes page's ``h1`` is
+  shown in the browser (first paint) → its charts are drawn;
+* warm render, browser: after one warm-up visit, a fresh ``page.goto`` of each page on the
+  running server until the page's last expected element is there (new session, script run,
+  websocket transfer and drawing included), median of several;
+* warm render, server side: Streamlit's AppTest ``at.run()`` of each page in this process
+  with warm caches (the script run alone, no transfer, no drawing), median of several;
+* resident memory (RSS) of the streamlit process after every page was visited.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+KOBE = 977
+REPEATS = 7
+TIMEOUT_MS = 120_000
+
+TARGETS = {  # name: (comparison, limit)
+    "health_s": None,
+    "first_paint_s": ("≤", 5.0),
+    "charts_drawn_s": None,
+    **{f"browser_{p}_s": ("≤", 0.5) for p in ("archetypes", "compare", "data", "pipeline")},
+    **{f"rerun_{p}_s": ("≤", 0.5) for p in ("archetypes", "compare", "data", "pipeline")},
+    **{f"apptest_{p}_s": ("≤", 0.5) for p in ("archetypes", "compare", "data", "pipeline")},
+    "rss_mib": ("≤", 500.0),  # no target was set; a budget for a small container
+}
+PAGES = {
+    "archetypes": "",
+    "compare": f"?page=compare&season=2004-05&player={KOBE}&vs=1996-97",
+    "data": "?page=data",
+    "pipeline": "?page=pipeline",
+}
+TITLES = {
+    "archetypes": "Player archetypes",
+    "compare": "Compare players across eras",
+    "data": "Downloaded seasons",
+    "pipeline": "Pipeline",
+}
+
+
+def emit(line: str = "") -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --- Data -----------------------------------------------------------------------------------------
+
+
+def build_data(data: Path) -> None:
+    """All bundled seasons, and a champion trained on all of them (skipped when there is one)."""
+    from common.champion import find_champion
+    from common.settings import Settings
+    from common.storage import DataDir
+    from workers.fetch.recordings import seed_from_recordings
+    from workers.train.training import train_archetypes
+
+    settings = Settings(data_dir=data)
+    data.mkdir(parents=True, exist_ok=True)
+    if (data / "mlflow.db").exists() and find_champion(settings) is not None:
+        emit(f"reusing the champion in {data}")
+        return
+    started = time.perf_counter()
+    seed_from_recordings(settings.recordings_dir, DataDir(data), settings)
+    emit(f"seeded {len(DataDir(data).cleaned_seasons())} seasons in {_since(started):.1f} s")
+    started = time.perf_counter()
+    outcome = train_archetypes(settings)
+    emit(f"trained on all seasons in {_since(started):.1f} s: {outcome.message}")
+
+
+def _since(start: float) -> float:
+    return time.perf_counter() - start
+
+
+# --- Browser --------------------------------------------------------------------------------------
+
+
+# Checked on every animation frame (Playwright's ``expect`` polls at 100-1000 ms steps, which
+# would round every figure up): the page's title, its charts drawn, its tables filled, no
+# element of a previous run left (Streamlit marks them stale), and any text that must show.
+READY_JS = """([title, charts, tables, text]) => {
+  const h1 = document.querySelector('h1');
+  if (!h1 || h1.innerText.trim() !== title) return false;
+  if (document.querySelector('[data-stale="true"]')) return false;
+  if (document.querySelectorAll('.vega-embed > .marks').length !== charts) return false;
+  // (a table inside a closed expander has no cells: only the first ``tables`` count)
+  const grids = [...document.querySelectorAll('[data-testid="stDataFrame"]')].slice(0, tables);
+  if (grids.length < tables || grids.some(g => !g.querySelector('[role="gridcell"]')))
+    return false;
+  if (text && !document.querySelector('[data-testid="stMain"]').textContent.includes(text))
+    return false;
+  window.__readyAt = performance.now();  // ms since this document's navigation started
+  return true;
+}"""
+# Clicks in the page itself, so the clock starts at the click event, not at Playwright's
+# round trip and actionability checks.
+CLICK_JS = """(label) => {
+  const target = [...document.querySelectorAll('[data-testid="stSidebar"] label')]
+    .find(l => l.innerText.trim() === label);
+  window.__startAt = performance.now();
+  target.click();
+}"""
+STATE_JS = """() => ({
+  h1: document.querySelector('h1')?.innerText,
+  stale: document.querySelectorAll('[data-stale="true"]').length,
+  charts: document.querySelectorAll('.vega-embed > .marks').length,
+  cells: [...document.querySelectorAll('[data-testid="stDataFrame"]')].map(
+    g => g.querySelectorAll('[role="gridcell"]').length),
+})"""
+CONTENT = {"archetypes": (3, 0), "compare": (1, 1), "data": (0, 2), "pipeline": (0, 1)}
+
+
+def _wait_loaded(page: Page, name: str, text: str = "") -> float:
+    """Until the page's last expected element is drawn; returns when that was, in seconds
+    since the document's navigation start (the browser's own clock)."""
+    charts, tables = CONTENT[name]
+    try:
+        page.wait_for_function(
+            READY_JS, arg=[TITLES[name], charts, tables, text], polling="raf", timeout=TIMEOUT_MS
+        )
+    except Exception as error:
+        raise RuntimeError(f"{name} not ready: {page.evaluate(STATE_JS)}") from error
+    return page.evaluate("window.__readyAt") / 1000
+
+
+def bench_browser(data: Path) -> dict[str, float]:
+    import psutil
+    from playwright.sync_api import sync_playwright
+
+    figures: dict[str, float] = {}
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DATA_DIR": str(data)}
+    command = [
+        sys.executable, "-m", "streamlit", "run", "ui/app.py",
+        "--server.headless", "true", "--server.port", str(port),
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    with sync_playwright() as playwright:
+        # The browser is up before the clock starts: the figure is the app's, not Chromium's.
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 2600})
+        log = Path(tempfile.gettempdir()) / f"bench-ui-streamlit-{port}.log"
+        with log.open("wb") as out:
+            started = time.perf_counter()
+            process = subprocess.Popen(
+                command, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+        try:
+            figures["health_s"] = _poll(lambda: _healthy(url), started, process, str(log))
+            page.goto(url)
+            page.wait_for_function(
+                "t => document.querySelector('h1')?.innerText.trim() === t",
+                arg=TITLES["archetypes"],
+                polling="raf",
+                timeout=TIMEOUT_MS,
+            )
+            figures["first_paint_s"] = _since(started)
+            _wait_loaded(page, "archetypes")
+            figures["charts_drawn_s"] = _since(started)
+
+            for name, query in PAGES.items():
+                page.goto(f"{url}/{query}")  # warm-up visit
+                _wait_loaded(page, name)
+                times = []
+                for _ in range(REPEATS):
+                    page.goto(f"{url}/{query}")
+                    times.append(_wait_loaded(page, name))  # from navigation start
+                figures[f"browser_{name}_s"] = statistics.median(times)
+            figures |= _in_app_reruns(page, url)
+            figures["rss_mib"] = psutil.Process(process.pid).memory_info().rss / 2**20
+        finally:
+            browser.close()
+            process.terminate()
+            process.wait(timeout=30)
+    return figures
+
+
+def _in_app_reruns(page: Page, url: str) -> dict[str, float]:
+    """What a visitor waits for once the app is open: a page picked in the sidebar, or (on the
+    compare page) another season picked, until the new content is drawn. No reload."""
+    times: dict[str, list[float]] = {"archetypes": [], "data": [], "pipeline": []}
+    page.goto(url)
+    _wait_loaded(page, "archetypes")
+    labels = {"archetypes": "Archetypes", "data": "Data", "pipeline": "Pipeline"}
+    for i in range(REPEATS + 1):  # the first round warms up
+        for name, label in [*list(labels.items())[1:], ("archetypes", labels["archetypes"])]:
+            page.evaluate(CLICK_JS, label)
+            ready = _wait_loaded(page, name)
+            if i:
+                times[name].append(ready - page.evaluate("window.__startAt") / 1000)
+
+    compare: list[float] = []
+    page.goto(f"{url}/{PAGES['compare']}")
+    _wait_loaded(page, "compare")
+    for i in range(REPEATS + 1):
+        for season in ("2018-19", "1996-97"):
+            page.get_by_role("combobox", name="Compare with season").click()
+            page.keyboard.type(season)  # the options list is virtual: search, then pick
+            start = page.evaluate("performance.now()") / 1000
+            page.keyboard.press("Enter")
+            ready = _wait_loaded(page, "compare", text=f"Most similar players in {season}")
+            if i:
+                compare.append(ready - start)
+    return {
+        **{f"rerun_{name}_s": statistics.median(t) for name, t in times.items()},
+        "rerun_compare_s": statistics.median(compare),
+    }
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _poll(check: Callable[[], bool], started: float, process: subprocess.Popen, log: str) -> float:
+    while not check():
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {process.returncode}; see {log}")
+        if _since(started) > 120:
+            raise TimeoutError(f"streamlit not healthy after 120 s; see {log}")
+        time.sleep(0.02)
+    return _since(started)
+
+
+# --- Server side (AppTest) ------------------------------------------------------------------------
+
+
+def bench_apptest(data: Path) -> dict[str, float]:
+    os.environ["DATA_DIR"] = str(data)
+    from streamlit.testing.v1 import AppTest
+
+    from common.settings import get_settings
+
+    get_settings.cache_clear()
+    figures = {}
+    for name, query in PAGES.items():
+        at = AppTest.from_file(str(PROJECT_ROOT / "ui" / "app.py"), default_timeout=120)
+        for part in query.removeprefix("?").split("&") if query else []:
+            key, value = part.split("=")
+            at.query_params[key] = value
+        at.run()  # warm-up: imports, caches
+        if at.exception:
+            raise RuntimeError(f"{name}: {[e.value for e in at.exception]}")
+        times = []
+        for _ in range(REPEATS):
+            start = time.perf_counter()
+            at.run()
+            times.append(_since(start))
+        figures[f"apptest_{name}_s"] = statistics.median(times)
+    return figures
+
+
+# --- Report ---------------------------------------------------------------------------------------
+
+
+def report(figures: dict[str, float]) -> None:
+    emit()
+    emit(f"{'figure':<24}{'value':>10}  {'target':<10}{'':>6}")
+    for name, target in TARGETS.items():
+        if name not in figures:
+            continue
+        value = figures[name]
+        if target is None:
+            emit(f"{name:<24}{value:>10.3f}  {'(info)':<10}")
+            continue
+        op, limit = target
+        ok = value <= limit if op == "≤" else value >= limit
+        emit(f"{name:<24}{value:>10.3f}  {op} {limit:<8}{'ok' if ok else 'MISSED':>6}")
+    emit()
+    emit("first_paint: the page title is drawn (sidebar, title, spinner); charts_drawn: the")
+    emit("  archetypes page complete. All from the streamlit process start, browser already up.")
+    emit("browser_*: full reload (new session, JS boot, script run, drawing) on a warm server;")
+    emit("rerun_*: in the open app, pick the page in the sidebar (compare: pick another season)")
+    emit("  until the new content is drawn and nothing stale is left;")
+    emit(f"apptest_*: the script run alone (AppTest, warm caches). Medians of {REPEATS}.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, help="reuse (or build into) this data dir")
+    args = parser.parse_args()
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    with tempfile.TemporaryDirectory(prefix="bench-ui-") as tmp:
+        data = (args.data_dir or Path(tmp) / "data").resolve()
+        build_data(data)
+        figures = bench_browser(data)
+        figures |= bench_apptest(data)
+    report(figures)
+
+
+if __name__ == "__main__":
+    main()

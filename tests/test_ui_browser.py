@@ -1,0 +1,204 @@
+"""The app in a real browser: ``streamlit run`` in its own process, driven by headless Chromium.
+
+Each page is opened by URL, checked for what a visitor must see, and photographed into
+``artifacts/screenshots/<page>.png`` (git-ignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.services import PROJECT_ROOT, free_port, wait_until
+from tests.test_ui_app import KOBE, champion_artifacts, shared_champion_dir
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = PROJECT_ROOT / "artifacts" / "screenshots"
+VIEWPORT = {"width": 1400, "height": 2600}  # the main area scrolls inside the page: be tall
+WAIT_MS = 60_000
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="needs Debian chromium (apt-get install chromium)"
+)
+
+
+def start_streamlit(data: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable, "-m", "streamlit", "run", "ui/app.py",
+        "--server.headless", "true", "--server.port", str(port),
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "DATA_DIR": str(data)},  # REDIS_URL: the session's Redis
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def healthy(url: str) -> bool:
+    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+        return response.status == 200
+
+
+@pytest.fixture(scope="module")
+def champion_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return shared_champion_dir(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def app_url(champion_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    process = start_streamlit(champion_dir, port, log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(
+            lambda: process.poll() is None and healthy(url),
+            f"streamlit health (log: {log})",
+            timeout_s=60,
+            interval_s=0.1,
+        )
+        yield url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    page = browser.new_page(viewport=VIEWPORT)
+    page.set_default_timeout(WAIT_MS)
+    yield page
+    page.close()
+
+
+def open_page(page: Page, url: str, title: str, charts: int) -> None:
+    page.goto(url)
+    expect(page.locator("h1")).to_have_text(title, timeout=WAIT_MS)
+    # Charts are drawn by vega-embed after the data arrives over the websocket.
+    expect(page.locator(".vega-embed > .marks")).to_have_count(charts, timeout=WAIT_MS)
+    expect(page.locator('[data-testid="stSpinner"]')).to_have_count(0)
+
+
+def finish(page: Page, name: str) -> Path:
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.wait_for_timeout(500)  # let the last chart transitions settle for the picture
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
+    return path
+
+
+def grid_text(page: Page, table: int = 0) -> list[str]:
+    """Visible cells of a data table (the Glide grid draws on a canvas and keeps an
+    accessible copy of the visible cells), once it has some."""
+    cells = page.locator('[data-testid="stDataFrame"]').nth(table).locator('[role="gridcell"]')
+    expect(cells.first).to_be_attached()
+    return cells.all_inner_texts()
+
+
+def test_archetypes_page(page: Page, app_url: str, champion_dir: Path) -> None:
+    _, profiles = champion_artifacts(champion_dir)
+    open_page(page, app_url, "Player archetypes", charts=3)
+
+    expect(page.get_by_text("Champion model v1:")).to_be_visible()
+    for profile in profiles:
+        expect(page.get_by_text(profile["name"], exact=True).first).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Stands out by: "))).to_have_count(len(profiles))
+    assert "_PER36" not in page.inner_text("main")
+    finish(page, "archetypes")
+
+
+def test_compare_page_deep_link(page: Page, app_url: str, champion_dir: Path) -> None:
+    assignments, _ = champion_artifacts(champion_dir)
+    from ui.similarity import most_similar
+
+    kobe = assignments[(assignments["PLAYER_ID"] == KOBE) & (assignments["SEASON"] == "2004-05")]
+    best = most_similar(assignments, kobe.iloc[0], "1996-97").iloc[0]
+    open_page(
+        page,
+        f"{app_url}/?page=compare&season=2004-05&player={KOBE}&vs=1996-97",
+        "Compare players across eras",
+        charts=1,
+    )
+
+    heading = page.locator("h3", has_text="Kobe Bryant, 2004-05: ")
+    expect(heading).to_have_text(f"Kobe Bryant, 2004-05: {kobe['ARCHETYPE_NAME'].item()}")
+    expect(page.get_by_text("Most similar players in 1996-97")).to_be_visible()
+    cells = grid_text(page)
+    assert best["PLAYER_NAME"] in cells  # the closest 1996-97 player heads the table
+    assert cells[0] == best["PLAYER_NAME"]
+    # The chart's legend names Kobe and his closest 1996-97 matches.
+    legend = page.locator(".vega-embed").inner_text()
+    assert "Kobe Bryant 2004-05" in legend
+    assert f"{best['PLAYER_NAME']} 1996-97" in legend
+    finish(page, "compare")
+
+
+def test_data_page(page: Page, app_url: str, champion_dir: Path) -> None:
+    open_page(page, f"{app_url}/?page=data", "Downloaded seasons", charts=0)
+
+    expect(page.get_by_text("27 seasons stored")).to_be_visible()
+    expect(page.get_by_role("heading", name="Players of one season")).to_be_visible()
+    seasons = grid_text(page)
+    for label in ("1996-97", "2004-05"):
+        assert label in seasons  # the first rows of the summary table
+    expect(page.get_by_role("button", name="Download CSV")).to_be_visible()
+    players = pd.read_parquet(champion_dir / "cleaned" / "2022-23.parquet")
+    most_minutes = players.sort_values("MIN", ascending=False)["PLAYER_NAME"].iloc[0]
+    tables = page.locator('[data-testid="stDataFrame"]')
+    expect(tables).to_have_count(2)
+    assert grid_text(page, 1)[0] == most_minutes  # latest season, most minutes first
+    # Column headers for people, not the raw names.
+    headers = tables.nth(1).locator('[role="columnheader"]').all_inner_texts()
+    assert "PTS/36" in headers
+    assert "PTS_PER36" not in headers
+    finish(page, "data")
+
+
+def test_pipeline_page(page: Page, app_url: str) -> None:
+    open_page(page, f"{app_url}/?page=pipeline", "Pipeline", charts=0)
+
+    refresh = page.get_by_role("button", name=re.compile(r"^Refresh the current season"))
+    expect(refresh).to_be_visible()
+    expect(refresh).to_be_enabled()  # the session's Redis answers
+    expect(page.get_by_role("heading", name="Recent trainings")).to_be_visible()
+    assert "1996-97 … 2018-19 (3)" in grid_text(page)
+    page.get_by_text("Refresh another season").click()
+    expect(page.get_by_role("button", name="2004-05 ✓")).to_be_visible()
+    finish(page, "pipeline")
