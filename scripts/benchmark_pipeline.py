@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -118,18 +117,30 @@ def bench_training(data_dir: Path) -> dict[str, float]:
 
 
 def bench_one_season_memory(data_dir: Path) -> dict[str, float]:
-    """Peak RSS of a fresh process that runs one one-season training (imports included)."""
-    code = (
-        "from common.seasons import Season; from common.settings import Settings; "
-        "from workers.train.training import train_archetypes; "
-        f"train_archetypes(Settings(data_dir={str(data_dir)!r}), [Season.parse({ONE_SEASON!r})], "
-        "force=True)"
-    )
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, check=True,
-                   capture_output=True)  # fmt: skip
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"one_season_peak_rss_mib": max(peak_kib, before) / 1024}
+    """Peak RSS of a fresh process running one one-season training, and how much of it the
+    training itself adds on top of the imported libraries (what a warm worker pays per task)."""
+    code = f"""
+import json, resource
+from common.seasons import Season
+from common.settings import Settings
+from workers.train.training import train_archetypes
+from workers.train.tracking import ArchetypeTracker
+
+settings = Settings(data_dir={str(data_dir)!r})
+ArchetypeTracker(settings)  # the store, opened as a worker does before its first task
+baseline = int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0])
+train_archetypes(settings, [Season.parse({ONE_SEASON!r})], force=True)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({{"baseline_kib": baseline, "peak_kib": peak}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, check=True,
+                         capture_output=True, text=True)  # fmt: skip
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    return {
+        "one_season_peak_rss_mib": figures["peak_kib"] / 1024,
+        "one_season_libraries_rss_mib": figures["baseline_kib"] / 1024,
+        "one_season_training_adds_mib": (figures["peak_kib"] - figures["baseline_kib"]) / 1024,
+    }
 
 
 def bench_latency(samples: int = 200) -> dict[str, float]:
