@@ -74,12 +74,20 @@ class LeagueDashboardClient:
     def __init__(self, settings: Settings, throttle: SharedThrottle) -> None:
         self._settings = settings
         self._throttle = throttle
-        # nba_api keeps its endpoint URL and session on the HTTP class; retarget it (replay
-        # server, corporate gateway) and let the session hook turn bad statuses into errors.
-        NBAStatsHTTP.base_url = settings.nba_stats_base_url.rstrip("/") + "/{endpoint}"
+        # nba_api keeps its endpoint URL and session as class attributes of its HTTP class.
+        # A subclass of our own carries the retargeted URL (replay server, corporate gateway)
+        # and a session whose hook turns bad statuses into errors, leaving nba_api's globals
+        # untouched for any other user in the process.
         session = requests.Session()
         session.hooks["response"].append(_raise_for_status)
-        NBAStatsHTTP.set_session(session)
+        self._http = type(
+            "RetargetedStatsHTTP",
+            (NBAStatsHTTP,),
+            {
+                "base_url": settings.nba_stats_base_url.rstrip("/") + "/{endpoint}",
+                "_session": session,
+            },
+        )
         # Host is set by requests from the URL; nba_api's fixed "stats.nba.com" would be wrong
         # for any other base URL.
         self._headers = {k: v for k, v in STATS_HEADERS.items() if k != "Host"}
@@ -127,7 +135,7 @@ class LeagueDashboardClient:
             timeout=self._settings.nba_request_timeout_s,
             get_request=False,
         )
-        response = NBAStatsHTTP().send_api_request(
+        response = self._http().send_api_request(
             endpoint=endpoint.endpoint,
             parameters=endpoint.parameters,
             proxy=endpoint.proxy,
