@@ -11,7 +11,7 @@ RUN groupadd --system --gid 10001 app \
 WORKDIR /app
 COPY replay ./replay
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
-USER app
+USER 10001:10001
 EXPOSE 8765
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8765/_replay/health', timeout=2)"]

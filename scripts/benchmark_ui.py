@@ -31,19 +31,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scripts.chromium import launch
+
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 KOBE = 977
 REPEATS = 7
 TIMEOUT_MS = 120_000
@@ -176,7 +169,7 @@ def bench_browser(data: Path) -> dict[str, float]:
     ]  # fmt: skip
     with sync_playwright() as playwright:
         # The browser is up before the clock starts: the figure is the app's, not Chromium's.
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         page = browser.new_page(viewport={"width": 1400, "height": 2600})
         log = Path(tempfile.gettempdir()) / f"bench-ui-streamlit-{port}.log"
         with log.open("wb") as out:

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Make this machine able to build and run the stack: a Docker engine with the Compose v2
+# plugin, and the base images the Dockerfiles name. Used by scripts/up.sh (run the product)
+# and scripts/test.sh (the Docker tests). Idempotent; each step is skipped when not needed:
+#
+#   1. Docker engine + Compose v2 plugin (scripts/install_docker.sh) if `docker compose` or
+#      the daemon does not answer.
+#   2. Base images (python:3.11-slim-bookworm, redis:7.0-bookworm): used if present locally,
+#      else pulled; if the pull fails (no registry reachable: air-gapped or proxied machines)
+#      stand-ins are built from Debian packages (scripts/build_base_images.sh).
+#
+# Environment:
+#   BUILD_CA_BUNDLE=/path.pem  CA certificates the stand-in images trust on top of Debian's
+#                              (passed as --ca-bundle): behind a TLS-intercepting proxy, pip
+#                              and uv in the image builds must trust the proxy's CA.
+#                              Default: the host's system bundle, if it has one: a stand-in
+#                              is built to reach PyPI from this machine, so it trusts what
+#                              this machine trusts (certificates Debian already ships are
+#                              not added twice). `none`: Debian's bundle only.
+#   PULL_TIMEOUT=30            seconds to try `docker pull` of a missing base image
+#   PYTHON_IMAGE, REDIS_IMAGE  other base images (stand-ins exist only for the defaults)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[ensure_docker] %s\n' "$*"; }
+die() { printf '[ensure_docker] ERROR: %s\n' "$*" >&2; exit 1; }
+
+HOST_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
+PYTHON_DEFAULT=python:3.11-slim-bookworm
+REDIS_DEFAULT=redis:7.0-bookworm
+PYTHON_IMAGE="${PYTHON_IMAGE:-$PYTHON_DEFAULT}"
+REDIS_IMAGE="${REDIS_IMAGE:-$REDIS_DEFAULT}"
+
+# --- 1. Docker --------------------------------------------------------------------------------
+if docker compose version >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+    log "docker $(docker info -f '{{.ServerVersion}}'), compose $(docker compose version --short)"
+else
+    log "Docker engine or Compose plugin missing: scripts/install_docker.sh"
+    scripts/install_docker.sh
+fi
+
+# --- 2. Base images ---------------------------------------------------------------------------
+standins=()
+for pair in "python=$PYTHON_IMAGE=$PYTHON_DEFAULT" "redis=$REDIS_IMAGE=$REDIS_DEFAULT"; do
+    IFS='=' read -r which image default <<<"$pair"
+    if docker image inspect "$image" >/dev/null 2>&1; then
+        log "base image $image: present"
+        continue
+    fi
+    log "base image $image: missing; trying docker pull (${PULL_TIMEOUT:-30} s at most)"
+    if timeout "${PULL_TIMEOUT:-30}" docker pull -q "$image" >/dev/null 2>&1; then
+        log "base image $image: pulled"
+    elif [[ "$image" == "$default" ]]; then
+        standins+=("$which")
+    else
+        die "cannot pull $image, and stand-ins exist only for $default"
+    fi
+done
+if ((${#standins[@]})); then
+    args=()
+    ca="${BUILD_CA_BUNDLE:-}"
+    if [[ -z "$ca" && -r "$HOST_CA_BUNDLE" ]]; then
+        ca="$HOST_CA_BUNDLE"
+    fi
+    if [[ -n "$ca" && "$ca" != none ]]; then
+        [[ -r "$ca" ]] || die "BUILD_CA_BUNDLE=$ca is not a readable file"
+        args+=(--ca-bundle "$ca")
+    fi
+    if ((${#standins[@]} == 1)); then
+        args+=(--only "${standins[0]}")
+    fi
+    log "no registry reachable: building stand-in base images (${standins[*]}) from Debian packages"
+    scripts/build_base_images.sh ${args[@]+"${args[@]}"}
+fi

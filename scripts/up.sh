@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Run the product: build the images and start the whole stack with Docker Compose.
+#
+#   scripts/up.sh              # upstream: the real stats.nba.com
+#   scripts/up.sh --offline    # upstream: the replay server (recorded real responses)
+#
+# Idempotent; each step is skipped when it is not needed:
+#   1-2. Docker engine, Compose plugin and base images (scripts/ensure_docker.sh: installs
+#      Docker if missing; pulls the base images, or builds stand-ins from Debian packages
+#      when no registry is reachable).
+#   3. .env from .env.example, with a generated Flower password (printed once), if missing.
+#   4. `docker compose build`, then `up -d --wait` (returns when every service is healthy).
+#   5. The URLs.
+#
+# Upstream: the product's real source is stats.nba.com, so that is the default. It cannot be
+# reached from everywhere (it lets cloud IPs hang); --offline (or OFFLINE=1) adds
+# docker-compose.replay.yaml, which points the fetch worker at the replay server. Either way the
+# first boot imports the bundled seasons and trains a first champion, so the app has content.
+# Switching between the two is safe: the same volumes are used, orphans are removed.
+#
+# Environment:
+#   OFFLINE=1                  same as --offline
+#   BUILD_CA_BUNDLE, PULL_TIMEOUT, PYTHON_IMAGE, REDIS_IMAGE   see scripts/ensure_docker.sh
+#   UI_PORT, MLFLOW_PORT, FLOWER_PORT, TAG   as in docker-compose.yaml
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[up] %s\n' "$*"; }
+die() { printf '[up] ERROR: %s\n' "$*" >&2; exit 1; }
+
+offline="${OFFLINE:-0}"
+for arg in "$@"; do
+    case "$arg" in
+        --offline) offline=1 ;;
+        -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown argument: $arg (see --help)" ;;
+    esac
+done
+[[ "$offline" == 0 || "$offline" == 1 ]] || die "OFFLINE must be 0 or 1, not '$offline'"
+
+# --- 1-2. Docker and base images ----------------------------------------------------------
+scripts/ensure_docker.sh
+
+# --- 3. .env ----------------------------------------------------------------------------------
+if [[ ! -f .env ]]; then
+    password="$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+    sed "s/^FLOWER_BASIC_AUTH=.*/FLOWER_BASIC_AUTH=admin:$password/" .env.example >.env
+    chmod 600 .env
+    log "created .env from .env.example; Flower login: admin / $password (FLOWER_BASIC_AUTH in .env)"
+elif ! grep -q '^FLOWER_BASIC_AUTH=.\+:.\+' .env; then
+    die ".env has no FLOWER_BASIC_AUTH=user:password line (compose requires it)"
+elif grep -q '^FLOWER_BASIC_AUTH=admin:change-me$' .env; then
+    log "warning: .env still has the example Flower password (admin:change-me)"
+fi
+
+# --- 4. Build and start -----------------------------------------------------------------------
+files=(-f docker-compose.yaml)
+if [[ "$offline" == 1 ]]; then
+    files+=(-f docker-compose.replay.yaml)
+    log "upstream: the replay server (recorded stats.nba.com responses; --offline)"
+else
+    upstream="$(sed -n 's/^NBA_STATS_BASE_URL=//p' .env | tail -n 1)"
+    log "upstream: ${upstream:-https://stats.nba.com/stats} (NBA_STATS_BASE_URL, NBA_PROXY in .env; --offline: the replay server)"
+fi
+log "building images"
+docker compose "${files[@]}" build
+log "starting the stack (waits until every service is healthy; the first boot seeds and trains)"
+if ! docker compose "${files[@]}" up -d --wait --remove-orphans; then
+    docker compose "${files[@]}" ps -a
+    die "some service did not become healthy: docker compose logs <service>"
+fi
+
+# --- 5. Where ---------------------------------------------------------------------------------
+dc="docker compose ${files[*]}"
+docker compose "${files[@]}" ps --format 'table {{.Service}}\t{{.Status}}\t{{.Ports}}'
+cat <<EOF
+
+  App      http://localhost:${UI_PORT:-8501}   (the first champion appears about a minute after a first boot)
+  MLflow   http://127.0.0.1:${MLFLOW_PORT:-5000}
+  Flower   http://127.0.0.1:${FLOWER_PORT:-5555}   (login: FLOWER_BASIC_AUTH in .env)
+
+  Status:  $dc exec worker-fetch python -m common.cli status
+  Stop:    $dc stop
+  Reset:   $dc down -v     (deletes all data)
+EOF

@@ -1,0 +1,391 @@
+"""The whole product in Docker, end to end, the way a person runs and uses it.
+
+One throwaway compose project (``nba-e2e-<random>``: never a developer's stack, volumes or
+image tags) from both compose files (the replay server stands in for stats.nba.com), with its
+own settings file, free host ports and Flower credentials:
+
+1. build the images (BuildKit's cache makes a rebuild of unchanged code quick) and
+   ``up -d --wait``: the fetch worker seeds the bundled seasons into the empty volume and the
+   train worker trains the first champion, v1, which the app shows (headless Chromium);
+2. a refresh published from the app's Pipeline page (force: download 2018-19 again; the replay
+   server's copy differs from the bundled seed, so the data changes) trains a new model; the
+   app then shows whichever version the registry's champion alias names;
+3. every process of every container but Redis runs as a non-root user (Redis's entrypoint drops
+   to uid 999), and the images ship no uv, compiler or binutils;
+4. nothing but the app's 8501 is published beyond 127.0.0.1;
+5. after ``stop`` and ``up --wait`` the data and the champion are still there;
+6. ``down -v`` and the image tags removed, whatever happened.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scripts.chromium import CHROMIUM, launch
+from scripts.chromium import MISSING as CHROMIUM_MISSING
+from tests.services import free_port, wait_until
+from tests.test_dockerfiles import clean_env
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILES = [ROOT / "docker-compose.yaml", ROOT / "docker-compose.replay.yaml"]
+BASE_IMAGES = ["python:3.11-slim-bookworm", "redis:7.0-bookworm"]
+PROJECT_IMAGES = ["fetch", "train", "ui", "mlflow", "flower", "replay"]
+SEASON = "2018-19"  # the replay server's copy differs from the bundled seed (see the module doc)
+PUBLIC_PORT = 8501
+ROOT_SERVICES = {"redis"}
+REDIS_UID = 999
+BROWSER_WAIT_MS = 90_000
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"  # git-ignored; for a person to look at
+
+
+def _docker(*args: str, timeout: float = 60, check: bool = False) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["docker", *args], capture_output=True, text=True, timeout=timeout, check=check
+    )
+
+
+def _why_skip() -> str | None:
+    try:
+        if _docker("info", timeout=30).returncode != 0:
+            return "needs a running Docker engine: run scripts/install_docker.sh"
+        if _docker("compose", "version", timeout=30).returncode != 0:
+            return "needs the Compose v2 plugin: run scripts/install_docker.sh"
+    except (OSError, subprocess.TimeoutExpired):
+        return "needs a running Docker engine: run scripts/install_docker.sh"
+    missing = [i for i in BASE_IMAGES if _docker("image", "inspect", i).returncode != 0]
+    if missing:
+        return f"base images missing ({', '.join(missing)}): run scripts/build_base_images.sh"
+    if not CHROMIUM.exists():
+        return CHROMIUM_MISSING
+    return None
+
+
+WHY_SKIP = _why_skip()
+pytestmark = [
+    pytest.mark.docker,
+    pytest.mark.skipif(WHY_SKIP is not None, reason=WHY_SKIP or ""),
+    pytest.mark.timeout(1800),  # a cold build downloads every wheel
+]
+
+
+REGISTRY_SCRIPT = """
+import json
+from common.champion import find_champion, tracking_client
+from common.settings import get_settings
+settings = get_settings()
+client = tracking_client(settings)
+champion = find_champion(settings, client)
+versions = {}
+if champion is not None:
+    for v in client.search_model_versions(f"name='{settings.registered_model_name}'"):
+        versions[v.version] = client.get_run(v.run_id).data.tags.get("promoted")
+print("REGISTRY " + json.dumps({"champion": champion and champion.version, "versions": versions}))
+"""
+
+
+@dataclass(frozen=True)
+class Registry:
+    champion: str | None
+    versions: dict[str, str | None]  # model version -> its training run's "promoted" tag
+
+    def latest_promoted(self) -> str | None:
+        promoted = [int(v) for v, tag in self.versions.items() if tag == "true"]
+        return str(max(promoted)) if promoted else None
+
+
+class Stack:
+    def __init__(self, project: str, env: dict[str, str], ports: dict[str, int]) -> None:
+        self.project = project
+        self.env = env
+        self.ports = ports
+        self.ui_url = f"http://127.0.0.1:{ports['UI_PORT']}"
+
+    def compose(
+        self, *args: str, timeout: float = 300, check: bool = True
+    ) -> subprocess.CompletedProcess:
+        command = ["docker", "compose", "-p", self.project, "--env-file", self.env["ENV_FILE"]]
+        for path in COMPOSE_FILES:
+            command += ["-f", str(path)]
+        result = subprocess.run(
+            [*command, *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"docker compose {' '.join(args)} failed ({result.returncode}):\n"
+                f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+            )
+        return result
+
+    def exec(self, service: str, *command: str, timeout: float = 120) -> str:
+        return self.compose("exec", "-T", service, *command, timeout=timeout).stdout
+
+    def containers(self) -> list[dict[str, Any]]:
+        out = self.compose("ps", "--all", "--format", "json").stdout.strip()
+        if out.startswith("["):  # older compose: one array; newer: one object per line
+            return json.loads(out)
+        return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+    def registry(self) -> Registry:
+        out = self.exec("worker-train", "python", "-c", REGISTRY_SCRIPT)
+        line = next(x for x in out.splitlines() if x.startswith("REGISTRY "))
+        data = json.loads(line.removeprefix("REGISTRY "))
+        return Registry(data["champion"], data["versions"])
+
+    def cleaned_seasons(self) -> list[str]:
+        return sorted(self.exec("worker-fetch", "ls", "/data/cleaned").split())
+
+    def up(self) -> None:
+        self.compose("up", "-d", "--wait", "--wait-timeout", "600", timeout=900)
+
+    def logs(self) -> str:
+        return self.compose("logs", "--no-color", "--tail", "40", check=False).stdout
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    project = f"nba-e2e-{uuid.uuid4().hex[:8]}"
+    env_file = tmp_path_factory.mktemp("compose") / "e2e.env"
+    env_file.write_text(
+        f"FLOWER_BASIC_AUTH=e2e:{secrets.token_hex(8)}\n"
+        # One refresh at a time here: no need to wait the default 15 s for others to join.
+        "TRAIN_DEBOUNCE_S=1\n"
+    )
+    ports = {
+        "UI_PORT": free_port(""),  # published on every interface, like the real thing
+        "MLFLOW_PORT": free_port(),
+        "FLOWER_PORT": free_port(),
+    }
+    env = clean_env(
+        ENV_FILE=str(env_file),  # the containers' settings file instead of the repo's .env
+        TAG=project,  # own image tags: the developer's :latest images stay as they are
+        **{k: str(v) for k, v in ports.items()},
+    )
+    stack = Stack(project, env, ports)
+    try:
+        stack.compose("build", timeout=1800)
+        stack.up()
+        yield stack
+    finally:
+        print(stack.logs())  # shown by pytest when a test failed
+        stack.compose("down", "-v", "--remove-orphans", "--timeout", "30", check=False)
+        for name in PROJECT_IMAGES:
+            _docker("image", "rm", f"nba-archetypes/{name}:{project}")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=BROWSER_WAIT_MS)
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    page = browser.new_page(viewport={"width": 1400, "height": 2000})
+    page.set_default_timeout(BROWSER_WAIT_MS)
+    yield page
+    page.close()
+
+
+def first_champion(stack: Stack) -> Registry:
+    return wait_until(
+        lambda: (r := stack.registry()).champion and r,
+        "the first champion (seed + first training)",
+        timeout_s=600,
+        interval_s=5,
+    )
+
+
+def assert_app_shows_champion(page: Any, stack: Stack, version: str, shot: str) -> None:
+    """The archetypes page names the champion the registry names (the app polls the alias
+    every few seconds, so a fresh page load may still show the previous one briefly)."""
+    from playwright.sync_api import expect
+
+    with urllib.request.urlopen(f"{stack.ui_url}/_stcore/health", timeout=10) as response:
+        assert response.status == 200
+    caption = page.get_by_text(f"Champion model v{version}:")
+    deadline = time.monotonic() + 60
+    while True:
+        page.goto(f"{stack.ui_url}/?page=archetypes")
+        expect(page.locator("h1").first).to_be_visible()
+        try:
+            expect(caption).to_be_visible(timeout=15_000)
+            break
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+    assert page.locator('[data-testid="stException"]').count() == 0
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"docker-{shot}.png"), full_page=True)
+
+
+# --- 1. first boot -----------------------------------------------------------------------------
+
+
+def test_first_boot_trains_v1_and_the_app_shows_it(stack: Stack, page: Any) -> None:
+    registry = first_champion(stack)
+    assert registry.champion == "1", registry
+    assert stack.cleaned_seasons()  # the seeded seasons
+    assert f"{SEASON}.parquet" in stack.cleaned_seasons()
+    assert_app_shows_champion(page, stack, "1", "first-boot")
+
+
+# --- 2. a refresh from the app -----------------------------------------------------------------
+
+
+def test_refresh_from_the_app_trains_a_new_model(stack: Stack, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    before = first_champion(stack)
+    page.goto(f"{stack.ui_url}/?page=pipeline")
+    expect(page.locator("h1")).to_have_text("Pipeline")
+    force = page.get_by_role("switch").first  # "Download again even if a complete copy…"
+    page.locator("label").filter(has=force).first.click()  # the input itself is covered
+    expect(force).to_be_checked()
+    page.get_by_text("Refresh another season").click()
+    button = page.get_by_role("button", name=re.compile(rf"^{SEASON}\b"))
+    expect(button).to_be_enabled()
+    button.click()
+
+    # A new training registers a new model version, promoted or not (its run's "promoted"
+    # tag is written once the comparison with the champion is done).
+    def trained() -> Registry | None:
+        registry = stack.registry()
+        fresh = [v for v in registry.versions if v not in before.versions]
+        return registry if fresh and all(registry.versions[v] for v in fresh) else None
+
+    after = wait_until(trained, f"the training after the {SEASON} refresh", 600, interval_s=5)
+    new_version = str(max(int(v) for v in after.versions))
+    assert new_version == str(len(before.versions) + 1), after
+    # The app's own account of the refresh, once both tasks are done.
+    done = page.locator('[data-testid="stAlertContentSuccess"]').filter(has_text=SEASON).first
+    expect(done).to_be_visible()
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+
+    # The champion alias moves only when the new model scores better on the same data.
+    promoted = after.versions[new_version] == "true"
+    assert after.champion == (new_version if promoted else before.champion), after
+    assert after.champion == after.latest_promoted(), after
+    if promoted:
+        expect(done).to_contain_text(f"v{new_version}")
+    print(f"refresh {SEASON}: v{new_version} {'promoted' if promoted else 'kept v1'}")
+    assert_app_shows_champion(page, stack, after.champion, "after-refresh")
+
+
+# --- 3. users and images -------------------------------------------------------------------------
+
+
+def test_every_process_runs_as_non_root(stack: Stack) -> None:
+    containers = stack.containers()
+    services = {c["Service"] for c in containers}
+    assert services >= {"redis", "mlflow", "worker-fetch", "worker-train", "beat", "flower", "ui"}
+    assert "replay" in services
+    for container in containers:
+        assert container["State"] == "running", container
+        top = _docker("top", container["ID"], "-o", "pid,uid,args", check=True).stdout
+        rows = [line.split(None, 2) for line in top.splitlines()[1:] if line.strip()]
+        assert rows, top
+        uids = {int(uid) for _, uid, _ in rows}
+        service = container["Service"]
+        if service in ROOT_SERVICES:
+            assert uids == {REDIS_UID}, (service, top)  # the entrypoint dropped privileges
+        else:
+            assert 0 not in uids, (service, top)
+            assert stack.exec(service, "id", "-u").strip() != "0", service
+
+
+def test_images_ship_no_build_tools(stack: Stack) -> None:
+    tag = stack.project
+    probe = (
+        "for b in uv gcc cc c++ make strip ld objcopy; do command -v $b; done; "
+        "ls -d /opt/uv /opt/venv/bin/uv 2>/dev/null; true"
+    )
+    for name in PROJECT_IMAGES:
+        image = f"nba-archetypes/{name}:{tag}"
+        result = _docker(
+            "run", "--rm", "--network", "none", "--entrypoint", "sh", image, "-c", probe,
+            check=True,
+        )  # fmt: skip
+        assert result.stdout.strip() == "", (image, result.stdout)
+        user = _docker("image", "inspect", "-f", "{{.Config.User}}", image, check=True)
+        assert user.stdout.strip() not in {"", "root", "0", "0:0"}, image
+
+
+# --- 4. published ports --------------------------------------------------------------------------
+
+
+def test_only_the_app_is_published_beyond_localhost(stack: Stack) -> None:
+    published = set()  # (service, port): the UI's appears twice, on IPv4 and IPv6
+    for container in stack.containers():
+        for port in container.get("Publishers") or []:
+            if not port.get("PublishedPort"):
+                continue  # exposed, not published
+            published.add((container["Service"], port["TargetPort"]))
+            if port["TargetPort"] == PUBLIC_PORT:
+                continue
+            assert port["URL"] == "127.0.0.1", (container["Service"], port)
+        # The engine's view agrees with compose's.
+        for line in _docker("port", container["ID"], check=True).stdout.splitlines():
+            target, _, host = line.partition(" -> ")
+            if int(target.split("/")[0]) != PUBLIC_PORT:
+                assert host.startswith("127.0.0.1:"), (container["Service"], line)
+    assert sorted(published) == [("flower", 5555), ("mlflow", 5000), ("ui", PUBLIC_PORT)]
+
+    # What is published answers: MLflow's UI, and Flower only with its credentials.
+    def get(url: str, auth: str | None = None) -> int:
+        request = urllib.request.Request(url)
+        if auth:
+            import base64
+
+            request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    mlflow = f"http://127.0.0.1:{stack.ports['MLFLOW_PORT']}"
+    flower = f"http://127.0.0.1:{stack.ports['FLOWER_PORT']}"
+    settings = Path(stack.env["ENV_FILE"]).read_text().splitlines()
+    credentials = next(x for x in settings if x.startswith("FLOWER_BASIC_AUTH=")).partition("=")[2]
+    assert get(f"{mlflow}/health") == 200
+    assert get(f"{flower}/") == 401
+    assert get(f"{flower}/", credentials) == 200
+
+
+# --- 5. restart ----------------------------------------------------------------------------------
+
+
+def test_restart_keeps_data_and_champion(stack: Stack, page: Any) -> None:
+    before = first_champion(stack)
+    seasons = stack.cleaned_seasons()
+    stack.compose("stop", "--timeout", "60", timeout=300)
+    assert all(c["State"] == "exited" for c in stack.containers())
+    stack.up()
+    after = stack.registry()
+    assert after == before
+    assert stack.cleaned_seasons() == seasons
+    assert_app_shows_champion(page, stack, before.champion or "", "after-restart")
