@@ -26,7 +26,7 @@ export FLOWER_URL="http://127.0.0.1:${FLOWER_PORT}"
 export MLFLOW_DISABLE_TELEMETRY=true
 
 scripts/install_prerequisites.sh local
-uv sync --frozen --all-extras --group local
+uv sync --frozen --group local
 
 mkdir -p "$LOCAL_STATE/redis" "$DATA_DIR"
 # Create the MLflow store once, before several processes race to create its tables.

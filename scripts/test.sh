@@ -20,7 +20,7 @@ else
     log "not root and no Docker engine: the Docker tests will skip (scripts/install_docker.sh)"
 fi
 
-uv sync --frozen --all-extras
+uv sync --frozen
 uv run --frozen ruff check .
 uv run --frozen ruff format --check .
 uv run --frozen pytest "$@"
