@@ -109,4 +109,4 @@ def test_redis_answers_ping(redis_image: str) -> None:
         uid = _docker("exec", name, "sh", "-c", "awk '/^Uid:/ {print $2}' /proc/1/status")
         assert uid.stdout.strip() == "999"
     finally:
-        _docker("rm", "-f", name, check=False)
+        _docker("rm", "-f", "-v", name, check=False)  # -v: its anonymous /data volume
