@@ -48,6 +48,7 @@ PUBLIC_PORT = 8501
 ROOT_SERVICES = {"redis"}
 REDIS_UID = 999
 BROWSER_WAIT_MS = 90_000
+ARCHETYPE_CHARTS = 3
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"  # git-ignored; for a person to look at
 
 
@@ -238,6 +239,8 @@ def assert_app_shows_champion(page: Any, stack: Stack, version: str, shot: str) 
             if time.monotonic() > deadline:
                 raise
     assert page.locator('[data-testid="stException"]').count() == 0
+    # The heat map, the scatter and the era mix: Altair charts drawn from the champion's data.
+    expect(page.locator(".vega-embed > .marks")).to_have_count(ARCHETYPE_CHARTS)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"docker-{shot}.png"), full_page=True)
 

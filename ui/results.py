@@ -75,25 +75,30 @@ def current_champion() -> Champion | None:
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the champion's archetypes…")
-def champion_results(version: str, run_id: str) -> ChampionResults:
-    """Artifacts of one champion version; cached as a resource (not copied on every rerun)."""
-    del run_id  # part of the cache key only
+def champion_results(version: str, run_id: str, _champion: Champion) -> ChampionResults:
+    """Artifacts of one champion version; cached as a resource (not copied on every rerun).
+
+    Keyed on version and run; ``_champion`` (not hashed) is that same version, passed in
+    rather than looked up again, which could find a newer one promoted in between."""
+    del version, run_id  # the cache key only
+    champion = _champion
     s = settings()
-    champion = find_champion(s, _client(s.tracking_uri))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         assignments = pd.read_parquet(
             download_champion_artifact(s, champion, ASSIGNMENTS_ARTIFACT, folder)
         )
         profiles = read_profiles(download_champion_artifact(s, champion, PROFILES_ARTIFACT, folder))
-    return ChampionResults(champion, assignments, profiles)
+    # By name: the same archetype keeps its place and colour when a new champion arrives
+    # (cluster numbers are arbitrary and change from model to model).
+    return ChampionResults(champion, assignments, sorted(profiles, key=lambda p: p["name"]))
 
 
 def load_champion() -> ChampionResults | None:
     champion = current_champion()
     if champion is None:
         return None
-    return champion_results(champion.version, champion.run_id)
+    return champion_results(champion.version, champion.run_id, champion)
 
 
 @st.cache_data(ttl=10, show_spinner=False)
