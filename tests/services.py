@@ -114,3 +114,21 @@ def celery_workers(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def worker_env(data_dir: Path, replay_url: str) -> dict[str, str]:
+    """Settings for real workers in tests: a fresh data directory, the replay server as the
+    stats site, quick retries, a one-second training debounce, no seeding."""
+    return {
+        "DATA_DIR": str(data_dir),
+        "NBA_STATS_BASE_URL": f"{replay_url}/stats",
+        "NBA_MIN_REQUEST_GAP_S": "0.05",
+        "NBA_BACKOFF_INITIAL_S": "0.05",
+        "NBA_BACKOFF_MAX_S": "0.2",
+        "NBA_BACKOFF_JITTER_S": "0.05",
+        "NBA_MAX_ATTEMPTS": "3",
+        # Generous: a loaded CI machine must not turn a slow answer into a failed fetch.
+        "NBA_REQUEST_TIMEOUT_S": "10",
+        "TRAIN_DEBOUNCE_S": "1",
+        "SEED_ON_EMPTY": "false",
+    }

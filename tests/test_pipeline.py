@@ -18,7 +18,7 @@ from common.champion import find_champion
 from common.pipeline import request_refresh, task_status
 from common.settings import Settings
 from replay.server import inject_faults, received_requests
-from tests.services import PROJECT_ROOT, celery_workers, wait_until
+from tests.services import PROJECT_ROOT, celery_workers, wait_until, worker_env
 
 
 def _wait_done(
@@ -38,19 +38,7 @@ def _wait_done(
 @pytest.fixture
 def stack(tmp_path: Path, replay: str) -> Iterator[dict[str, str]]:
     """Both workers on a fresh data directory, fetching from the replay server."""
-    env = {
-        "DATA_DIR": str(tmp_path / "data"),
-        "NBA_STATS_BASE_URL": f"{replay}/stats",
-        "NBA_MIN_REQUEST_GAP_S": "0.05",
-        "NBA_BACKOFF_INITIAL_S": "0.05",
-        "NBA_BACKOFF_MAX_S": "0.2",
-        "NBA_BACKOFF_JITTER_S": "0.05",
-        "NBA_MAX_ATTEMPTS": "3",
-        # Generous: a loaded CI machine must not turn a slow answer into a failed fetch.
-        "NBA_REQUEST_TIMEOUT_S": "10",
-        "TRAIN_DEBOUNCE_S": "1",
-        "SEED_ON_EMPTY": "false",
-    }
+    env = worker_env(tmp_path / "data", replay)
     logs = tmp_path / "logs"
     logs.mkdir()
     with celery_workers(

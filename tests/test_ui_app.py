@@ -30,7 +30,7 @@ from common.seasons import Season, current_season
 from common.settings import Settings, get_settings
 from common.storage import DataDir
 from replay.server import inject_faults
-from tests.services import PROJECT_ROOT, celery_workers, free_port
+from tests.services import PROJECT_ROOT, celery_workers, free_port, worker_env
 from workers.fetch.recordings import bundled_recordings, seed_from_recordings
 from workers.train.training import train_archetypes
 
@@ -396,21 +396,6 @@ def test_invalid_url_values_warn_and_fall_back(
 # --- Refreshes through real workers --------------------------------------------------------------
 
 
-def _worker_env(data: Path, replay: str) -> dict[str, str]:
-    return {
-        "DATA_DIR": str(data),
-        "NBA_STATS_BASE_URL": f"{replay}/stats",
-        "NBA_MIN_REQUEST_GAP_S": "0.05",
-        "NBA_BACKOFF_INITIAL_S": "0.05",
-        "NBA_BACKOFF_MAX_S": "0.2",
-        "NBA_BACKOFF_JITTER_S": "0.05",
-        "NBA_MAX_ATTEMPTS": "3",
-        "NBA_REQUEST_TIMEOUT_S": "2",
-        "TRAIN_DEBOUNCE_S": "1",
-        "SEED_ON_EMPTY": "false",
-    }
-
-
 def _follow_until_done(at: AppTest, timeout_s: float) -> dict[str, object]:
     """Rerun the app like the progress fragment's timer does until the refresh ends."""
     deadline = time.monotonic() + timeout_s
@@ -429,7 +414,7 @@ def _follow_until_done(at: AppTest, timeout_s: float) -> dict[str, object]:
 def test_failed_refresh_says_why(
     use_env: Callable[..., None], cleaned_only_dir: Path, replay: str, tmp_path: Path
 ) -> None:
-    env = _worker_env(cleaned_only_dir, replay)
+    env = worker_env(cleaned_only_dir, replay)
     use_env(cleaned_only_dir)
     inject_faults(replay, ["500"] * 3, season="2018-19")
     with celery_workers({"workers.fetch.tasks": "fetch"}, env, tmp_path):
@@ -455,7 +440,7 @@ def test_refresh_trains_a_new_champion_that_the_app_shows(
     use_env(data)
     logs = tmp_path / "logs"
     logs.mkdir()
-    env = _worker_env(data, replay)
+    env = worker_env(data, replay)
     with celery_workers(
         {"workers.fetch.tasks": "fetch", "workers.train.tasks": "train"}, env, logs
     ):
