@@ -24,6 +24,8 @@ export FLOWER_BASIC_AUTH="${FLOWER_BASIC_AUTH:-admin:$(head -c 12 /dev/urandom |
 export MLFLOW_UI_URL="http://127.0.0.1:${MLFLOW_PORT}"
 export FLOWER_URL="http://127.0.0.1:${FLOWER_PORT}"
 export MLFLOW_DISABLE_TELEMETRY=true
+# As in the image: no server-side job runner (seven Huey consumers, ~1.5 GB, unused here).
+export MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false
 
 scripts/install_prerequisites.sh local
 uv sync --frozen --group local
