@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from nba_api.stats.library.http import NBAStatsHTTP
 
 from common.seasons import Season, SeasonType
 from common.settings import Settings
@@ -80,6 +81,16 @@ def test_fetches_stores_and_cleans_a_past_season(data_dir: Path, replay: str) ->
     assert regular["params"]["SeasonType"] == "Regular Season"
     assert regular["params"]["PerMode"] == "PerGame"
     assert playoffs["params"]["SeasonType"] == "Playoffs"
+
+
+def test_the_client_leaves_nba_api_globals_alone(data_dir: Path, replay: str) -> None:
+    # Retargeting must not leak: another nba_api user in the process still gets the real site
+    # and a session without our hooks.
+    before = (NBAStatsHTTP.base_url, NBAStatsHTTP.get_session())
+    assert _refresh(_settings(data_dir, replay)).status == "updated"
+    assert (NBAStatsHTTP.base_url, NBAStatsHTTP.get_session()) == before
+    assert NBAStatsHTTP.base_url == "https://stats.nba.com/stats/{endpoint}"
+    assert not NBAStatsHTTP.get_session().hooks["response"]
 
 
 def test_complete_past_season_is_not_downloaded_again(data_dir: Path, replay: str) -> None:
