@@ -132,3 +132,10 @@ def worker_env(data_dir: Path, replay_url: str) -> dict[str, str]:
         "TRAIN_DEBOUNCE_S": "1",
         "SEED_ON_EMPTY": "false",
     }
+
+
+def docker(*args: str, timeout: float = 120, check: bool = False) -> subprocess.CompletedProcess:
+    """The docker CLI, output captured as text."""
+    return subprocess.run(
+        ["docker", *args], capture_output=True, text=True, timeout=timeout, check=check
+    )

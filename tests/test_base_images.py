@@ -12,19 +12,15 @@ import uuid
 
 import pytest
 
+from tests.services import docker
+
 PYTHON_IMAGE = "python:3.11-slim-bookworm"
 REDIS_IMAGE = "redis:7.0-bookworm"
 
 
-def _docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["docker", *args], capture_output=True, text=True, timeout=timeout, check=check
-    )
-
-
 def _engine_answers() -> bool:
     try:
-        return _docker("info", timeout=30, check=False).returncode == 0
+        return docker("info", timeout=30).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -39,7 +35,7 @@ pytestmark = [
 
 
 def _require_image(tag: str) -> None:
-    if _docker("image", "inspect", tag, check=False).returncode != 0:
+    if docker("image", "inspect", tag).returncode != 0:
         pytest.skip(f"image {tag} is not available locally: run scripts/build_base_images.sh")
 
 
@@ -56,7 +52,7 @@ def redis_image() -> str:
 
 
 def _run(image: str, *cmd: str) -> subprocess.CompletedProcess:
-    return _docker("run", "--rm", "--network", "none", image, *cmd, check=False)
+    return docker("run", "--rm", "--network", "none", image, *cmd)
 
 
 def test_python_stdlib_modules(python_image: str) -> None:
@@ -87,26 +83,28 @@ def test_python_layout_matches_official(python_image: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["/usr/local/bin/python", "C.UTF-8"]
-    cmd = _docker("image", "inspect", "-f", "{{json .Config.Cmd}}", python_image)
+    cmd = docker("image", "inspect", "-f", "{{json .Config.Cmd}}", python_image, check=True)
     assert cmd.stdout.strip() == '["python3"]'
 
 
 def test_redis_answers_ping(redis_image: str) -> None:
     name = f"test-base-redis-{uuid.uuid4().hex[:8]}"
-    _docker("run", "-d", "--name", name, "--network", "none", redis_image)
+    docker("run", "-d", "--name", name, "--network", "none", redis_image, check=True)
     try:
         deadline = time.monotonic() + 30
         reply = None
         while time.monotonic() < deadline:
-            reply = _docker("exec", name, "redis-cli", "ping", check=False)
+            reply = docker("exec", name, "redis-cli", "ping")
             if reply.stdout.strip() == "PONG":
                 break
             time.sleep(0.5)
-        logs = _docker("logs", name, check=False)
+        logs = docker("logs", name)
         assert reply is not None
         assert reply.stdout.strip() == "PONG", (reply.stderr, logs.stdout, logs.stderr)
         # Like the official image: the server runs as the unprivileged redis user (uid 999).
-        uid = _docker("exec", name, "sh", "-c", "awk '/^Uid:/ {print $2}' /proc/1/status")
+        uid = docker(
+            "exec", name, "sh", "-c", "awk '/^Uid:/ {print $2}' /proc/1/status", check=True
+        )
         assert uid.stdout.strip() == "999"
     finally:
-        _docker("rm", "-f", "-v", name, check=False)  # -v: its anonymous /data volume
+        docker("rm", "-f", "-v", name)  # -v: its anonymous /data volume

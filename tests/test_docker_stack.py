@@ -36,7 +36,7 @@ import pytest
 
 from scripts.chromium import CHROMIUM, launch
 from scripts.chromium import MISSING as CHROMIUM_MISSING
-from tests.services import free_port, wait_until
+from tests.services import docker, free_port, wait_until
 from tests.test_dockerfiles import clean_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,21 +52,15 @@ ARCHETYPE_CHARTS = 3
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"  # git-ignored; for a person to look at
 
 
-def _docker(*args: str, timeout: float = 60, check: bool = False) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["docker", *args], capture_output=True, text=True, timeout=timeout, check=check
-    )
-
-
 def _why_skip() -> str | None:
     try:
-        if _docker("info", timeout=30).returncode != 0:
+        if docker("info", timeout=30).returncode != 0:
             return "needs a running Docker engine: run scripts/install_docker.sh"
-        if _docker("compose", "version", timeout=30).returncode != 0:
+        if docker("compose", "version", timeout=30).returncode != 0:
             return "needs the Compose v2 plugin: run scripts/install_docker.sh"
     except (OSError, subprocess.TimeoutExpired):
         return "needs a running Docker engine: run scripts/install_docker.sh"
-    missing = [i for i in BASE_IMAGES if _docker("image", "inspect", i).returncode != 0]
+    missing = [i for i in BASE_IMAGES if docker("image", "inspect", i).returncode != 0]
     if missing:
         return f"base images missing ({', '.join(missing)}): run scripts/build_base_images.sh"
     if not CHROMIUM.exists():
@@ -189,7 +183,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         print(stack.logs())  # shown by pytest when a test failed
         stack.compose("down", "-v", "--remove-orphans", "--timeout", "30", check=False)
         for name in PROJECT_IMAGES:
-            _docker("image", "rm", f"nba-archetypes/{name}:{project}")
+            docker("image", "rm", f"nba-archetypes/{name}:{project}")
 
 
 @pytest.fixture(scope="module")
@@ -308,7 +302,7 @@ def test_every_process_runs_as_non_root(stack: Stack) -> None:
     assert "replay" in services
     for container in containers:
         assert container["State"] == "running", container
-        top = _docker("top", container["ID"], "-o", "pid,uid,args", check=True).stdout
+        top = docker("top", container["ID"], "-o", "pid,uid,args", check=True).stdout
         rows = [line.split(None, 2) for line in top.splitlines()[1:] if line.strip()]
         assert rows, top
         uids = {int(uid) for _, uid, _ in rows}
@@ -328,12 +322,12 @@ def test_images_ship_no_build_tools(stack: Stack) -> None:
     )
     for name in PROJECT_IMAGES:
         image = f"nba-archetypes/{name}:{tag}"
-        result = _docker(
+        result = docker(
             "run", "--rm", "--network", "none", "--entrypoint", "sh", image, "-c", probe,
             check=True,
         )  # fmt: skip
         assert result.stdout.strip() == "", (image, result.stdout)
-        user = _docker("image", "inspect", "-f", "{{.Config.User}}", image, check=True)
+        user = docker("image", "inspect", "-f", "{{.Config.User}}", image, check=True)
         assert user.stdout.strip() not in {"", "root", "0", "0:0"}, image
 
 
@@ -351,7 +345,7 @@ def test_only_the_app_is_published_beyond_localhost(stack: Stack) -> None:
                 continue
             assert port["URL"] == "127.0.0.1", (container["Service"], port)
         # The engine's view agrees with compose's.
-        for line in _docker("port", container["ID"], check=True).stdout.splitlines():
+        for line in docker("port", container["ID"], check=True).stdout.splitlines():
             target, _, host = line.partition(" -> ")
             if int(target.split("/")[0]) != PUBLIC_PORT:
                 assert host.startswith("127.0.0.1:"), (container["Service"], line)
