@@ -2,7 +2,9 @@
 
 Every expected number below is written out from the recordings' raw values (quoted in the
 comments), not produced by the code under test. 2018-19 regular season is PerGame (MIN =
-minutes per game); the 2018-19 playoffs recording is Per36 (MIN = season minutes).
+minutes per game); the 2018-19 playoffs recording is Per36 (MIN = season minutes). No
+Totals pull is recorded, so the Totals path is checked on a small synthetic table, labelled
+as such, whose expected values are worked out by hand.
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ from common.seasons import Season, SeasonType
 from tests.conftest import RECORDINGS
 from workers.fetch.cleaning import RATE_COLUMNS, clean_season
 from workers.fetch.recordings import bundled_recordings
-from workers.fetch.response import InvalidResponseError, parse_dashboard
+from workers.fetch.response import (
+    ID_COLUMNS,
+    NUMERIC_COLUMNS,
+    PCT_COLUMNS,
+    DashboardTable,
+    InvalidResponseError,
+    parse_dashboard,
+)
 
 SEASON = Season(2018)
 
@@ -55,9 +64,27 @@ def test_player_with_playoff_games(cleaned: pd.DataFrame) -> None:
     assert kawhi["MIN"] == pytest.approx(2040.0)
     assert kawhi["PTS_PER36"] == pytest.approx(3062.6066 * 36 / 3918.926667, abs=1e-3)  # 28.134
     assert kawhi["PTS_PER36"] == pytest.approx(28.134, abs=1e-3)
-    # TS% = PTS / (2 * (FGA + 0.44 FTA)) = 3062.6066 / (2 * 2497.7025) = 0.6131
-    assert kawhi["TS_PCT"] == pytest.approx(0.6131, abs=1e-4)
     assert kawhi["ELIGIBLE"]
+
+
+def test_percentages_fold_the_sites_own_values(cleaned: pd.DataFrame) -> None:
+    kawhi = cleaned.loc["Kawhi Leonard"]
+    # Made shots per segment = the site's percentage x that segment's attempts.
+    # Regular: FT_PCT 0.854, FG_PCT 0.496, FG3_PCT 0.371; attempts FTA 426, FGA 1128, FG3A 300.
+    # Playoffs: FT_PCT 0.884, FG_PCT 0.49, FG3_PCT 0.379; attempts (per36 * 26.096204)
+    #   FTA 216.5985, FGA 495.8279, FG3A 5.6 * 26.096204 = 146.1387.
+    # FTM: 0.854 * 426 + 2 * 0.884 * 216.5985 = 363.804 + 382.9461 = 746.7501
+    # FT% = 746.7501 / (426 + 433.1970) = 0.869126
+    assert kawhi["FT_PCT"] == pytest.approx(0.869126, abs=1e-6)
+    # FGM: 0.496 * 1128 + 2 * 0.49 * 495.8279 = 559.488 + 485.9113 = 1045.3993
+    # FG% = 1045.3993 / 2119.6558 = 0.493193
+    assert kawhi["FG_PCT"] == pytest.approx(0.493193, abs=1e-6)
+    # FG3M: 0.371 * 300 + 2 * 0.379 * 146.1387 = 111.3 + 110.7731 = 222.0731
+    # 3P% = 222.0731 / (300 + 292.2774) = 0.374948
+    assert kawhi["FG3_PCT"] == pytest.approx(0.374948, abs=1e-6)
+    # TS% from made shots: points = 2 * 1045.3993 + 222.0731 + 746.7501 = 3059.6219
+    # TS% = 3059.6218 / (2 * (2119.6558 + 0.44 * 859.1970)) = 3059.6219 / 4995.4050 = 0.612487
+    assert kawhi["TS_PCT"] == pytest.approx(0.612487, abs=1e-5)
 
 
 def test_traded_player(cleaned: pd.DataFrame) -> None:
@@ -135,6 +162,115 @@ def test_bundled_recordings_prefer_pergame() -> None:
     assert SeasonType.PLAYOFFS not in seasons[Season(2019)]
 
 
+def _site_rows(name: str) -> dict[int, dict[str, object]]:
+    """The raw recording read with json alone, independently of the code under test."""
+    result = json.loads((RECORDINGS / f"leaguedashplayerstats_{name}.json").read_bytes())
+    result = result["resultSets"][0]
+    rows = (dict(zip(result["headers"], row, strict=True)) for row in result["rowSet"])
+    return {row["PLAYER_ID"]: row for row in rows}
+
+
+SHOTS = [("FG_PCT", "FGA"), ("FG3_PCT", "FG3A"), ("FT_PCT", "FTA")]
+
+
+def test_pergame_percentages_are_the_sites_own() -> None:
+    site = _site_rows("2018-19_regular_pergame")
+    table = clean_season(
+        _table("2018-19_regular_pergame"), None, playoff_weight=2.0, min_games=20, min_minutes=500
+    )
+    eligible = table[table["ELIGIBLE"]]
+    assert len(eligible) == 360
+    undefined = {column: 0 for column, _ in SHOTS}
+    for player in eligible.itertuples(index=False):
+        row = site[player.PLAYER_ID]
+        for column, attempts in SHOTS:
+            value = getattr(player, column)
+            if row[column] == 0 and row[attempts] == 0:
+                # The site writes 0 for 0-for-0; with attempts rounded to 0.0 a 0 % is
+                # indistinguishable from it, so it is left undefined.
+                assert math.isnan(value), (player.PLAYER_NAME, column)
+                undefined[column] += 1
+            else:
+                assert abs(value - row[column]) <= 1e-9, (player.PLAYER_NAME, column)
+    assert undefined == {"FG_PCT": 0, "FG3_PCT": 19, "FT_PCT": 0}
+
+
+def test_players_without_playoffs_keep_the_sites_percentages(cleaned: pd.DataFrame) -> None:
+    site = _site_rows("2018-19_regular_pergame")
+    no_playoffs = cleaned[cleaned["ELIGIBLE"] & (cleaned["PLAYOFF_GP"] == 0)]
+    assert len(no_playoffs) == 184
+    for column, _ in SHOTS:
+        expected = no_playoffs["PLAYER_ID"].map(lambda i, c=column: site[i][c])
+        defined = no_playoffs[column].notna()
+        assert (no_playoffs[column][defined] - expected[defined]).abs().max() <= 1e-9
+
+
+def test_three_point_percentage_is_not_rebuilt_from_rounded_averages(
+    cleaned: pd.DataFrame,
+) -> None:
+    # Cheick Diallo 2018-19: FG3M 0.0, FG3A 0.1 a game (64 games), FG3_PCT 0.25 on the site.
+    # Rebuilt from the averages that is 0.0 / 6.4 = 0 %.
+    assert cleaned.loc["Cheick Diallo", "FG3_PCT"] == 0.25
+    assert cleaned.loc["Cheick Diallo", "PLAYOFF_GP"] == 0
+
+
+# A synthetic Totals response, made up for this test (no Totals pull is recorded): two
+# players, exact counts, expected values worked out by hand below.
+def _totals(season_type: SeasonType, players: list[dict[str, float]]) -> DashboardTable:
+    headers = [*ID_COLUMNS, *NUMERIC_COLUMNS, *PCT_COLUMNS]
+    rows = []
+    for stats in players:
+        row = dict.fromkeys(headers, 0.0) | {"PLAYER_NAME": "Synthetic", "TEAM_ABBREVIATION": "TST"}
+        row |= stats
+        # The site's own columns, rounded to 3 places as it does: Totals must not use them.
+        for column, made, attempted in [("FG_PCT", "FGM", "FGA"), ("FG3_PCT", "FG3M", "FG3A"),
+                                        ("FT_PCT", "FTM", "FTA")]:  # fmt: skip
+            row[column] = round(row[made] / row[attempted], 3) if row[attempted] else 0.0
+        rows.append([row[h] for h in headers])
+    payload = {
+        "parameters": {"PerMode": "Totals"},
+        "resultSets": [{"name": "LeagueDashPlayerStats", "headers": headers, "rowSet": rows}],
+    }
+    return parse_dashboard(json.dumps(payload), SEASON, season_type, "Totals")
+
+
+def test_totals_are_exact() -> None:
+    regular = _totals(
+        SeasonType.REGULAR,
+        [
+            {"PLAYER_ID": 1, "GP": 70, "MIN": 2100, "FGM": 500, "FGA": 1000, "FG3M": 120,
+             "FG3A": 330, "FTM": 250, "FTA": 300, "PTS": 1370},
+            {"PLAYER_ID": 2, "GP": 30, "MIN": 600, "FGM": 90, "FGA": 200, "FTM": 30, "FTA": 50,
+             "PTS": 210},
+        ],
+    )  # fmt: skip
+    playoffs = _totals(
+        SeasonType.PLAYOFFS,
+        [{"PLAYER_ID": 1, "GP": 10, "MIN": 350, "FGM": 80, "FGA": 200, "FG3M": 30, "FG3A": 90,
+          "FTM": 45, "FTA": 50, "PTS": 235}],
+    )  # fmt: skip
+    alone = clean_season(regular, None, playoff_weight=2.0, min_games=20, min_minutes=500)
+    # 120 / 330 = 0.363636..., not the site's rounded 0.364.
+    assert alone.loc[0, "FG3_PCT"] == 120 / 330
+
+    table = clean_season(regular, playoffs, playoff_weight=2.0, min_games=20, min_minutes=500)
+    one, two = table.loc[0], table.loc[1]
+    # Player 1, playoffs counted twice: FGM 500 + 160 = 660 of 1000 + 400 = 1400;
+    # FG3M 120 + 60 = 180 of 330 + 180 = 510; FTM 250 + 90 = 340 of 300 + 100 = 400;
+    # points 1370 + 470 = 1840 in 2100 + 700 = 2800 minutes.
+    assert one["FG_PCT"] == pytest.approx(660 / 1400, abs=1e-12)  # 0.471429
+    assert one["FG3_PCT"] == pytest.approx(180 / 510, abs=1e-12)  # 0.352941
+    assert one["FT_PCT"] == pytest.approx(340 / 400, abs=1e-12)  # 0.85
+    assert one["TS_PCT"] == pytest.approx(1840 / (2 * (1400 + 0.44 * 400)), abs=1e-12)  # 0.583756
+    assert one["PTS_PER36"] == pytest.approx(1840 * 36 / 2800, abs=1e-12)  # 23.657143
+    assert one["FG3A_RATE"] == pytest.approx(510 / 1400, abs=1e-12)
+    assert (one["MIN"], one["PLAYOFF_MIN"], one["PLAYOFF_GP"]) == (2100, 350, 10)
+    # Player 2, no threes and no playoffs: 3P% undefined; 90 / 200, 30 / 50, TS 210 / 444.
+    assert math.isnan(two["FG3_PCT"])
+    assert (two["FG_PCT"], two["FT_PCT"]) == (0.45, 0.6)
+    assert two["TS_PCT"] == pytest.approx(210 / (2 * (200 + 0.44 * 50)), abs=1e-12)  # 0.472973
+
+
 # Broken variants of a real response, built in code (the recordings stay untouched).
 def _broken(mutate) -> bytes:  # type: ignore[no-untyped-def]
     payload = json.loads(
@@ -170,11 +306,20 @@ def _set_value(payload: dict, column: str, value: object) -> None:
         (_broken(lambda p: _set_value(p, "MIN", None)), "missing values in MIN"),
         (_broken(lambda p: p["resultSets"][0]["rowSet"][5].pop()), "do not match the 67 headers"),
         (_broken(lambda p: p["parameters"].update(PerMode="PerMinute")), "unsupported PerMode"),
+        (_broken(lambda p: _set_value(p, "FG3_PCT", "n/a")), "non-numeric values in FG3_PCT"),
+        (_broken(lambda p: _set_value(p, "FT_PCT", 85.4)), "FT_PCT outside 0-1"),
     ],
     ids=["html", "truncated", "array", "error-message", "wrong-set", "no-pts", "text-gp",
-         "null-min", "ragged", "per-minute"],
+         "null-min", "ragged", "per-minute", "text-pct", "pct-in-points"],
 )  # fmt: skip
 def test_invalid_responses_name_what_is_wrong(body: bytes, message: str) -> None:
     with pytest.raises(InvalidResponseError, match=message) as error:
         parse_dashboard(body, SEASON, SeasonType.REGULAR, "PerGame")
     assert "2018-19 Regular Season" in str(error.value)
+
+
+def test_a_null_percentage_is_undefined() -> None:
+    # The site may send null for a percentage without attempts: allowed, read as NaN.
+    body = _broken(lambda p: _set_value(p, "FG3_PCT", None))
+    table = parse_dashboard(body, SEASON, SeasonType.REGULAR, "PerGame")
+    assert table.players["FG3_PCT"].isna().sum() == 1

@@ -77,10 +77,21 @@ def test_fetches_stores_and_cleans_a_past_season(data_dir: Path, replay: str) ->
     assert record["complete"] is True
     assert record["segments"]["Playoffs"]["rows"] == 0  # no PerGame playoffs recorded: normal
     assert data.cleaned_seasons() == [PAST]
-    [regular, playoffs] = received_requests(replay)
-    assert regular["params"]["SeasonType"] == "Regular Season"
-    assert regular["params"]["PerMode"] == "PerGame"
-    assert playoffs["params"]["SeasonType"] == "Playoffs"
+    # Totals first; the replay server has no Totals recordings and answers with an empty
+    # result set, as the site does for a segment without games, so PerGame is asked next.
+    asked = [(r["params"]["SeasonType"], r["params"]["PerMode"]) for r in received_requests(replay)]
+    assert asked == [
+        ("Regular Season", "Totals"),
+        ("Regular Season", "PerGame"),
+        ("Playoffs", "Totals"),
+        ("Playoffs", "PerGame"),
+    ]
+    # The record says which PerMode each stored segment came in.
+    assert {t: s["per_mode"] for t, s in record["segments"].items()} == {
+        "Regular Season": "PerGame",
+        "Playoffs": "PerGame",
+    }
+    assert "PerMode=PerGame" in record["segments"]["Regular Season"]["source"]
 
 
 def test_the_client_leaves_nba_api_globals_alone(data_dir: Path, replay: str) -> None:
@@ -98,11 +109,12 @@ def test_complete_past_season_is_not_downloaded_again(data_dir: Path, replay: st
     _refresh(settings)
     again = _refresh(settings)
     assert (again.status, again.fetched, again.rows) == ("updated", False, 530)
-    assert len(received_requests(replay)) == 2  # only the first refresh reached the site
+    # Only the first refresh reached the site (Totals, then PerGame, for both segments).
+    assert len(received_requests(replay)) == 4
 
     forced = _refresh(settings, force=True)
     assert forced.fetched
-    assert len(received_requests(replay)) == 4
+    assert len(received_requests(replay)) == 8
 
 
 def test_a_season_fetched_while_in_progress_is_downloaded_again(
@@ -123,14 +135,20 @@ def test_season_without_games_stores_nothing(data_dir: Path, replay: str) -> Non
     outcome = _refresh(_settings(data_dir, replay), Season(2026))
     assert (outcome.status, outcome.rows) == ("no-games", 0)
     assert not (data_dir / "cleaned").exists()
+    # The empty Totals answer costs one extra PerGame call per segment.
+    asked = [r["params"]["PerMode"] for r in received_requests(replay)]
+    assert asked == ["Totals", "PerGame", "Totals", "PerGame"]
 
 
 def test_transient_faults_are_retried(data_dir: Path, replay: str) -> None:
     inject_faults(replay, ["429", "500", "malformed-json", "html"], season="2018-19")
     outcome = _refresh(_settings(data_dir, replay))
     assert outcome.rows == 530
-    faults = [r["fault"] for r in received_requests(replay)]
-    assert faults == ["429", "500", "malformed-json", "html", None, None]
+    logged = [(r["params"]["PerMode"], r["fault"]) for r in received_requests(replay)]
+    assert logged == [
+        ("Totals", "429"), ("Totals", "500"), ("Totals", "malformed-json"), ("Totals", "html"),
+        ("Totals", None), ("PerGame", None), ("Totals", None), ("PerGame", None),
+    ]  # fmt: skip
 
 
 def test_a_hanging_request_times_out_and_is_retried(data_dir: Path, replay: str) -> None:
@@ -161,7 +179,8 @@ def test_empty_answer_for_a_stored_season_keeps_previous_data(data_dir: Path, re
     _refresh(settings)
     data = DataDir(data_dir)
     before = _snapshot(data, PAST)
-    inject_faults(replay, ["empty"], season="2018-19")
+    # Both answers empty (Totals, then PerGame), as for a season without games.
+    inject_faults(replay, ["empty", "empty"], season="2018-19")
     assert _refresh(settings, force=True).status == "no-games"
     assert _snapshot(data, PAST) == before
 
@@ -194,7 +213,8 @@ def test_invalid_response_is_not_retried_and_keeps_previous_data(
     with run_replay_server(broken_dir) as bad:
         with pytest.raises(InvalidResponseError, match="missing columns PTS"):
             _refresh(_settings(data_dir, bad), force=True)
-        assert len(received_requests(bad)) == 1
+        # The empty Totals answer, then the broken PerGame one: not retried.
+        assert [r["params"]["PerMode"] for r in received_requests(bad)] == ["Totals", "PerGame"]
     assert _snapshot(data, PAST) == before
 
 

@@ -94,6 +94,7 @@ def test_playoffs_per36_served(base_url: str) -> None:
     ("season", "season_type", "per_mode"),
     [
         ("2018-19", "Playoffs", "PerGame"),
+        ("2018-19", "Regular Season", "Totals"),  # only PerGame/Per36 are recorded
         ("1995-96", "Regular Season", "PerGame"),
         ("2025-26", "Regular Season", "PerGame"),
     ],

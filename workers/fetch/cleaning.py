@@ -3,38 +3,60 @@
 Steps, all vectorized (NumPy arrays underneath, one DataFrame built at the end, because
 per-column pandas operations cost more than the arithmetic on ~500 rows):
 1. Each segment back to season totals, whatever PerMode the site used (MIN is minutes per game
-   in PerGame, but season minutes in Per36).
+   in PerGame, but season minutes in Per36). Totals (what a live fetch asks for) are exact;
+   PerGame and Per36 counts are averages rounded to 0.1, so their totals are approximate.
 2. Playoffs folded into the regular season, joined on PLAYER_ID (names change spelling between
    pulls): a playoff game counts ``playoff_weight`` regular-season games.
-3. Per-36 rates, shooting percentages and shot mix from the weighted totals.
-4. An eligibility flag from regular-season games and minutes: per-36 rates of a player who
+3. Per-36 rates and shot mix from the weighted totals.
+4. Shooting percentages and true shooting that never rest on rounded made-shot averages:
+   made / attempted for Totals, the site's own FG_PCT, FG3_PCT, FT_PCT for PerGame and Per36
+   (see ``segment_percentages``), made shots = percentage x attempts per segment.
+5. An eligibility flag from regular-season games and minutes: per-36 rates of a player who
    barely played are noise, so only eligible players are clustered and ranked.
-5. Ranks of every rate among the season's eligible players (1 = highest).
+6. Ranks of every rate among the season's eligible players (1 = highest).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from workers.fetch.response import COUNT_COLUMNS, DashboardTable
+from workers.fetch.response import COUNT_COLUMNS, PCT_COLUMNS, DashboardTable
+
+log = logging.getLogger(__name__)
 
 RATE_COLUMNS = [f"{stat}_PER36" for stat in COUNT_COLUMNS]
 SHOOTING_COLUMNS = ["FG_PCT", "FG3_PCT", "FT_PCT", "TS_PCT", "FG3A_RATE", "FTA_RATE"]
 RANKED_COLUMNS = [*RATE_COLUMNS, "TS_PCT"]
 _STAT = {stat: i for i, stat in enumerate(COUNT_COLUMNS)}
+# Made and attempted counts behind each percentage column, in PCT_COLUMNS order.
+_MADE = [_STAT["FGM"], _STAT["FG3M"], _STAT["FTM"]]
+_ATTEMPTED = [_STAT["FGA"], _STAT["FG3A"], _STAT["FTA"]]
 
 
 @dataclass(frozen=True)
 class SegmentTotals:
-    """Season totals of one segment: games, minutes, counting stats (COUNT_COLUMNS order)."""
+    """Season totals of one segment: games, minutes, counting stats (COUNT_COLUMNS order),
+    and its shooting percentages (PCT_COLUMNS order, NaN when undefined)."""
 
     player_ids: np.ndarray
     games: np.ndarray
     minutes: np.ndarray
     counts: np.ndarray  # shape (players, len(COUNT_COLUMNS))
+    pct: np.ndarray  # shape (players, len(PCT_COLUMNS))
+
+    @property
+    def attempts(self) -> np.ndarray:
+        return self.counts[:, _ATTEMPTED]
+
+    @property
+    def made(self) -> np.ndarray:
+        """Shots made, as percentage x attempts: exact for Totals, and for PerGame/Per36 only
+        the attempts carry rounding (0 where undefined)."""
+        return np.nan_to_num(self.pct * self.attempts)
 
 
 def segment_totals(table: DashboardTable) -> SegmentTotals:
@@ -49,9 +71,40 @@ def segment_totals(table: DashboardTable) -> SegmentTotals:
         scale = minutes / 36.0
     else:  # Totals
         minutes, scale = reported_min, np.ones_like(games)
+    counts = stats * scale[:, np.newaxis]
     return SegmentTotals(
-        players["PLAYER_ID"].to_numpy(), games, minutes, stats * scale[:, np.newaxis]
+        players["PLAYER_ID"].to_numpy(),
+        games,
+        minutes,
+        counts,
+        segment_percentages(table, counts),
     )
+
+
+def segment_percentages(table: DashboardTable, counts: np.ndarray) -> np.ndarray:
+    """FG%, 3P%, FT% of one segment, exact whatever its PerMode.
+
+    Totals: made / attempted. PerGame and Per36: counts rebuilt from averages rounded to 0.1
+    are up to 0.05 a game off (a 0.1-FTA-a-game shooter can show 0.0 made), so the site's own
+    column, computed from its exact counts, is used. The site writes 0 for 0-for-0; where the
+    rebuilt attempts are 0 too, 0-for-0 cannot be told from 0-for-a-few, so it is undefined
+    (NaN) like a real 0-for-0. A segment without the column falls back to the rebuilt counts.
+    """
+    made, attempted = counts[:, _MADE], counts[:, _ATTEMPTED]
+    exact = _ratio(made, attempted)
+    if table.per_mode == "Totals":
+        return exact
+    pct = exact.copy()
+    for i, column in enumerate(PCT_COLUMNS):
+        if column not in table.players:
+            log.warning(
+                "%s %s has no %s: computed from rounded %s averages",
+                table.season, table.season_type, column, table.per_mode,
+            )  # fmt: skip
+            continue
+        site = table.players[column].to_numpy(dtype="float64")
+        pct[:, i] = np.where((site == 0) & (attempted[:, i] == 0), np.nan, site)
+    return pct
 
 
 def clean_season(
@@ -63,66 +116,113 @@ def clean_season(
     min_minutes: float,
 ) -> pd.DataFrame:
     reg = segment_totals(regular)
-    po_games = np.zeros_like(reg.games)
-    po_minutes = np.zeros_like(reg.minutes)
-    po_counts = np.zeros_like(reg.counts)
+    po = aligned_playoffs(reg, playoffs)
+    minutes = reg.minutes + playoff_weight * po.minutes
+    counts = reg.counts + playoff_weight * po.counts
+    rates = pd.DataFrame(
+        np.hstack(
+            [
+                counts * _ratio(36.0, minutes)[:, np.newaxis],
+                combined_percentages(reg, po, playoff_weight),
+                shot_profile(counts, reg.made + playoff_weight * po.made),
+            ]
+        ),
+        columns=[*RATE_COLUMNS, *SHOOTING_COLUMNS],
+    )
+    eligible = (reg.games >= min_games) & (reg.minutes >= min_minutes)
+    table = pd.concat(
+        [
+            _identity(regular, reg, po),
+            rates,
+            pd.Series(eligible, name="ELIGIBLE"),
+            eligible_ranks(rates, eligible),
+        ],
+        axis=1,
+    )
+    return table.sort_values("PLAYER_ID", ignore_index=True)
+
+
+def aligned_playoffs(reg: SegmentTotals, playoffs: DashboardTable | None) -> SegmentTotals:
+    """Playoff totals row-aligned with the regular season: zeros (NaN %) for absent players.
+
+    Joined by id; the table is the regular season's, so a playoff-only row (never seen in
+    practice) is dropped."""
+    rows = len(reg.player_ids)
+    games, minutes = np.zeros(rows), np.zeros(rows)
+    counts, pct = np.zeros_like(reg.counts), np.full_like(reg.pct, np.nan)
     if playoffs is not None and not playoffs.is_empty:
         po = segment_totals(playoffs)
-        # Align playoff rows to regular-season rows by id; the table is the regular season's,
-        # so a playoff-only row (never seen in practice) is dropped.
         position = pd.Index(po.player_ids).get_indexer(reg.player_ids)
         found = position >= 0
-        po_games[found] = po.games[position[found]]
-        po_minutes[found] = po.minutes[position[found]]
-        po_counts[found] = po.counts[position[found]]
+        games[found] = po.games[position[found]]
+        minutes[found] = po.minutes[position[found]]
+        counts[found] = po.counts[position[found]]
+        pct[found] = po.pct[position[found]]
+    return SegmentTotals(reg.player_ids, games, minutes, counts, pct)
 
-    minutes = reg.minutes + playoff_weight * po_minutes
-    counts = reg.counts + playoff_weight * po_counts
-    per36 = counts * _ratio(36.0, minutes)[:, np.newaxis]
+
+def combined_percentages(reg: SegmentTotals, po: SegmentTotals, weight: float) -> np.ndarray:
+    """Percentages over both segments, playoff attempts weighted like every other count.
+
+    Made shots per segment are its percentage times its attempts (exact counts for Totals),
+    so a percentage never goes through rounded made-shot averages. Without playoff attempts
+    the regular-season value is kept as is: the site's own number for PerGame data."""
+    po_attempts = weight * po.attempts
+    folded = _ratio(reg.made + weight * po.made, reg.attempts + po_attempts)
+    return np.where(po_attempts > 0, folded, reg.pct)
+
+
+def shot_profile(counts: np.ndarray, made: np.ndarray) -> np.ndarray:
+    """True shooting, 3PA share of field-goal attempts and free throws per attempt.
+
+    TS% takes its points from made shots (2 a field goal, 1 more a three, 1 a free throw),
+    not PTS: for PerGame data that leaves only the attempt mix carrying the 0.1 rounding.
+    Exact for Totals data; for PerGame the residual is measured in README (Cleaning)."""
 
     def total(stat: str) -> np.ndarray:
         return counts[:, _STAT[stat]]
 
+    points = 2 * made[:, 0] + made[:, 1] + made[:, 2]
+    return np.column_stack(
+        [
+            _ratio(points, 2 * (total("FGA") + 0.44 * total("FTA"))),
+            _ratio(total("FG3A"), total("FGA")),
+            _ratio(total("FTA"), total("FGA")),
+        ]
+    )
+
+
+def eligible_ranks(rates: pd.DataFrame, eligible: np.ndarray) -> pd.DataFrame:
+    """Rank of each RANKED_COLUMNS rate among eligible players (1 = highest, NaN = not eligible).
+
+    Ranks stay float64: one 2-D block instead of 18 masked columns."""
+    ranked = rates[RANKED_COLUMNS]
+    mask = np.broadcast_to(eligible[:, np.newaxis], ranked.shape)
+    return ranked.where(mask).rank(ascending=False, method="min").add_suffix("_RANK")
+
+
+def _identity(regular: DashboardTable, reg: SegmentTotals, po: SegmentTotals) -> pd.DataFrame:
     info = regular.players
-    identity = pd.DataFrame(
+    team_count = (
+        info["TEAM_COUNT"].array
+        if "TEAM_COUNT" in info
+        else pd.array([pd.NA] * len(info), dtype="Int64")
+    )
+    return pd.DataFrame(
         {
             "PLAYER_ID": reg.player_ids,
             "SEASON": regular.season.label,
             "PLAYER_NAME": info["PLAYER_NAME"].array,
             "TEAM_ABBREVIATION": info["TEAM_ABBREVIATION"].array,
-            "TEAM_COUNT": info["TEAM_COUNT"].array
-            if "TEAM_COUNT" in info
-            else pd.array([pd.NA] * len(info), dtype="Int64"),
+            "TEAM_COUNT": team_count,
             "AGE": info["AGE"].to_numpy(),
             "GP": reg.games.astype("int64"),
             "MIN": reg.minutes,
             "MIN_PER_GAME": _ratio(reg.minutes, reg.games),
-            "PLAYOFF_GP": po_games.astype("int64"),
-            "PLAYOFF_MIN": po_minutes,
+            "PLAYOFF_GP": po.games.astype("int64"),
+            "PLAYOFF_MIN": po.minutes,
         }
     )
-    shooting = np.column_stack(
-        [
-            _ratio(total("FGM"), total("FGA")),
-            _ratio(total("FG3M"), total("FG3A")),
-            _ratio(total("FTM"), total("FTA")),
-            _ratio(total("PTS"), 2 * (total("FGA") + 0.44 * total("FTA"))),
-            # Shot mix: share of field-goal attempts from three; free throws per attempt.
-            _ratio(total("FG3A"), total("FGA")),
-            _ratio(total("FTA"), total("FGA")),
-        ]
-    )
-    eligible = (reg.games >= min_games) & (reg.minutes >= min_minutes)
-    rates = pd.DataFrame(np.hstack([per36, shooting]), columns=[*RATE_COLUMNS, *SHOOTING_COLUMNS])
-    # Ranks stay float64 (NaN = not eligible): one 2-D block instead of 18 masked columns.
-    ranked = rates[RANKED_COLUMNS]
-    ranks = ranked.where(np.broadcast_to(eligible[:, np.newaxis], ranked.shape)).rank(
-        ascending=False, method="min"
-    )
-    table = pd.concat(
-        [identity, rates, pd.Series(eligible, name="ELIGIBLE"), ranks.add_suffix("_RANK")], axis=1
-    )
-    return table.sort_values("PLAYER_ID", ignore_index=True)
 
 
 def _ratio(numerator: np.ndarray | float, denominator: np.ndarray) -> np.ndarray:

@@ -31,7 +31,13 @@ from workers.fetch.throttle import SharedThrottle
 
 log = logging.getLogger(__name__)
 
-PER_MODE = "PerGame"  # recorded for every season since 1996-97; per-36 rates are derived
+# Season totals (nba_api's own default for this endpoint) are exact counts, so percentages
+# and per-36 rates come out exact. The site answers Totals for every segment with games; an
+# empty Totals answer (a segment without games, or a stand-in such as the replay server that
+# only holds PerGame/Per36 recordings) is asked once more as PerGame: one extra call, and only
+# in that case (workers/fetch/season_data.py, download_segment).
+PER_MODE = "Totals"
+FALLBACK_PER_MODE = "PerGame"
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 
 
@@ -98,7 +104,9 @@ class LeagueDashboardClient:
             jitter=settings.nba_backoff_jitter_s,
         )
 
-    def download(self, season: Season, season_type: SeasonType) -> Download:
+    def download(
+        self, season: Season, season_type: SeasonType, per_mode: str = PER_MODE
+    ) -> Download:
         s = self._settings
         retrying = Retrying(
             stop=stop_after_attempt(s.nba_max_attempts),
@@ -112,7 +120,7 @@ class LeagueDashboardClient:
         try:
             for attempt in retrying:
                 with attempt:
-                    body, url = self._request(season, season_type)
+                    body, url = self._request(season, season_type, per_mode)
                     return Download(body, url, attempt.retry_state.attempt_number)
         except RetryError as error:
             cause = error.last_attempt.exception()
@@ -123,12 +131,12 @@ class LeagueDashboardClient:
             raise UpstreamError(f"stats site refused {season} {season_type}: {error}") from error
         raise AssertionError("unreachable: tenacity either returns or raises")
 
-    def _request(self, season: Season, season_type: SeasonType) -> tuple[bytes, str]:
+    def _request(self, season: Season, season_type: SeasonType, per_mode: str) -> tuple[bytes, str]:
         self._throttle.wait_turn()
         endpoint = LeagueDashPlayerStats(
             season=season.label,
             season_type_all_star=season_type.value,
-            per_mode_detailed=PER_MODE,
+            per_mode_detailed=per_mode,
             measure_type_detailed_defense="Base",
             proxy=self._settings.nba_proxy or "",
             headers=self._headers,

@@ -26,7 +26,9 @@ _NAME = re.compile(
     r"leaguedashplayerstats_(\d{4}-\d{2})_(regular|playoffs)_(pergame|per36)\.json(\.gz)?"
 )
 _TYPES = {"regular": SeasonType.REGULAR, "playoffs": SeasonType.PLAYOFFS}
-_PREFERENCE = {"pergame": 0, "per36": 1}  # PerGame is what a live fetch asks for
+# PerGame where both exist: the mode of every other bundled season, so seasons are cleaned
+# alike. (A live fetch asks for Totals; both modes are read through their echoed PerMode.)
+_PREFERENCE = {"pergame": 0, "per36": 1}
 
 
 def bundled_recordings(folder: Path) -> dict[Season, dict[SeasonType, Path]]:

@@ -23,7 +23,11 @@ COUNT_COLUMNS = [
 ]  # fmt: skip
 NUMERIC_COLUMNS = ["AGE", "GP", "MIN", *COUNT_COLUMNS]
 REQUIRED_COLUMNS = [*ID_COLUMNS, *NUMERIC_COLUMNS]
-OPTIONAL_COLUMNS = ["TEAM_COUNT"]  # newer pulls only: number of teams a traded player had
+# The site's own shooting percentages, computed from its exact made/attempted counts (null or
+# 0 without attempts). Cleaning needs them for PerGame and Per36 segments, whose counts are
+# averages rounded to 0.1; every recorded era has them, but nothing else requires them.
+PCT_COLUMNS = ["FG_PCT", "FG3_PCT", "FT_PCT"]
+OPTIONAL_COLUMNS = ["TEAM_COUNT", *PCT_COLUMNS]  # TEAM_COUNT: newer pulls, teams of a traded player
 PER_MODES = ("PerGame", "Per36", "Totals")
 
 
@@ -129,4 +133,17 @@ def _typed(frame: pd.DataFrame, where: str) -> pd.DataFrame:
         typed[column] = frame[column].astype("string")
     if "TEAM_COUNT" in typed:
         typed["TEAM_COUNT"] = pd.to_numeric(typed["TEAM_COUNT"], errors="coerce").astype("Int64")
-    return typed
+    return _typed_percentages(typed, where)
+
+
+def _typed_percentages(frame: pd.DataFrame, where: str) -> pd.DataFrame:
+    """Percentage columns as float64 fractions; null stays NaN (no attempts)."""
+    for column in (c for c in PCT_COLUMNS if c in frame):
+        raw = frame[column]
+        values = pd.to_numeric(raw, errors="coerce").astype("float64")
+        if (values.isna() & raw.notna()).any():
+            raise InvalidResponseError(f"{where}: non-numeric values in {column}.")
+        if ((values < 0) | (values > 1)).any():
+            raise InvalidResponseError(f"{where}: {column} outside 0-1.")
+        frame[column] = values
+    return frame

@@ -19,7 +19,7 @@ from common.seasons import Season, SeasonType, current_season
 from common.settings import Settings
 from common.storage import DataDir, atomic_output, atomic_write_bytes, atomic_write_json
 from workers.fetch.cleaning import clean_season
-from workers.fetch.nba_client import PER_MODE, LeagueDashboardClient
+from workers.fetch.nba_client import FALLBACK_PER_MODE, PER_MODE, LeagueDashboardClient
 from workers.fetch.response import DashboardTable, parse_dashboard
 
 log = logging.getLogger(__name__)
@@ -75,12 +75,29 @@ def refresh_season(
     segments = {}
     for season_type in SeasonType:
         report("fetch", f"{season}: downloading {season_type}")
-        download = client.download(season, season_type)
-        table = parse_dashboard(download.body, season, season_type, PER_MODE)
-        segments[season_type] = RawSegment(download.body, download.url, table)
+        segments[season_type] = download_segment(client, season, season_type)
     complete = current_season(datetime.now(UTC).date()) > season
     return store_season(season, segments, data=data, settings=settings, fetched=True,
                         complete=complete, report=report)  # fmt: skip
+
+
+def download_segment(
+    client: LeagueDashboardClient, season: Season, season_type: SeasonType
+) -> RawSegment:
+    """Season totals (exact counts), or PerGame when the Totals answer has no rows.
+
+    The real site only answers Totals with no rows for a segment without games, where the
+    PerGame call is one extra request that is empty too; a stand-in holding only PerGame
+    recordings (the replay server) is served through the same path. Each answer is
+    validated before the next request, and the segment's ``per_mode`` records which it was."""
+    download = client.download(season, season_type, PER_MODE)
+    table = parse_dashboard(download.body, season, season_type, PER_MODE)
+    if table.is_empty:
+        log.info("%s %s: no %s rows; asking for %s", season, season_type, PER_MODE,
+                 FALLBACK_PER_MODE)  # fmt: skip
+        download = client.download(season, season_type, FALLBACK_PER_MODE)
+        table = parse_dashboard(download.body, season, season_type, FALLBACK_PER_MODE)
+    return RawSegment(download.body, download.url, table)
 
 
 def store_season(
