@@ -7,10 +7,12 @@ it). Needs the ``mlflow-skinny`` client, installed by the ``train`` and ``ui`` e
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from mlflow import MlflowClient
 from mlflow.artifacts import download_artifacts
 from mlflow.exceptions import MlflowException
@@ -18,6 +20,9 @@ from mlflow.exceptions import MlflowException
 from common.settings import Settings
 
 CHAMPION_ALIAS = "champion"
+# A training on chosen seasons (or one that lost) is registered too, aliased only this: an
+# experiment to look at, never what the app shows.
+CHALLENGER_ALIAS = "challenger"
 MODEL_ARTIFACT = "model"  # MLflow model name within the winner's run
 ASSIGNMENTS_ARTIFACT = "assignments.parquet"
 PROFILES_ARTIFACT = "profiles.json"
@@ -30,6 +35,9 @@ TAG_SEASONS = "seasons"
 TAG_DATA_HASH = "data_hash"
 TAG_CONFIG_HASH = "config_hash"
 TAG_FEATURES = "features"
+TAG_SPACE = "style_space"  # version of the era adjustment: models compare only within one
+TAG_ALL_SEASONS = "all_seasons"  # "true" when trained on every cleaned season (promotable)
+TAG_REFRESHED_FROM = "refreshed_from"  # on a champion refresh: the version whose model it reuses
 
 
 @dataclass(frozen=True)
@@ -84,3 +92,51 @@ def download_champion_artifact(
 
 def read_profiles(path: Path) -> list[dict[str, Any]]:
     return json.loads(path.read_text())
+
+
+@dataclass(frozen=True)
+class ChampionResults:
+    """What the app and the CLI show: the champion's per-player assignments and archetypes.
+
+    ``assignments``: one row per classified player-season: identity, ``ARCHETYPE`` (id),
+    ``ARCHETYPE_NAME``, ``MEMBERSHIP_<id>`` shares, ``Z_<feature>`` style coordinates, ``X``/``Y``
+    map coordinates and key stats. ``profiles``: one dict per archetype (``id``, ``name``,
+    ``color``, ``centroid``, ``size``, ``share``, ``means``, ``z_scores``, ``distinguishing``,
+    ``examples``), sorted by name so an archetype keeps its place across champions.
+    """
+
+    champion: Champion
+    assignments: pd.DataFrame
+    profiles: list[dict[str, Any]]
+
+    @property
+    def seasons(self) -> list[str]:
+        return sorted(self.assignments["SEASON"].astype(str).unique())
+
+    @property
+    def archetype_names(self) -> list[str]:
+        return [p["name"] for p in self.profiles]
+
+    @property
+    def colors(self) -> list[str]:
+        return [p.get("color", "#888888") for p in self.profiles]
+
+    def memberships(self, player: pd.Series) -> list[tuple[str, float]]:
+        """(archetype name, share) of one assignments row, largest share first."""
+        shares = [
+            (p["name"], float(player.get(f"MEMBERSHIP_{p['id']}", 0.0))) for p in self.profiles
+        ]
+        return sorted(shares, key=lambda pair: -pair[1])
+
+
+def load_champion_results(settings: Settings, champion: Champion) -> ChampionResults:
+    """Read one champion's artifacts through MLflow (the app caches this per version)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        assignments = pd.read_parquet(
+            download_champion_artifact(settings, champion, ASSIGNMENTS_ARTIFACT, folder)
+        )
+        profiles = read_profiles(
+            download_champion_artifact(settings, champion, PROFILES_ARTIFACT, folder)
+        )
+    return ChampionResults(champion, assignments, sorted(profiles, key=lambda p: p["name"]))

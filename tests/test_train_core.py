@@ -1,4 +1,9 @@
-"""The train worker's ML core on real data: cleaned tables built from the bundled recordings."""
+"""The train worker's ML core on real data: cleaned tables built from the bundled recordings.
+
+Expected values are computed here independently (plain NumPy/SciPy, or by hand), never by the
+functions under test. The basketball checks read two curated files in tests/data (see its
+README): role groups that should share an archetype, and cross-era comparisons writers draw.
+"""
 
 from __future__ import annotations
 
@@ -9,61 +14,50 @@ import numpy as np
 import pandas as pd
 import pytest
 import skops.io as sio
-from sklearn.cluster import KMeans
-from sklearn.metrics import adjusted_rand_score, silhouette_score
-from sklearn.preprocessing import StandardScaler
+from scipy.stats import norm
+from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
 
 from common.settings import Settings
 from common.storage import DataDir
+from common.style import FEATURES, STYLE_FEATURES
 from workers.fetch.recordings import seed_from_recordings
-from workers.train.candidates import (
-    FAMILIES,
-    SKOPS_TRUSTED_TYPES,
-    Candidate,
-    NearestCentroidClusterer,
-    candidate_grid,
-)
-from workers.train.features import FEATURES, feature_frame
-from workers.train.profiles import UNCLASSIFIED, archetype_names, archetype_profiles
+from workers.train.assignments import memberships
+from workers.train.candidates import CLUSTER_COUNTS, SKOPS_TRUSTED_TYPES, Candidate, candidate_grid
+from workers.train.dataset import TrainingData, load_training_data
+from workers.train.features import style_space
+from workers.train.profiles import archetype_profiles, name_archetypes
 from workers.train.scoring import (
+    MIN_JACCARD,
+    MIN_SEED_ARI,
     Evaluation,
-    NoViableCandidateError,
-    embedding_2d,
     evaluate,
     evaluate_all,
-    score_model,
+    evaluate_fitted,
     select_winner,
 )
 
 RECORDINGS = Path(__file__).resolve().parent.parent / "replay" / "recordings"
-SEASON = "2018-19"
+TEST_DATA = Path(__file__).resolve().parent / "data"
+HELD_OUT = ("2020-21", "2021-22", "2022-23")  # fit on the seasons before, assign these
 
 
 @pytest.fixture(scope="session")
-def cleaned_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("train-data")
     seed_from_recordings(RECORDINGS, DataDir(root), Settings(data_dir=root))
-    return root / "cleaned"
-
-
-def _eligible(cleaned_dir: Path, season: str) -> pd.DataFrame:
-    table = pd.read_parquet(cleaned_dir / f"{season}.parquet")
-    return table[table["ELIGIBLE"]].reset_index(drop=True)
+    return root
 
 
 @pytest.fixture(scope="module")
-def table(cleaned_dir: Path) -> pd.DataFrame:
-    return _eligible(cleaned_dir, SEASON)
+def data(data_root: Path) -> TrainingData:
+    return load_training_data(DataDir(data_root))
 
 
 @pytest.fixture(scope="module")
-def features(table: pd.DataFrame) -> pd.DataFrame:
-    return feature_frame(table)
-
-
-@pytest.fixture(scope="module")
-def evaluations(features: pd.DataFrame) -> list[Evaluation]:
-    return evaluate_all(candidate_grid(0), features)
+def evaluations(data: TrainingData) -> list[Evaluation]:
+    """Every candidate on all 27 seasons (the real selection: ~40 s on 2 cores)."""
+    return evaluate_all(candidate_grid(0), data.features)
 
 
 @pytest.fixture(scope="module")
@@ -71,231 +65,222 @@ def winner(evaluations: list[Evaluation]) -> Evaluation:
     return select_winner(evaluations)
 
 
-def _row(table: pd.DataFrame, player: str, season: str) -> pd.DataFrame:
-    rows = table[(table["PLAYER_NAME"] == player) & (table["SEASON"] == season)]
+def _index(data: TrainingData, player: str, season: str) -> int:
+    rows = data.players.index[
+        (data.players["PLAYER_NAME"] == player) & (data.players["SEASON"] == season)
+    ]
     assert len(rows) == 1, f"{player} {season} not found once"
-    return rows
+    return int(rows[0])
 
 
-# --- features and grid -------------------------------------------------------------------------
+# --- the style space ---------------------------------------------------------------------------
 
 
-def test_feature_frame_is_float_without_nan(table: pd.DataFrame) -> None:
-    odd = table.head(3).copy()
-    odd.loc[odd.index[0], "FG3A_RATE"] = np.nan  # no field-goal attempt: rate undefined
-    frame = feature_frame(odd)
-    assert list(frame.columns) == FEATURES
-    assert (frame.dtypes == "float64").all()
-    assert not frame.isna().any().any()
-    assert frame.iloc[0]["FG3A_RATE"] == 0.0
-    with pytest.raises(KeyError, match="FG3A_RATE"):
-        feature_frame(table.drop(columns="FG3A_RATE"))
+def test_features_cover_every_axis_a_scout_uses() -> None:
+    assert len(FEATURES) >= 10
+    axes = {
+        "shot volume": {"FGA_PER36"},
+        "shot mix": {"FG3A_RATE", "FTA_RATE"},
+        "playmaking": {"AST_PER36", "TOV_PER36"},
+        "rebounding": {"OREB_PER36", "DREB_PER36"},
+        "defence": {"STL_PER36", "BLK_PER36"},
+        "fouls": {"PF_PER36"},
+    }
+    for axis, columns in axes.items():
+        assert columns <= set(FEATURES), axis
+    # Efficiency, points and minutes describe a player; they are not style inputs.
+    assert not set(FEATURES) & {"FG_PCT", "TS_PCT", "PTS_PER36", "MIN", "MIN_PER_GAME"}
+    assert all(STYLE_FEATURES[f] for f in FEATURES)
 
 
-def test_grid_has_40_candidates_over_four_families() -> None:
-    grid = candidate_grid(0)
-    assert len(grid) >= 40
-    assert {c.family for c in grid} == set(FAMILIES)
-    assert len({c.name for c in grid}) == len(grid)
-    # Names do not depend on the seed (winners of different seeds are comparable).
-    assert [c.name for c in candidate_grid(1)] == [c.name for c in grid]
+def test_style_space_is_the_normal_score_of_the_rank_within_the_season(data_root: Path) -> None:
+    season = pd.read_parquet(data_root / "cleaned" / "1996-97.parquet")
+    season = season[season["ELIGIBLE"]].reset_index(drop=True)
+    coordinates = style_space(season)
+    # By hand for one player and one feature: count who took more threes per shot.
+    shares = season["FG3A_RATE"].fillna(0).to_numpy()
+    i = int(np.flatnonzero(season["PLAYER_NAME"] == "Reggie Miller")[0])
+    rank = (shares < shares[i]).sum() + ((shares == shares[i]).sum() + 1) / 2
+    expected = norm.ppf((rank - 0.5) / len(season))
+    assert coordinates[i, FEATURES.index("FG3A_RATE")] == pytest.approx(expected)
 
 
-# --- winner quality, determinism, stability ---------------------------------------------------
+def test_each_season_is_adjusted_on_its_own(data: TrainingData, data_root: Path) -> None:
+    # A season's coordinates do not depend on the other seasons in the table.
+    alone = load_training_data(DataDir(data_root), [data.seasons[0]])
+    together = data.features[(data.players["SEASON"] == str(data.seasons[0])).to_numpy()]
+    np.testing.assert_allclose(alone.features, together)
+    # The era drift is gone: the league's average 3-point share nearly doubled, the scores not.
+    raw = data.players.groupby("SEASON")["FG3A_RATE"].mean()
+    assert raw["2022-23"] > 1.8 * raw["1996-97"]
+    scores = pd.DataFrame(data.features, columns=FEATURES).groupby(data.players["SEASON"])
+    assert scores["FG3A_RATE"].mean().abs().max() < 0.05
 
 
-def test_winner_meets_quality_targets_and_beats_baseline(
-    winner: Evaluation, table: pd.DataFrame
+# --- the stability checks can fail ------------------------------------------------------------
+
+
+def test_stability_tells_real_structure_from_noise() -> None:
+    blobs, _ = make_blobs(600, n_features=10, centers=7, cluster_std=1.0, random_state=3)
+    real = evaluate(Candidate(7, 0), blobs)
+    assert real.min_jaccard > 0.95
+    assert real.seed_ari > 0.99
+    assert real.permutation_gap > 0.5
+    assert real.stable
+    noise = np.random.default_rng(0).normal(size=(600, 10))
+    shapeless = evaluate(Candidate(7, 0), noise)
+    assert shapeless.min_jaccard < MIN_JACCARD
+    assert shapeless.permutation_gap < 0.05
+    assert not shapeless.stable
+    assert "bootstrap Jaccard" in (shapeless.unstable_because or "")
+
+
+def test_the_data_chooses_the_largest_stable_number_of_archetypes() -> None:
+    blobs, truth = make_blobs(700, n_features=10, centers=8, cluster_std=1.0, random_state=5)
+    evaluations = evaluate_all(candidate_grid(0), blobs)
+    winner = select_winner(evaluations)
+    assert winner.n_clusters == 8
+    assert adjusted_rand_score(truth, winner.labels) > 0.99
+    # Splitting a real group in two does not survive resampling.
+    assert not next(e for e in evaluations if e.n_clusters == 9).stable
+
+
+def test_a_champion_is_scored_like_a_candidate_on_the_same_rows() -> None:
+    blobs, _ = make_blobs(500, n_features=10, centers=6, random_state=1)
+    candidate = evaluate(Candidate(6, 0), blobs)
+    again = evaluate_fitted("champion", candidate.model, blobs)
+    np.testing.assert_array_equal(again.labels, candidate.labels)
+    np.testing.assert_allclose(again.jaccard, candidate.jaccard)
+    assert again.seed_ari == candidate.seed_ari
+    assert again.silhouette == candidate.silhouette
+
+
+# --- the real archetypes -----------------------------------------------------------------------
+
+
+def test_all_seasons_give_stable_archetypes(winner: Evaluation, data: TrainingData) -> None:
+    assert winner.n_clusters in CLUSTER_COUNTS
+    assert winner.min_jaccard >= MIN_JACCARD
+    assert winner.seed_ari >= MIN_SEED_ARI
+    assert winner.permutation_gap > 0.1
+    sizes = np.bincount(winner.labels)
+    assert sizes.min() > 0.03 * len(data.features)
+
+
+def test_role_groups_share_an_archetype_and_groups_differ(
+    winner: Evaluation, data: TrainingData
 ) -> None:
-    assert winner.rejected is None
-    assert winner.n_clusters >= 5
-    assert winner.variance_kept >= 0.70
-    assert winner.silhouette is not None
-    assert winner.silhouette >= 0.30
-    assert winner.embedding.shape == (len(table), winner.pipeline[-2].n_components_)
-    # Baseline: plain k-means, 5 clusters, on all standardized per-36 rates.
-    per36 = StandardScaler().fit_transform(table.filter(like="_PER36").to_numpy())
-    baseline = silhouette_score(per36, KMeans(5, n_init=10, random_state=0).fit_predict(per36))
-    assert winner.silhouette > baseline + 0.05
+    groups = pd.read_csv(TEST_DATA / "role_groups.csv")
+    majority = {}
+    for group, members in groups.groupby("group"):
+        rows = zip(members.player, members.season, strict=True)
+        labels = [winner.labels[_index(data, p, s)] for p, s in rows]
+        label, count = np.unique(labels, return_counts=True)
+        assert count.max() >= 2 / 3 * len(labels), (group, labels)
+        majority[group] = int(label[np.argmax(count)])
+    assert len(set(majority.values())) == len(majority), majority
 
 
-def test_same_seed_same_winner_and_labels(winner: Evaluation, features: pd.DataFrame) -> None:
-    again = select_winner(evaluate_all(candidate_grid(0), features))
-    assert again.name == winner.name
-    np.testing.assert_array_equal(again.labels, winner.labels)
+def test_cross_era_comparisons_rank_high(data: TrainingData) -> None:
+    """Both directions of each curated pair: the other player's rank among every player of his
+    season, by distance in the style space (computed here with plain NumPy)."""
+    pairs = pd.read_csv(TEST_DATA / "comparisons.csv")
+    ranks = []
+    seasons = data.players["SEASON"].to_numpy()
+    for row in pairs.itertuples():
+        for a, sa, b, sb in (
+            (row.player, row.season, row.comparable, row.comparable_season),
+            (row.comparable, row.comparable_season, row.player, row.season),
+        ):
+            me, them = _index(data, a, sa), _index(data, b, sb)
+            pool = data.features[seasons == sb]
+            distances = np.linalg.norm(pool - data.features[me], axis=1)
+            ranks.append(
+                1 + int((distances < np.linalg.norm(data.features[them] - data.features[me])).sum())
+            )
+    ranks = np.array(ranks)
+    assert np.mean(ranks <= 10) >= 0.5, ranks
+    assert np.median(ranks) <= 10, ranks
 
 
-def test_winners_of_other_seeds_agree(winner: Evaluation, features: pd.DataFrame) -> None:
-    for seed in (1, 2):
-        other = select_winner(evaluate_all(candidate_grid(seed), features))
-        assert adjusted_rand_score(winner.labels, other.labels) >= 0.95, (seed, other.name)
-
-
-# --- rejections -------------------------------------------------------------------------------
-
-
-def test_identical_rows_are_rejected_not_crashed(features: pd.DataFrame) -> None:
-    flat = pd.DataFrame([features.iloc[0].to_numpy()] * 60, columns=features.columns)
-    kmeans = next(c for c in candidate_grid(0) if c.family == "kmeans")
-    hdbscan = next(c for c in candidate_grid(0) if c.family == "hdbscan")
-    results = [evaluate(kmeans, flat), evaluate(hdbscan, flat)]
-    for result in results:
-        assert result.rejected, result
-        assert "clusters < 5" in result.rejected or "fit failed" in result.rejected
-    with pytest.raises(NoViableCandidateError, match="every candidate was rejected"):
-        select_winner(results)
-
-
-def test_too_few_clusters_and_too_much_noise_are_rejected(
-    evaluations: list[Evaluation], features: pd.DataFrame
+def test_held_out_seasons_get_the_archetypes_a_full_retrain_gives(
+    winner: Evaluation, data: TrainingData
 ) -> None:
-    grid = candidate_grid(0)
-    strict = [evaluate(c, features, min_clusters=9) for c in grid if c.family == "kmeans"]
-    assert all("clusters < 9" in (e.rejected or "") for e in strict)
-    with pytest.raises(NoViableCandidateError):
-        select_winner(strict)
-    # Density-based candidates on a continuum of styles: noise or too few clusters.
-    density = [e for e in evaluations if e.candidate.family == "hdbscan"]
-    assert density
-    assert all(e.rejected for e in density)
-    assert any("noise share" in (e.rejected or "") for e in density)
-    # A three-component space can be kept, but every rejection gives its reason.
-    assert all(e.rejected is None or e.rejected.strip() for e in evaluations)
+    earlier = ~data.players["SEASON"].isin(HELD_OUT).to_numpy()
+    fitted = Candidate(winner.n_clusters, 0).build().fit(data.features[earlier])
+    assigned = fitted.predict(data.features[~earlier])
+    assert adjusted_rand_score(winner.labels[~earlier], assigned) >= 0.80
 
 
-def test_min_cluster_share_rejects_tiny_clusters() -> None:
-    rng = np.random.default_rng(0)
-    sizes = [60] * 5 + [2]
-    blobs = np.vstack([rng.normal(center, 0.05, size=(n, 4)) for center, n in enumerate(sizes)])
-    candidate = Candidate(
-        "kmeans-k6-test", "kmeans", {"variance": 0.7, "n_clusters": 6, "random_state": 0}
-    )
-    result = evaluate(candidate, pd.DataFrame(blobs, columns=FEATURES))
-    assert result.n_clusters == 6
-    assert "smallest cluster has 2 players" in (result.rejected or "")
+# --- memberships, names, colours ---------------------------------------------------------------
 
 
-def test_unreproducible_candidates_are_rejected_as_unstable(winner: Evaluation) -> None:
-    # Uniform noise has no archetypes: a Gaussian mixture lands somewhere else on every seed.
-    rng = np.random.default_rng(0)
-    noise = pd.DataFrame(rng.uniform(size=(400, len(FEATURES))), columns=FEATURES)
-    params = {"variance": 0.7, "n_components": 5, "covariance_type": "full", "random_state": 5}
-    mixture = evaluate(Candidate("gmm-noise", "gmm", params), noise)
-    assert mixture.rejected is None  # viable on every other count...
-    with pytest.raises(NoViableCandidateError, match="unstable"):
-        select_winner([mixture])
-    assert mixture.seed_ari is not None
-    assert mixture.seed_ari < 0.95
-    assert "unstable" in (mixture.rejected or "")
-    # ...whereas the real winner reproduces exactly (Ward-initialized k-means is deterministic).
-    assert winner.seed_ari == 1.0
-    fresh = evaluate(Candidate("gmm-noise", "gmm", params), noise)
-    assert select_winner([fresh], check_stability=False) is fresh
+def test_memberships_by_hand() -> None:
+    centroids = np.array([[0.0, 0.0], [2.0, 0.0]])
+    X = np.array([[1.0, 0.0], [0.0, 0.0], [2.0, 0.0]])
+    shares = memberships(X, centroids)
+    # Nearest squared distances: 1, 0, 0 -> s² = (1/3) / 2; midpoint splits evenly.
+    assert shares[0] == pytest.approx([0.5, 0.5])
+    expected = 1 / (1 + np.exp(-4 / (2 * (1 / 6))))
+    assert shares[1, 0] == pytest.approx(expected)
+    assert shares[2, 1] == pytest.approx(expected)
 
 
-# --- scoring a fitted model, 2-D view ----------------------------------------------------------
+def test_memberships_agree_with_the_archetype(winner: Evaluation, data: TrainingData) -> None:
+    shares = memberships(data.features, winner.model.cluster_centers_)
+    np.testing.assert_allclose(shares.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(shares.argmax(axis=1), winner.labels)
+    # Most players lean clearly one way; a sizeable minority is a real mix.
+    top = shares.max(axis=1)
+    assert 0.6 < np.median(top) < 0.99
+    assert 0.05 < np.mean(top < 0.6) < 0.5
 
 
-def test_score_model_scores_fitted_pipeline_on_new_data(
-    winner: Evaluation, features: pd.DataFrame, cleaned_dir: Path
+def test_profiles_are_named_from_the_model_and_serializable(
+    winner: Evaluation, data: TrainingData
 ) -> None:
-    same = score_model(winner.pipeline, features)
-    assert same is not None
-    assert same == pytest.approx(winner.silhouette, abs=0.02)
-    other_season = feature_frame(_eligible(cleaned_dir, "2017-18"))
-    score = score_model(winner.pipeline, other_season)
-    assert score is not None
-    assert -1.0 <= score <= 1.0
-    assert score_model(winner.pipeline, features.head(1)) is None
-
-
-def test_embedding_2d_is_first_two_components(winner: Evaluation) -> None:
-    flat = embedding_2d(winner)
-    assert flat.shape == (len(winner.labels), 2)
-    np.testing.assert_array_equal(flat, winner.embedding[:, :2])
-
-
-def test_nearest_centroid_wrapper_keeps_noise_and_subsamples(features: pd.DataFrame) -> None:
-    hdbscan = next(c for c in candidate_grid(0) if c.family == "hdbscan").build()
-    labels = hdbscan.fit_predict(features)
-    assert (labels == -1).any()  # noise is kept on fit...
-    assert (hdbscan.predict(features) >= 0).all()  # ...but a new row always gets a cluster
-    ward = Candidate("ward", "ward", {"variance": 0.7, "n_clusters": 5, "random_state": 3})
-    sampled = ward.build()
-    sampled.set_params(cluster__max_fit_samples=100)
-    first = sampled.fit_predict(features)
-    second = ward.build().set_params(cluster__max_fit_samples=100).fit_predict(features)
-    assert len(first) == len(features)
-    np.testing.assert_array_equal(first, second)
-    assert isinstance(sampled[-1], NearestCentroidClusterer)
-    assert sampled[-1].cluster_centers_.shape == (5, sampled[-2].n_components_)
-
-
-# --- persistence ---------------------------------------------------------------------------------
-
-
-def test_skops_round_trip_needs_exactly_the_trusted_types(features: pd.DataFrame) -> None:
-    reported: set[str] = set()
-    for family in FAMILIES:
-        candidate = next(c for c in candidate_grid(0) if c.family == family)
-        pipeline = candidate.build().fit(features)
-        blob = sio.dumps(pipeline)
-        untrusted = set(sio.get_untrusted_types(data=blob))
-        reported |= untrusted
-        loaded = sio.loads(blob, trusted=SKOPS_TRUSTED_TYPES)
-        np.testing.assert_array_equal(loaded.predict(features), pipeline.predict(features))
-        if untrusted:
-            with pytest.raises(sio.exceptions.UntrustedTypesFoundException):
-                sio.loads(blob)
-    assert reported == set(SKOPS_TRUSTED_TYPES)
-
-
-# --- profiles ----------------------------------------------------------------------------------
-
-
-def test_profiles_are_named_sized_and_serializable(winner: Evaluation, table: pd.DataFrame) -> None:
-    profiles = archetype_profiles(table, winner.labels)
+    profiles = archetype_profiles(data.players, winner.labels, winner.model.cluster_centers_)
     assert json.loads(json.dumps(profiles)) == profiles
     names = [p["name"] for p in profiles]
+    colors = [p["color"] for p in profiles]
     assert len(set(names)) == len(names) == winner.n_clusters
-    assert all(names)
-    assert sum(p["size"] for p in profiles) == len(table)
-    assert sum(p["share"] for p in profiles) == pytest.approx(1.0)
+    assert len(set(colors)) == len(colors)
     for profile in profiles:
-        assert 3 <= len(profile["distinguishing"]) <= 4
-        assert profile["examples"]
+        assert set(profile["centroid"]) == set(FEATURES)
+        assert {d["stat"] for d in profile["distinguishing"]} <= set(FEATURES)
+    by_name = {p["name"]: p for p in profiles}
+    # The blockers' archetype is named for blocks, which the model now sees.
+    gobert = winner.labels[_index(data, "Rudy Gobert", "2018-19")]
+    assert profiles[gobert]["name"] == "Rim protector"
+    assert by_name["Rim protector"]["centroid"]["BLK_PER36"] > 0.8
+    stockton = winner.labels[_index(data, "John Stockton", "1996-97")]
+    assert profiles[stockton]["name"] == "Floor general"
 
 
-def test_famous_players_land_in_sensible_archetypes(
-    winner: Evaluation, table: pd.DataFrame, cleaned_dir: Path
-) -> None:
-    profiles = {p["id"]: p for p in archetype_profiles(table, winner.labels)}
-    labels = pd.Series(winner.labels, index=table.index)
-    gobert = labels[_row(table, "Rudy Gobert", SEASON).index[0]]
-    capela = labels[_row(table, "Clint Capela", SEASON).index[0]]
-    assert gobert == capela
-    bigs = profiles[int(gobert)]
-    top = {d["stat"] for d in bigs["distinguishing"]}
-    assert top & {"OREB_PER36", "REB_PER36", "BLK_PER36"}, bigs
-    # Assigning a player of another season with the fitted model (predict on a new row).
-    curry = feature_frame(_row(_eligible(cleaned_dir, "2015-16"), "Stephen Curry", "2015-16"))
-    curry_label = int(winner.pipeline.predict(curry)[0])
-    assert curry_label != gobert
-    assert profiles[curry_label]["z_scores"]["OREB_PER36"] < 0
+def test_names_and_colours_carry_over_to_a_refit(winner: Evaluation, data: TrainingData) -> None:
+    first = archetype_profiles(data.players, winner.labels, winner.model.cluster_centers_)
+    # A refit on most of the data, ids shuffled: the same archetypes, slightly moved.
+    refit = Candidate(winner.n_clusters, 7).build().fit(data.features[::2])
+    labels = refit.predict(data.features)
+    second = archetype_profiles(data.players, labels, refit.cluster_centers_, previous=first)
+    old = {p["name"]: p["color"] for p in first}
+    assert {p["name"]: p["color"] for p in second} == old
+    # The same player keeps his archetype's name.
+    jordan = _index(data, "Michael Jordan", "1996-97")
+    assert second[labels[jordan]]["name"] == first[winner.labels[jordan]]["name"]
 
 
-def test_noise_gets_unclassified_and_names_stay_unique(table: pd.DataFrame) -> None:
-    labels = np.arange(len(table)) % 4
-    labels[:5] = -1
-    profiles = archetype_profiles(table, labels)
-    assert profiles[0]["id"] == -1
-    assert profiles[0]["name"] == UNCLASSIFIED
-    assert profiles[0]["size"] == 5
-    names = [p["name"] for p in profiles]
-    assert len(set(names)) == len(names)
-    # Identical profiles still get distinct, deterministic names.
-    same = {"OREB": 1.5, "BLK": 1.2, "FG3A_RATE": -1.4, "FGA": -0.6}
-    first = archetype_names({0: same, 1: same, 2: same})
-    assert len(set(first.values())) == 3
-    assert first == archetype_names({0: same, 1: same, 2: same})
-    assert first[0] == "Rim-protecting center"
+def test_unmatched_archetypes_get_free_names_and_unique_descriptions() -> None:
+    centroids = np.zeros((3, len(FEATURES)))
+    names = name_archetypes(centroids, fixed={0: "Floor general"})
+    assert names[0] == "Floor general"
+    assert len(set(names.values())) == 3
+    assert names == name_archetypes(centroids, fixed={0: "Floor general"})
+
+
+def test_skops_round_trip_needs_no_untrusted_type(data: TrainingData) -> None:
+    model = Candidate(6, 0).build().fit(data.features)
+    blob = sio.dumps(model)
+    assert set(sio.get_untrusted_types(data=blob)) == set(SKOPS_TRUSTED_TYPES)
+    loaded = sio.loads(blob, trusted=SKOPS_TRUSTED_TYPES)
+    np.testing.assert_array_equal(loaded.predict(data.features), model.predict(data.features))

@@ -8,10 +8,7 @@ champion's version, so nothing is re-read while it stays the same.
 from __future__ import annotations
 
 import os
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -21,35 +18,18 @@ import streamlit as st
 from mlflow import MlflowClient
 
 from common.champion import (
-    ASSIGNMENTS_ARTIFACT,
     KIND_TRAINING,
-    PROFILES_ARTIFACT,
     TAG_KIND,
     TAG_SEASONS,
     Champion,
-    download_champion_artifact,
+    ChampionResults,
     find_champion,
-    read_profiles,
+    load_champion_results,
     tracking_client,
 )
 from common.seasons import Season
 from common.settings import Settings, get_settings
 from common.storage import DataDir
-
-
-@dataclass(frozen=True)
-class ChampionResults:
-    champion: Champion
-    assignments: pd.DataFrame  # one row per clustered player-season (see workers/train)
-    profiles: list[dict[str, Any]]
-
-    @property
-    def seasons(self) -> list[str]:
-        return sorted(self.assignments["SEASON"].unique())
-
-    @property
-    def archetype_names(self) -> list[str]:
-        return [p["name"] for p in self.profiles]
 
 
 @st.cache_resource(show_spinner=False)
@@ -81,17 +61,7 @@ def champion_results(version: str, run_id: str, _champion: Champion) -> Champion
     Keyed on version and run; ``_champion`` (not hashed) is that same version, passed in
     rather than looked up again, which could find a newer one promoted in between."""
     del version, run_id  # the cache key only
-    champion = _champion
-    s = settings()
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        assignments = pd.read_parquet(
-            download_champion_artifact(s, champion, ASSIGNMENTS_ARTIFACT, folder)
-        )
-        profiles = read_profiles(download_champion_artifact(s, champion, PROFILES_ARTIFACT, folder))
-    # By name: the same archetype keeps its place and colour when a new champion arrives
-    # (cluster numbers are arbitrary and change from model to model).
-    return ChampionResults(champion, assignments, sorted(profiles, key=lambda p: p["name"]))
+    return load_champion_results(settings(), _champion)
 
 
 def load_champion() -> ChampionResults | None:
@@ -128,7 +98,8 @@ def recent_trainings(limit: int = 10) -> pd.DataFrame:
                 else seasons[0],
                 "winner": run.data.params.get("winner"),
                 "archetypes": run.data.metrics.get("n_clusters"),
-                "silhouette": run.data.metrics.get("silhouette"),
+                "stability": run.data.metrics.get("min_jaccard"),
+                "seed agreement": run.data.metrics.get("seed_ari"),
                 "model version": run.data.tags.get("model_version"),
                 "promoted": run.data.tags.get("promoted") == "true",
             }

@@ -1,4 +1,4 @@
-"""The training table: eligible players of the chosen cleaned seasons, and a hash of it."""
+"""The training table: eligible players of the chosen cleaned seasons, placed in the style space."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 
 from common.seasons import Season
 from common.storage import DataDir
-from workers.train.features import FEATURES, feature_frame
+from workers.train.features import FEATURES, STYLE_SPACE, style_space
 
 
 class NoTrainingDataError(RuntimeError):
@@ -21,13 +21,19 @@ class NoTrainingDataError(RuntimeError):
 class TrainingData:
     seasons: list[Season]
     players: pd.DataFrame  # eligible rows of the cleaned tables, in (SEASON, PLAYER_ID) order
-    features: np.ndarray  # FEATURES of those rows, float64
+    features: np.ndarray  # style-space coordinates of those rows (features.style_space)
+    all_seasons: bool  # every cleaned season on disk: only such a training can be promoted
+
+    @property
+    def label(self) -> str:
+        first, last = self.seasons[0], self.seasons[-1]
+        return f"{first}" if first == last else f"{first}..{last}"
 
     @property
     def data_hash(self) -> str:
         """Identifies exactly what the model saw: same hash, same training data."""
         keyed = self.players[["SEASON", "PLAYER_ID"]].assign(
-            **dict(zip(FEATURES, self.features.T, strict=True))
+            **dict(zip(FEATURES, self.features.T, strict=True)), space=STYLE_SPACE
         )
         digest = pd.util.hash_pandas_object(keyed, index=False).to_numpy()
         return hashlib.sha256(digest.tobytes()).hexdigest()[:16]
@@ -46,4 +52,4 @@ def load_training_data(data: DataDir, seasons: list[Season] | None = None) -> Tr
     players = players[players["ELIGIBLE"]].sort_values(["SEASON", "PLAYER_ID"], ignore_index=True)
     if players.empty:
         raise NoTrainingDataError(f"No eligible players in {', '.join(map(str, chosen))}.")
-    return TrainingData(chosen, players, feature_frame(players).to_numpy(dtype="float64"))
+    return TrainingData(chosen, players, style_space(players), all_seasons=chosen == available)

@@ -1,48 +1,76 @@
-"""The playing-style features the archetypes are clustered on, and why these four.
+"""The style space: the features of ``common/style.py``, adjusted for era.
 
-An archetype is *how* a player plays, not how good his team was nor how much he played, so
-every feature is a rate per 36 minutes or a shot-mix ratio of the cleaned table
-(workers/fetch/cleaning.py). Team context (wins, plus-minus, team) and volume (games,
-minutes) are left out on purpose: they describe the situation, not the style.
+**Features.** Ten per-36 rates and ratios of the base box score, one or two per axis a scout
+uses: shot volume (FGA/36), shot mix (3-point share of shots, free throws per shot),
+playmaking (AST/36, TOV/36), rebounding (OREB/36, DREB/36), defence (STL/36, BLK/36) and fouls
+(PF/36). Points, shooting percentages, minutes and team results are shown beside every player
+but are not inputs: they say how well or how much he played, not how.
 
-Four features, one per axis a scout would use to place a player on the floor:
+**Era adjustment: normal scores of ranks within the season.** Each feature is ranked among
+the season's eligible players and the rank turned into a standard normal score
+(``Φ⁻¹((rank - ½) / n)``). The league changed under the players: the average 3-point share
+of shots went from 0.21 (1996-97, eligible players) to 0.40 (2022-23) and the pace, hence
+every per-36 count, rose. Ranked within the season, a 1997 player who shot more threes than
+90 % of his league sits where a 2019 player who did the same sits. Measured on the 27 bundled seasons (9,007
+player-seasons) with the curated comparison set (tests/data/comparisons.csv; both directions
+of each pair: rank of the other player among all players of his season) and k-means k = 6-12
+(``scripts/compare_style_spaces.py`` prints this table):
 
-- ``FG3A_RATE`` (share of field-goal attempts from three): *where* he shoots from, perimeter
-  versus paint. The ratio, not 3PA/36, so it does not double count shot volume.
-- ``FGA_PER36``: *how much* of the offence he finishes, usage (scorer versus role player).
-- ``AST_PER36``: *how much* he creates for others, the playmaking axis.
-- ``OREB_PER36``: *how much* he works inside, the big-man axis; offensive rebounds separate a
-  stretch big (who gets defensive rebounds too) from a paint big better than total rebounds.
+======================================  ==========  ===========
+space                                   top-10 hit  median rank
+======================================  ==========  ===========
+z-scores over all seasons (no era)      0.50        10
+z-scores within each season             0.50        10
+normal scores of ranks within season    0.53        8
+same, decorrelated (PCA whitening)      0.42        17
+same, correlated blocks down-weighted   0.50        10
+the 4 features of the first version     0.42        18
+======================================  ==========  ===========
 
-Measured on the 27 cleaned seasons (eligible players, standardized, PCA with 2 components,
-k-means with 5-7 clusters): this set keeps 76-78 % of the variance in two dimensions for every
-single season and for all seasons together, with silhouettes of 0.36-0.39, whereas the 17 raw
-per-36 rates give 0.15-0.17 (they are dominated by redundant correlated blocks: FGM/FGA/PTS,
-OREB/DREB/REB/BLK...). Adding BLK, REB, STL, PTS, TOV or FTA_RATE as a fifth or sixth feature
-gave no better silhouette and pushed the two-component variance share down to 0.68-0.74
-(below the 0.70 floor in some seasons). Blocks, steals, efficiency and the rest still
-describe every archetype (workers/train/profiles.py), they just do not define it.
-Not used: FG3_PCT and FT_PCT (undefined without attempts, and noisy on few attempts),
-PFD_PER36 (not recorded before 2000-01: zeros in the early recordings).
+and for stability, the ranked space gave k-means partitions whose every archetype survives
+resampling (bootstrap Jaccard ≥ 0.75) at k = 6 and 9, the within-season z-scores at none.
 
-Missing values: a rate is NaN only when its denominator is zero (no field-goal attempt for
-FG3A_RATE, no minutes for a per-36 rate); such a player has none of those events, so the
-value is 0. Eligible players never hit this; the rule only keeps odd rows from breaking a fit.
+Ranks also tame the long tails (a Mutombo or a Rodman is "the league's most" rather than a
+6-sigma outlier that drags a centroid), which is what makes the clusters stable under
+resampling. Correlated blocks (OREB, DREB, BLK and PF move together for big men; AST and TOV
+for ball handlers) are left equally weighted: whitening them amplified the noisiest
+directions and down-weighting blocks lowered the comparison hit rate; the correlation is real
+style (a big man is all of those at once), not double counting.
+
+A season's coordinates depend only on that season's players, so a new season is placed in the
+space without refitting anything, and an old season's coordinates never move.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+from scipy.special import ndtri
 
-FEATURES: list[str] = ["FG3A_RATE", "FGA_PER36", "AST_PER36", "OREB_PER36"]
+from common.style import FEATURES
+
+# Version of the era adjustment, tagged on every run: models compare only within one version.
+STYLE_SPACE = "season-rank-normal-v1"
 
 
 def feature_frame(table: pd.DataFrame) -> pd.DataFrame:
-    """The FEATURES columns of a cleaned table, float64, NaN filled with 0 (see above).
+    """The FEATURES columns of a cleaned table, float64, NaN filled with 0.
 
-    The index is kept, so rows line up with ``table``.
-    """
+    A rate is NaN only when its denominator is zero (no field-goal attempt for a shot-mix
+    ratio, no minutes for a per-36 rate): such a player has none of those events. Eligible
+    players never hit this; the rule only keeps odd rows from breaking a fit."""
     missing = [column for column in FEATURES if column not in table.columns]
     if missing:
         raise KeyError(f"cleaned table lacks feature columns {missing}")
     return table[FEATURES].astype("float64").fillna(0.0)
+
+
+def style_space(table: pd.DataFrame) -> np.ndarray:
+    """(rows, FEATURES) coordinates: each feature's normal score within its ``SEASON``.
+
+    Ties share their average rank; a season of one player gets 0 everywhere."""
+    features = feature_frame(table)
+    seasons = table["SEASON"].astype(str).to_numpy()
+    ranks = features.groupby(seasons).rank(method="average").to_numpy()
+    sizes = pd.Series(seasons).map(pd.Series(seasons).value_counts()).to_numpy()[:, np.newaxis]
+    return ndtri((ranks - 0.5) / sizes)

@@ -15,12 +15,9 @@ from PIL import Image, ImageDraw, ImageFont
 WIDTH, HEIGHT = 1100, 760
 PLOT = (70, 60, 780, 700)  # left, top, right, bottom of the plotting area
 LEGEND_X = 800
-# Tableau 10: distinct hues, so neighbouring archetypes never look alike.
-PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-           "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]  # fmt: skip
 
 
-def archetype_scatter(assignments: pd.DataFrame, title: str) -> bytes:
+def archetype_scatter(assignments: pd.DataFrame, profiles: list[dict], title: str) -> bytes:
     image = Image.new("RGB", (WIDTH, HEIGHT), "white")
     draw = ImageDraw.Draw(image)
     font, title_font = ImageFont.load_default(size=14), ImageFont.load_default(size=18)
@@ -36,9 +33,9 @@ def archetype_scatter(assignments: pd.DataFrame, title: str) -> bytes:
     draw.text(((left + right) // 2 - 40, bottom + 15), "component 1", fill="#555555", font=font)
     draw.text((15, (top + bottom) // 2), "comp. 2", fill="#555555", font=font)
 
-    names = sorted(assignments["ARCHETYPE_NAME"].unique())
-    for i, name in enumerate(names):
-        color = PALETTE[i % len(PALETTE)]
+    colors = {p["name"]: p["color"] for p in profiles}
+    for i, name in enumerate(sorted(colors)):
+        color = colors[name]
         members = (assignments["ARCHETYPE_NAME"] == name).to_numpy()
         for cx, cy in zip(px[members], py[members], strict=True):
             draw.ellipse((cx - 2, cy - 2, cx + 2, cy + 2), fill=color)

@@ -1,22 +1,23 @@
-"""What each archetype looks like, and a name a fan can read.
+"""What each archetype looks like, a name a scout would use, and a colour that lasts.
 
-For every cluster: its size and share, the mean of the key per-36 and shooting stats, their
-z-scores against the league (mean and standard deviation over *all* players of the table, so
-for an all-seasons training the league is all seasons), the stats that distinguish it most
-(largest |z|), and its most-used players as examples.
+**Profiles.** Per archetype: its centroid in the style space (the model's own coordinates,
+normal scores within the season), size and share, mean key stats with their z-scores against
+the league (for display), the style features that set it apart most (largest |centroid|),
+and example players (most minutes, one season each).
 
-Naming: each name of :data:`NAME_RULES` is a direction in z-score space (a few stats with
-signs and weights) plus bounds a cluster must respect to be eligible for it (a "3-and-D wing"
-takes more threes than average). A cluster's affinity for a name is its z-profile projected on
-that direction (weights normalized, so names compare fairly). Names are given greedily,
-strongest affinity first, each name at most once, so names are unique and an archetype gets the
-best name still free. A cluster left without a name (no eligible name with affinity >=
-:data:`MIN_AFFINITY`) is named from its position and profile: "Balanced wing" when nothing
-stands out, else "Forward (high shot volume, high scoring)"; a counter is appended if that is
-taken. Ties go to the lower cluster id, then to the earlier name: deterministic.
+**Names come from the model's features.** Each name of :data:`NAME_RULES` is a direction in
+the style space (weights on features) plus bounds the centroid must respect to qualify (a
+"Spot-up shooter" takes more threes than most). An archetype's affinity for a name is its
+centroid projected on the normalized direction. An archetype no name fits well is described
+by its two strongest features
+("Guard/wing: steals, few shots"). Names go to the archetypes that fit them best as a whole
+(Hungarian assignment on the affinities), each name at most once. Deterministic.
 
-FG3_PCT is reported but never used to distinguish or name: big men take a handful of threes,
-so their percentage is noise. Noise points (label -1) get an "Unclassified" entry, only if any.
+**Names and colours last across retrains.** A new model's archetypes are first matched to the
+previous champion's (Hungarian matching of centroids, same style space): a pair closer than
+:data:`MATCH_MAX_DISTANCE` keeps the old name and colour, so an archetype that did not really
+change keeps both. Only the unmatched ones are named by the rules above, among the free names,
+and get the first free colour.
 """
 
 from __future__ import annotations
@@ -26,171 +27,224 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import linear_sum_assignment
 
-PER36_STATS = [
+from common.style import FEATURES
+
+STAT_COLUMNS_SHOWN = [
     "PTS_PER36", "FGA_PER36", "FG3A_PER36", "FTA_PER36", "AST_PER36", "TOV_PER36",
     "OREB_PER36", "DREB_PER36", "REB_PER36", "STL_PER36", "BLK_PER36", "PF_PER36",
+    "FG_PCT", "FG3_PCT", "FT_PCT", "TS_PCT", "FG3A_RATE", "FTA_RATE",
 ]  # fmt: skip
-SHOOTING_STATS = ["FG_PCT", "FG3_PCT", "FT_PCT", "TS_PCT", "FG3A_RATE", "FTA_RATE"]
-PROFILE_STATS = [*PER36_STATS, *SHOOTING_STATS]
-NOT_DISTINGUISHING = {"FG3_PCT"}
 N_DISTINGUISHING = 4
 N_EXAMPLES = 5
-MIN_AFFINITY = 0.35
-UNCLASSIFIED = "Unclassified"
+ERA_SEASONS = 7  # examples are drawn from eras this long, so every era has a face
+MIN_AFFINITY = 0.3
+# Distance in the style space (10 normal-score coordinates) under which a new archetype is the
+# previous one: refits on one more season move a centroid by ~0.1-0.3; distinct archetypes sit
+# 1.5-4 apart.
+MATCH_MAX_DISTANCE = 1.0
+# Tableau 10 and two more distinct hues: up to 12 archetypes, none alike.
+PALETTE = [
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
+    "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac", "#17becf", "#8c564b",
+]  # fmt: skip
 
-# Name -> (weights on z-scores, bounds (low, high) a cluster's z-scores must respect to be
-# eligible for the name). Stats by short name ("_PER36" dropped). The bounds keep a name off a
-# cluster that only leans that way through side stats (a "3-and-D wing" must take more threes
-# than average, and not be a playmaker). Order breaks ties.
+# Short feature names ("_PER36" dropped) -> readable words for generated descriptions.
+_WORDS = {
+    "FGA": ("shots", "few shots"), "FG3A_RATE": ("threes", "no threes"),
+    "FTA_RATE": ("free throws", "few free throws"), "AST": ("assists", "few assists"),
+    "TOV": ("ball handling", "few turnovers"), "OREB": ("offensive boards", "few boards"),
+    "DREB": ("defensive boards", "few boards"), "STL": ("steals", "few steals"),
+    "BLK": ("blocks", "few blocks"), "PF": ("fouls", "few fouls"),
+}  # fmt: skip
+
 _ANY = None
-NAME_RULES: dict[str, tuple[dict[str, float], dict[str, tuple[float | None, float | None]]]] = {
-    "Ball-dominant scorer": (
-        {"PTS": 1.0, "FGA": 1.0, "AST": 1.0, "TOV": 0.5},
-        {"FGA": (0.5, _ANY), "AST": (0.5, _ANY)},
+Bounds = tuple[float | None, float | None]
+# Name -> (weights on centroid coordinates, bounds per feature to qualify). Order breaks ties.
+NAME_RULES: dict[str, tuple[dict[str, float], dict[str, Bounds]]] = {
+    "Ball-dominant creator": (
+        {"FGA": 1.0, "AST": 1.0, "TOV": 1.0, "FTA_RATE": 0.5},
+        {"FGA": (0.4, _ANY), "AST": (0.4, _ANY)},
     ),
-    "Playmaking guard": (
+    "Floor general": (
         {"AST": 2.0, "TOV": 0.5, "STL": 0.5, "FGA": -0.5},
-        {"AST": (0.75, _ANY)},
+        {"AST": (0.75, _ANY), "FGA": (_ANY, 0.4)},
     ),
-    "Scoring wing": (
-        {"PTS": 1.0, "FGA": 1.0, "FG3A_RATE": 0.5, "OREB": -0.5},
-        {"FGA": (0.0, _ANY), "OREB": (_ANY, 0.0)},
+    "Scoring guard": (
+        {"FGA": 1.0, "FG3A_RATE": 1.0, "AST": 0.5, "OREB": -0.5, "BLK": -0.5},
+        {"FG3A_RATE": (0.2, _ANY), "OREB": (_ANY, -0.3), "AST": (0.0, _ANY)},
     ),
-    "Rim-protecting center": (
-        {"BLK": 1.5, "OREB": 1.0, "FG3A_RATE": -1.0, "FGA": -0.5},
-        {"BLK": (0.5, _ANY)},
-    ),
-    "Scoring big": (
-        {"PTS": 1.0, "FGA": 1.0, "OREB": 1.0, "FG3A_RATE": -1.0, "FTA_RATE": 0.5},
-        {"FGA": (0.25, _ANY), "OREB": (0.25, _ANY)},
-    ),
-    "Stretch big": (
-        {"FG3A_RATE": 1.0, "DREB": 1.0, "BLK": 0.5, "AST": -0.5},
-        {"FG3A_RATE": (0.25, _ANY), "DREB": (0.5, _ANY)},
-    ),
-    "3-and-D wing": (
-        {"FG3A_RATE": 1.5, "STL": 0.75, "FGA": -0.5, "OREB": -0.5, "AST": -0.5},
-        {"FG3A_RATE": (0.5, _ANY), "STL": (0.0, _ANY), "AST": (_ANY, 0.25)},
+    "Slasher": (
+        {"FTA_RATE": 1.5, "FGA": 1.0, "FG3A_RATE": -0.5, "BLK": -0.5},
+        {"FTA_RATE": (0.4, _ANY), "BLK": (_ANY, 0.3), "FGA": (0.0, _ANY)},
     ),
     "Spot-up shooter": (
-        {"FG3A_RATE": 1.5, "FGA": -0.5, "AST": -0.5, "FTA_RATE": -0.5},
-        {"FG3A_RATE": (0.5, _ANY), "AST": (_ANY, 0.5)},
+        {"FG3A_RATE": 2.0, "FTA_RATE": -1.0, "TOV": -0.5, "AST": -0.5},
+        {"FG3A_RATE": (0.75, _ANY), "AST": (_ANY, 0.0)},
+    ),
+    "3-and-D wing": (
+        {"FG3A_RATE": 1.5, "STL": 1.0, "FGA": -0.5},
+        {"FG3A_RATE": (0.5, _ANY), "STL": (0.25, _ANY)},
+    ),
+    "Defensive role player": (
+        {"STL": 1.5, "FGA": -1.0, "BLK": 0.5, "PF": 0.5},
+        {"STL": (0.4, _ANY), "FGA": (_ANY, -0.25)},
+    ),
+    "Scoring forward": (
+        {"FGA": 1.5, "DREB": 0.25, "AST": -0.25, "BLK": -0.25},
+        {"FGA": (0.3, _ANY), "AST": (-0.5, 0.5), "OREB": (-0.5, 0.5)},
+    ),
+    "Point forward": (
+        {"AST": 1.0, "DREB": 1.0, "FGA": 0.5},
+        {"AST": (0.4, _ANY), "DREB": (0.4, _ANY)},
+    ),
+    "Scoring big": (
+        {"FGA": 1.5, "FTA_RATE": 1.0, "OREB": 0.5, "DREB": 0.5, "FG3A_RATE": -1.0},
+        {"FGA": (0.3, _ANY), "OREB": (0.3, _ANY), "FG3A_RATE": (_ANY, -0.2)},
+    ),
+    "Stretch big": (
+        {"FG3A_RATE": 1.5, "DREB": 1.0, "BLK": 0.5, "OREB": 0.5},
+        {"FG3A_RATE": (0.2, _ANY), "DREB": (0.3, _ANY)},
+    ),
+    "Rim protector": (
+        {"BLK": 1.5, "OREB": 1.0, "DREB": 0.5, "FGA": -1.0, "FG3A_RATE": -0.5},
+        {"BLK": (0.6, _ANY), "FGA": (_ANY, 0.0)},
     ),
     "Rebounding big": (
-        {"OREB": 1.5, "DREB": 1.0, "FGA": -1.0},
-        {"OREB": (0.5, _ANY)},
+        {"OREB": 2.0, "DREB": 1.0, "PF": 0.5, "FGA": -0.5},
+        {"OREB": (0.6, _ANY)},
     ),
-    "Low-usage role player": (
-        {"FGA": -1.0, "PTS": -1.0, "AST": -0.5, "TOV": -0.5},
-        {"FGA": (_ANY, -0.25), "OREB": (_ANY, 0.5)},  # a low-usage big is a big first
+    "Traditional big": (
+        {"OREB": 0.5, "DREB": 0.5, "BLK": 0.5, "PF": 0.5, "FG3A_RATE": -1.0, "AST": -0.5},
+        {"OREB": (0.3, _ANY), "FG3A_RATE": (_ANY, -0.3)},
     ),
 }
 
 
-def archetype_profiles(table: pd.DataFrame, labels: np.ndarray | pd.Series) -> list[dict[str, Any]]:
-    """One JSON-ready dict per archetype (sorted by id; "Unclassified" -1 first if present).
+def short(feature: str) -> str:
+    return feature.removesuffix("_PER36")
 
-    Keys: ``id``, ``name``, ``size``, ``share``, ``means`` and ``z_scores`` (stat -> value, None
-    where undefined), ``distinguishing`` (list of ``{"stat", "z"}``, largest |z| first) and
-    ``examples`` ("Name (season)" of its players with the most minutes).
-    """
+
+def archetype_profiles(
+    table: pd.DataFrame,
+    labels: np.ndarray,
+    centroids: np.ndarray,
+    previous: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """One JSON-ready dict per archetype, in id order (see the module docstring).
+
+    ``centroids``: (k, FEATURES) in the style space; ``previous``: the last champion's
+    profiles (with ``centroid`` and ``color``), whose names and colours are carried over."""
     labels = np.asarray(labels)
     if len(labels) != len(table):
         raise ValueError(f"{len(labels)} labels for {len(table)} rows")
-    stats = [s for s in PROFILE_STATS if s in table.columns]
+    k = len(centroids)
+    names, colors = carry_over(centroids, previous or [])
+    names = name_archetypes(centroids, names)
+    colors = _fill_colors(colors, k)
+    stats = [s for s in STAT_COLUMNS_SHOWN if s in table.columns]
     values = table[stats].to_numpy(dtype="float64")
     league_mean = np.nanmean(values, axis=0)
     league_std = np.nanstd(values, axis=0, ddof=1) if len(table) > 1 else np.zeros(len(stats))
-    n = len(table)
-
-    profiles: list[dict[str, Any]] = []
-    z_by_cluster: dict[int, dict[str, float]] = {}
-    for cluster in sorted(int(c) for c in np.unique(labels)):
+    profiles = []
+    for cluster in range(k):
         members = labels == cluster
         with np.errstate(invalid="ignore", divide="ignore"):
             means = _nanmean_columns(values[members])
             z = np.where(league_std > 0, (means - league_mean) / league_std, 0.0)
-        z_map = {s: _clean(v) for s, v in zip(stats, z, strict=True)}
-        ranked = sorted(
-            (s for s in stats if s not in NOT_DISTINGUISHING and z_map[s] is not None),
-            key=lambda s: (-abs(z_map[s]), s),  # type: ignore[arg-type]
-        )
-        if cluster >= 0:
-            z_by_cluster[cluster] = {_short(s): v for s, v in z_map.items() if v is not None}
+        centroid = dict(zip(FEATURES, centroids[cluster], strict=True))
+        ranked = sorted(FEATURES, key=lambda f: (-abs(centroid[f]), f))[:N_DISTINGUISHING]
         profiles.append(
             {
                 "id": cluster,
-                "name": UNCLASSIFIED if cluster < 0 else "",
+                "name": names[cluster],
+                "color": colors[cluster],
                 "size": int(members.sum()),
-                "share": float(members.sum() / n),
+                "share": float(members.sum() / max(len(table), 1)),
+                "centroid": {f: round(float(v), 4) for f, v in centroid.items()},
                 "means": {s: _clean(v) for s, v in zip(stats, means, strict=True)},
-                "z_scores": z_map,
-                "distinguishing": [{"stat": s, "z": z_map[s]} for s in ranked[:N_DISTINGUISHING]],
+                "z_scores": {s: _clean(v) for s, v in zip(stats, z, strict=True)},
+                "distinguishing": [{"stat": f, "z": round(centroid[f], 4)} for f in ranked],
                 "examples": _examples(table, members),
             }
         )
-    names = archetype_names(z_by_cluster)
-    for profile in profiles:
-        if profile["id"] >= 0:
-            profile["name"] = names[profile["id"]]
     return profiles
 
 
-def archetype_names(z_by_cluster: dict[int, dict[str, float]]) -> dict[int, str]:
-    """Cluster id -> unique readable name, from each cluster's z-scores (rule in the docstring).
+def carry_over(
+    centroids: np.ndarray, previous: list[dict[str, Any]]
+) -> tuple[dict[int, str], dict[int, str]]:
+    """Names and colours (by new id) of the archetypes that match a previous one."""
+    usable = [p for p in previous if set(p.get("centroid", {})) == set(FEATURES)]
+    if not usable:
+        return {}, {}
+    old = np.array([[p["centroid"][f] for f in FEATURES] for p in usable])
+    distance = np.linalg.norm(centroids[:, np.newaxis, :] - old[np.newaxis, :, :], axis=2)
+    rows, cols = linear_sum_assignment(distance)
+    names, colors = {}, {}
+    for new_id, old_index in zip(rows, cols, strict=True):
+        if distance[new_id, old_index] <= MATCH_MAX_DISTANCE:
+            names[int(new_id)] = str(usable[old_index]["name"])
+            if usable[old_index].get("color"):
+                colors[int(new_id)] = str(usable[old_index]["color"])
+    return names, colors
 
-    z-scores are keyed by short stat names ("PTS", "FG3A_RATE"); missing stats count as 0.
-    """
-    affinities = []
-    for cluster, z in z_by_cluster.items():
-        for order, (name, (weights, requires)) in enumerate(NAME_RULES.items()):
-            if not all(_within(z.get(stat, 0.0), bounds) for stat, bounds in requires.items()):
-                continue
-            norm = math.sqrt(sum(w * w for w in weights.values()))
-            score = sum(w * z.get(stat, 0.0) for stat, w in weights.items()) / norm
-            affinities.append((-round(score, 9), cluster, order, name))
-    names: dict[int, str] = {}
-    for negative_score, cluster, _, name in sorted(affinities):
-        if cluster in names or name in names.values() or -negative_score < MIN_AFFINITY:
-            continue
-        names[cluster] = name
-    for cluster in sorted(set(z_by_cluster) - set(names)):
-        names[cluster] = _unique(_describe(z_by_cluster[cluster]), set(names.values()))
+
+def name_archetypes(centroids: np.ndarray, fixed: dict[int, str] | None = None) -> dict[int, str]:
+    """Archetype id -> unique name; ``fixed`` names (carried over) are kept and not reused.
+
+    The other archetypes get the rule names that maximize their total affinity (Hungarian
+    assignment: a big who is "Traditional big" by a hair does not take "Rim protector" from
+    the one who blocks twice as much); a name below MIN_AFFINITY or out of bounds is not
+    given, and such an archetype is described instead."""
+    names = dict(fixed or {})
+    coordinates = [
+        {short(f): float(v) for f, v in zip(FEATURES, row, strict=True)} for row in centroids
+    ]
+    open_ids = [c for c in range(len(centroids)) if c not in names]
+    free = [n for n in NAME_RULES if n not in names.values()]
+    if open_ids and free:
+        affinity = np.array([[_affinity(coordinates[c], n) for n in free] for c in open_ids])
+        rows, cols = linear_sum_assignment(np.where(np.isfinite(affinity), -affinity, 1e6))
+        for row, col in zip(rows, cols, strict=True):
+            if affinity[row, col] >= MIN_AFFINITY:
+                names[open_ids[row]] = free[col]
+    for cluster in range(len(centroids)):
+        if cluster not in names:
+            names[cluster] = _unique(describe(coordinates[cluster]), set(names.values()))
     return names
 
 
-def _within(z: float, bounds: tuple[float | None, float | None]) -> bool:
-    low, high = bounds
-    return (low is None or z >= low) and (high is None or z <= high)
+def _affinity(z: dict[str, float], name: str) -> float:
+    """The centroid projected on the name's direction; -inf when out of its bounds."""
+    weights, bounds = NAME_RULES[name]
+    if not all(_within(z.get(f, 0.0), b) for f, b in bounds.items()):
+        return -math.inf
+    norm = math.sqrt(sum(w * w for w in weights.values()))
+    return sum(w * z.get(f, 0.0) for f, w in weights.items()) / norm
 
 
-_READABLE = {
-    "PTS": "scoring", "FGA": "shot volume", "FG3A": "threes", "FTA": "free throws",
-    "AST": "assists", "TOV": "turnovers", "OREB": "offensive rebounds",
-    "DREB": "defensive rebounds", "REB": "rebounds", "STL": "steals", "BLK": "blocks",
-    "PF": "fouls", "FG_PCT": "FG%", "FT_PCT": "FT%", "TS_PCT": "true shooting",
-    "FG3A_RATE": "3-point rate", "FTA_RATE": "free-throw rate",
-}  # fmt: skip
-
-
-def _describe(z: dict[str, float]) -> str:
-    """A name for a cluster no rule fits: its position, from the inside-outside index
-    (OREB + BLK - FG3A_RATE) / 3, and either "Balanced" when nothing stands out (every
-    |z| < 0.75) or its two most distinguishing stats: "Wing (high 3-point rate, low assists)".
-    """
-    usable = {s: v for s, v in z.items() if s not in {_short(x) for x in NOT_DISTINGUISHING}}
+def describe(z: dict[str, float]) -> str:
+    """A name for an archetype no rule fits: its position on the floor (from the inside-outside
+    index (OREB + BLK - 3PA share) / 3) and its two strongest features."""
     inside = (z.get("OREB", 0.0) + z.get("BLK", 0.0) - z.get("FG3A_RATE", 0.0)) / 3
-    position = "big" if inside >= 0.5 else "wing" if inside <= -0.25 else "forward"
-    top = sorted(usable, key=lambda s: (-abs(usable[s]), s))[:2]
-    if not top or abs(usable[top[0]]) < 0.75:
-        return f"Balanced {position}"
-    words = [
-        f"{'high' if usable[s] > 0 else 'low'} {_READABLE.get(s, s)}"
-        for s in top
-        if abs(usable[s]) >= 0.5
-    ]
-    return f"{position.capitalize()} ({', '.join(words)})"
+    position = "Big" if inside >= 0.5 else "Guard/wing" if inside <= -0.25 else "Forward"
+    top = sorted(z, key=lambda f: (-abs(z[f]), f))[:2]
+    if not top or abs(z[top[0]]) < 0.5:
+        return f"All-round {position.lower()}"
+    words = [_WORDS.get(f, (f, f))[0 if z[f] > 0 else 1] for f in top if abs(z[f]) >= 0.4]
+    return f"{position}: {', '.join(words)}"
+
+
+def _fill_colors(colors: dict[int, str], k: int) -> list[str]:
+    free = [c for c in PALETTE if c not in colors.values()]
+    return [colors.get(i) or (free.pop(0) if free else PALETTE[i % len(PALETTE)]) for i in range(k)]
+
+
+def _within(value: float, bounds: Bounds) -> bool:
+    low, high = bounds
+    return (low is None or value >= low) and (high is None or value <= high)
 
 
 def _unique(name: str, taken: set[str]) -> str:
@@ -203,27 +257,23 @@ def _unique(name: str, taken: set[str]) -> str:
 
 
 def _examples(table: pd.DataFrame, members: np.ndarray) -> list[str]:
-    if "PLAYER_NAME" not in table.columns:
-        return []
-    group = table.loc[members]
-    if "MIN" in group.columns:
-        group = group.sort_values(["MIN", "PLAYER_NAME"], ascending=[False, True], kind="stable")
-    group = group.head(N_EXAMPLES)
-    seasons = group["SEASON"] if "SEASON" in group.columns else [None] * len(group)
-    return [
-        f"{name} ({season})" if season is not None else str(name)
-        for name, season in zip(group["PLAYER_NAME"], seasons, strict=True)
-    ]
+    """Its best-known members across eras: the most-minutes player-season of each era in turn
+    (eras of ERA_SEASONS seasons, newest first), each player once."""
+    group = table.loc[members].sort_values(
+        ["MIN", "PLAYER_NAME"], ascending=[False, True], kind="stable"
+    )
+    group = group.drop_duplicates("PLAYER_ID")
+    era = group["SEASON"].astype(str).str[:4].astype(int) // ERA_SEASONS
+    turn = group.groupby(era, sort=False).cumcount()  # 0 = that era's best-known player
+    picked = group.assign(_turn=turn, _era=-era).sort_values(["_turn", "_era"], kind="stable")
+    picked = picked.head(N_EXAMPLES)
+    return [f"{n} ({s})" for n, s in zip(picked["PLAYER_NAME"], picked["SEASON"], strict=True)]
 
 
 def _nanmean_columns(values: np.ndarray) -> np.ndarray:
     counts = np.sum(~np.isnan(values), axis=0)
     sums = np.nansum(values, axis=0)
     return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-
-
-def _short(stat: str) -> str:
-    return stat.removesuffix("_PER36")
 
 
 def _clean(value: float) -> float | None:

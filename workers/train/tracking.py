@@ -41,6 +41,8 @@ from common.champion import (
     PLOT_ARTIFACT,
     PROFILES_ARTIFACT,
     Champion,
+    download_champion_artifact,
+    read_profiles,
     tracking_client,
 )
 from common.settings import Settings
@@ -77,8 +79,8 @@ class TrainingRun:
         )
         params = {"family": candidate.family, **candidate.params}
         tags = [RunTag("family", candidate.family)]
-        if evaluation.rejected:
-            tags.append(RunTag("rejected", evaluation.rejected))
+        if evaluation.unstable_because:
+            tags.append(RunTag("unstable", evaluation.unstable_because))
         self.client.log_batch(
             child.info.run_id,
             metrics=[Metric(k, v, now, 0) for k, v in finite_metrics(evaluation).items()],
@@ -98,15 +100,15 @@ class TrainingRun:
             tags=[RunTag(k, v) for k, v in tags.items()],
         )
 
-    def log_winner(
+    def log_model(
         self,
-        winner: Evaluation,
+        model: Any,
         features: np.ndarray,
         assignments: pd.DataFrame,
         profiles: list[dict[str, Any]],
         plot_png: bytes,
     ) -> str:
-        """Log the fitted pipeline (skops, pickle-free) and its artifacts; returns the model URI."""
+        """Log the fitted model (skops, pickle-free) and its artifacts; returns the model URI."""
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             assignments.to_parquet(folder / ASSIGNMENTS_ARTIFACT, index=False)
@@ -117,12 +119,12 @@ class TrainingRun:
         sample = features[:5]
         with _active_run(self.run_id):
             info = mlflow.sklearn.log_model(
-                winner.pipeline,
+                model,
                 name=MODEL_ARTIFACT,
                 serialization_format="skops",
                 skops_trusted_types=SKOPS_TRUSTED_TYPES,
                 pip_requirements=PIP_REQUIREMENTS,
-                signature=infer_signature(sample, winner.pipeline.predict(sample)),
+                signature=infer_signature(sample, model.predict(sample)),
             )
         return info.model_uri
 
@@ -185,10 +187,22 @@ class ArchetypeTracker:
             raise
         self.client.set_terminated(run.info.run_id)
 
+    @contextmanager
+    def refresh_run(self, run_name: str, tags: dict[str, str]) -> Iterator[TrainingRun]:
+        """A run that republishes the champion's model with fresh assignments."""
+        with self.training_run(run_name, tags) as run:
+            yield run
+
     def promote(self, version: str) -> None:
-        self.client.set_registered_model_alias(
-            self.settings.registered_model_name, CHAMPION_ALIAS, version
-        )
+        self.set_alias(CHAMPION_ALIAS, version)
+
+    def set_alias(self, alias: str, version: str) -> None:
+        self.client.set_registered_model_alias(self.settings.registered_model_name, alias, version)
+
+    def champion_profiles(self, champion: Champion) -> list[dict[str, Any]]:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = download_champion_artifact(self.settings, champion, PROFILES_ARTIFACT, Path(tmp))
+            return read_profiles(path)
 
     def load_model(self, champion: Champion) -> Any:
         """The champion's fitted pipeline, loaded with our own list of trusted types.

@@ -1,8 +1,13 @@
-"""One training: every candidate on the cleaned seasons, the winner logged, maybe promoted.
+"""One training: every candidate scored on the style space, the winner logged, a champion kept.
 
-The winner is registered as a new version of the registered model; the ``champion`` alias
-moves to it only if it beats the current champion scored on the same data, so the champion
-never gets worse and the same data always leaves the same champion.
+- The winner is registered as a new version of the registered model, aliased ``challenger``.
+- Only a training on every cleaned season can change what the app shows. Its winner becomes
+  the ``champion`` when it scores better than the current champion on the same rows in the
+  same space (``decide_promotion``), or when ``force`` says so.
+- When the champion stays, its model assigns the players of every season (a refreshed season
+  included) and that result is published as a new version of the same model, aliased
+  ``champion``: the app always covers every cleaned season.
+- A training on chosen seasons is an experiment: logged and aliased ``challenger``, never shown.
 """
 
 from __future__ import annotations
@@ -12,35 +17,45 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Any, Literal
 
-import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from common.champion import (
+    CHALLENGER_ALIAS,
     KIND_TRAINING,
+    TAG_ALL_SEASONS,
     TAG_CONFIG_HASH,
     TAG_DATA_HASH,
     TAG_FEATURES,
     TAG_KIND,
+    TAG_REFRESHED_FROM,
     TAG_SEASONS,
+    TAG_SPACE,
+    Champion,
     find_champion,
 )
 from common.seasons import Season
 from common.settings import Settings
 from common.storage import DataDir
-from workers.train.candidates import candidate_grid
+from workers.train import scoring
+from workers.train.assignments import build_assignments
+from workers.train.candidates import CLUSTER_COUNTS, N_INIT, candidate_grid
 from workers.train.dataset import TrainingData, load_training_data
-from workers.train.features import FEATURES
+from workers.train.features import FEATURES, STYLE_SPACE
 from workers.train.plot import archetype_scatter
 from workers.train.profiles import archetype_profiles
-from workers.train.scoring import Evaluation, embedding_2d, evaluate, score_model, select_winner
-from workers.train.tracking import ArchetypeTracker, finite_metrics
+from workers.train.scoring import Evaluation
+from workers.train.tracking import ArchetypeTracker, TrainingRun, finite_metrics
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]  # (done, total, message)
-Status = Literal["promoted", "kept-champion", "skipped"]
+Status = Literal["promoted", "kept-champion", "experiment", "skipped"]
+KIND_REFRESH = "champion-refresh"
+# A challenger with as many stable archetypes as the champion must be steadier by this much
+# (mean bootstrap Jaccard) to replace it: a refit on one more season is not a new model.
+PROMOTION_MARGIN = 0.01
 
 
 @dataclass(frozen=True)
@@ -52,8 +67,8 @@ class TrainingOutcome:
     model_version: str | None = None
     winner: str | None = None
     n_archetypes: int | None = None
-    silhouette: float | None = None
-    champion_silhouette: float | None = None
+    min_jaccard: float | None = None
+    champion_min_jaccard: float | None = None
     candidates: int = 0
     seasons: int = 0
     players: int = 0
@@ -62,14 +77,21 @@ class TrainingOutcome:
         return asdict(self)
 
 
-def config_hash(settings: Settings, grid_names: list[str]) -> str:
+@dataclass(frozen=True)
+class Promotion:
+    promote: bool
+    reason: str
+
+
+def config_hash(settings: Settings) -> str:
     """Identifies what decides the result besides the data."""
     config = {
         "features": FEATURES,
-        "grid": grid_names,
+        "space": STYLE_SPACE,
+        "k": list(CLUSTER_COUNTS),
+        "n_init": N_INIT,
         "seed": settings.random_seed,
-        "min_archetypes": settings.min_archetypes,
-        "max_noise_share": settings.max_noise_share,
+        "bootstrap": [scoring.N_BOOTSTRAP, scoring.MIN_JACCARD, scoring.MIN_SEED_ARI],
     }
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -82,141 +104,236 @@ def train_archetypes(
     progress: Progress = lambda done, total, message: None,
 ) -> TrainingOutcome:
     data = load_training_data(DataDir(settings.data_dir), seasons)
-    grid = candidate_grid(settings.random_seed)
     tracker = ArchetypeTracker(settings)
     champion = find_champion(settings, tracker.client)
-    data_hash, cfg_hash = data.data_hash, config_hash(settings, [c.name for c in grid])
-
-    if (
-        not force
-        and champion is not None
-        and champion.tags.get(TAG_DATA_HASH) == data_hash
-        and champion.tags.get(TAG_CONFIG_HASH) == cfg_hash
-    ):
+    tags = _run_tags(data, config_hash(settings))
+    if not force and _already_champion(champion, tags):
         message = f"champion v{champion.version} was trained on exactly this data; nothing to do"
         log.info(message)
         return TrainingOutcome("skipped", message, champion.version)
 
-    tags = {
+    # One thread for BLAS/OpenMP: on these sizes threads cost more than they save.
+    with threadpool_limits(limits=1), tracker.training_run(f"train {data.label}", tags) as run:
+        winner, evaluations = _select(data, settings.random_seed, run, progress)
+        comparable = _comparable(champion)
+        previous = tracker.champion_profiles(champion) if comparable else None
+        version = _publish(tracker, run, data, winner, previous)
+        tracker.set_alias(CHALLENGER_ALIAS, version)
+        defending = (
+            scoring.evaluate_fitted(f"champion v{champion.version}", tracker.load_model(champion),
+                                    data.features)
+            if comparable and data.all_seasons and not force
+            else None
+        )  # fmt: skip
+        decision = decide_promotion(winner, champion, defending, data, force)
+        champion_version = _apply(
+            decision, tracker, data, version, champion=champion, previous=previous
+        )
+        run.log_summary(
+            metrics=_summary_metrics(winner, defending, evaluations, data),
+            params={"winner": winner.name, "winner_family": "kmeans"},
+            tags={
+                "model_version": version,
+                "promoted": str(decision.promote).lower(),
+                "promotion_reason": decision.reason,
+                "champion_version": champion_version or "",
+            },
+        )
+        progress(len(evaluations) + 2, len(evaluations) + 2, "done")
+    return _outcome(
+        decision,
+        data,
+        run,
+        version=version,
+        champion_version=champion_version,
+        winner=winner,
+        defending=defending,
+        evaluations=evaluations,
+    )
+
+
+def decide_promotion(
+    winner: Evaluation,
+    champion: Champion | None,
+    defending: Evaluation | None,
+    data: TrainingData,
+    force: bool,
+) -> Promotion:
+    """Whether the winner replaces the champion; the reason is logged with both scores."""
+    if not data.all_seasons:
+        return Promotion(False, "trained on chosen seasons: an experiment, never the champion")
+    if force:
+        return Promotion(True, "forced (--force)")
+    if champion is None:
+        return Promotion(True, "first champion")
+    if defending is None:
+        return Promotion(True, "the champion was trained on other features; not comparable")
+    mine, theirs = winner.selection_key(), defending.selection_key()
+    score = (
+        f"challenger {winner.n_clusters} archetypes, stable={winner.stable}, mean Jaccard "
+        f"{winner.mean_jaccard:.3f}; champion {defending.n_clusters}, stable={defending.stable},"
+        f" mean Jaccard {defending.mean_jaccard:.3f} (same rows, same space)"
+    )
+    if mine[:2] != theirs[:2]:
+        return Promotion(mine[:2] > theirs[:2], score)
+    return Promotion(mine[2] > theirs[2] + PROMOTION_MARGIN, score)
+
+
+def _run_tags(data: TrainingData, cfg_hash: str) -> dict[str, str]:
+    return {
         TAG_KIND: KIND_TRAINING,
         TAG_SEASONS: ",".join(str(s) for s in data.seasons),
-        TAG_DATA_HASH: data_hash,
+        TAG_DATA_HASH: data.data_hash,
         TAG_CONFIG_HASH: cfg_hash,
         TAG_FEATURES: ",".join(FEATURES),
+        TAG_SPACE: STYLE_SPACE,
+        TAG_ALL_SEASONS: str(data.all_seasons).lower(),
     }
-    label = (
-        f"{data.seasons[0]}" if len(data.seasons) == 1 else f"{data.seasons[0]}..{data.seasons[-1]}"
+
+
+def _already_champion(champion: Champion | None, tags: dict[str, str]) -> bool:
+    return champion is not None and all(
+        champion.tags.get(key) == tags[key] for key in (TAG_DATA_HASH, TAG_CONFIG_HASH)
     )
-    # One thread for BLAS/OpenMP: on a few hundred rows, thread start-up and contention cost
-    # more than they save (measured: k-means 5x slower with 2 threads on a busy 2-core box).
-    with threadpool_limits(limits=1), tracker.training_run(f"train {label}", tags) as run:
-        total = len(grid) + 2
-        evaluations: list[Evaluation] = []
-        for done, candidate in enumerate(grid, start=1):
-            evaluations.append(
-                evaluate(
-                    candidate,
-                    data.features,
-                    min_clusters=settings.min_archetypes,
-                    max_noise_share=settings.max_noise_share,
-                )
-            )
-            progress(done, total, f"candidate {candidate.name}")
-        try:
-            winner = select_winner(evaluations)
-        finally:
-            # After selection, which may reject a top candidate as unstable across seeds.
-            for evaluation in evaluations:
-                run.log_candidate(evaluation)
 
-        progress(len(grid) + 1, total, f"logging winner {winner.candidate.name}")
-        profiles = archetype_profiles(data.players, winner.labels)
-        assignments = build_assignments(data, winner, profiles)
-        plot = archetype_scatter(assignments, f"{winner.n_clusters} archetypes, {label}")
-        model_uri = run.log_winner(winner, data.features, assignments, profiles, plot)
-        model_version = run.register(model_uri)
 
-        champion_score = None
-        if champion is not None and champion.tags.get(TAG_FEATURES) == tags[TAG_FEATURES]:
-            champion_score = score_model(tracker.load_model(champion), data.features)
-        beats = (
-            champion is None or champion_score is None or winner.silhouette > champion_score + 1e-9
-        )
-        if beats:
-            tracker.promote(model_version)
-        run.log_summary(
-            metrics={
-                **finite_metrics(winner),
-                "candidates": len(grid),
-                "rejected_candidates": sum(e.rejected is not None for e in evaluations),
-                "players": len(data.players),
-                **({"champion_silhouette": champion_score} if champion_score is not None else {}),
-            },
-            params={"winner": winner.candidate.name, "winner_family": winner.candidate.family},
-            tags={"model_version": model_version, "promoted": str(beats).lower()},
-        )
-        progress(total, total, "done")
+def _comparable(champion: Champion | None) -> bool:
+    """A champion in the same style space and features: its scores and names carry over."""
+    return (
+        champion is not None
+        and champion.tags.get(TAG_SPACE) == STYLE_SPACE
+        and champion.tags.get(TAG_FEATURES) == ",".join(FEATURES)
+    )
 
-    if beats:
-        message = f"v{model_version} ({winner.candidate.name}) is the new champion"
+
+def _select(
+    data: TrainingData, seed: int, run: TrainingRun, progress: Progress
+) -> tuple[Evaluation, list[Evaluation]]:
+    grid = candidate_grid(seed)
+    total = len(grid) + 2
+    evaluations = []
+    for done, candidate in enumerate(grid, start=1):
+        evaluations.append(scoring.evaluate(candidate, data.features))
+        progress(done, total, f"candidate {candidate.name} ({len(data.features):,} players)")
+    for evaluation in evaluations:
+        run.log_candidate(evaluation)
+    winner = scoring.select_winner(evaluations)
+    if not winner.stable:
+        log.warning("no candidate is stable; using the steadiest: %s", winner.unstable_because)
+    progress(len(grid) + 1, total, f"logging winner {winner.name}")
+    return winner, evaluations
+
+
+def _publish(
+    tracker: ArchetypeTracker,
+    run: TrainingRun,
+    data: TrainingData,
+    evaluation: Evaluation,
+    previous: list[dict[str, Any]] | None,
+) -> str:
+    """Log a model with its profiles, assignments and plot in ``run``; register it."""
+    model = evaluation.model
+    centroids = model.cluster_centers_
+    profiles = archetype_profiles(data.players, evaluation.labels, centroids, previous)
+    assignments = build_assignments(
+        data.players, data.features, evaluation.labels, centroids, profiles
+    )
+    plot = archetype_scatter(assignments, profiles, f"{len(profiles)} archetypes, {data.label}")
+    return run.register(run.log_model(model, data.features, assignments, profiles, plot))
+
+
+def _apply(
+    decision: Promotion,
+    tracker: ArchetypeTracker,
+    data: TrainingData,
+    version: str,
+    *,
+    champion: Champion | None,
+    previous: list[dict[str, Any]] | None,
+) -> str | None:
+    """Move the champion alias: to the winner, or to the champion refreshed on this data."""
+    if decision.promote:
+        tracker.promote(version)
+        log.info("v%s is the new champion: %s", version, decision.reason)
+        return version
+    if champion is None or not data.all_seasons:
+        return champion.version if champion else None
+    return refresh_champion(tracker, data, champion, previous)
+
+
+def refresh_champion(
+    tracker: ArchetypeTracker,
+    data: TrainingData,
+    champion: Champion,
+    previous: list[dict[str, Any]] | None,
+) -> str:
+    """Publish the champion's model applied to ``data`` as a new version, aliased champion."""
+    model = tracker.load_model(champion)
+    labels = model.predict(data.features)
+    tags = {
+        **_run_tags(data, champion.tags.get(TAG_CONFIG_HASH, "")),
+        TAG_KIND: KIND_REFRESH,
+        TAG_REFRESHED_FROM: champion.version,
+    }
+    refreshed = Evaluation(f"champion v{champion.version}", model, labels)
+    with tracker.refresh_run(f"champion v{champion.version} on {data.label}", tags) as run:
+        version = _publish(tracker, run, data, refreshed, previous)
+        tracker.promote(version)
+    log.info("champion kept; v%s = v%s's model on %s", version, champion.version, data.label)
+    return version
+
+
+def _summary_metrics(
+    winner: Evaluation,
+    defending: Evaluation | None,
+    evaluations: list[Evaluation],
+    data: TrainingData,
+) -> dict[str, float]:
+    metrics: dict[str, float] = {
+        **finite_metrics(winner),
+        "candidates": len(evaluations),
+        "stable_candidates": sum(e.stable for e in evaluations),
+        "players": len(data.players),
+    }
+    if defending is not None:
+        metrics |= {f"champion_{k}": v for k, v in finite_metrics(defending).items()}
+    return metrics
+
+
+def _outcome(
+    decision: Promotion,
+    data: TrainingData,
+    run: TrainingRun,
+    *,
+    version: str,
+    champion_version: str | None,
+    winner: Evaluation,
+    defending: Evaluation | None,
+    evaluations: list[Evaluation],
+) -> TrainingOutcome:
+    if decision.promote:
         status: Status = "promoted"
-    else:
-        message = (
-            f"v{model_version} ({winner.candidate.name}, silhouette {winner.silhouette:.3f}) "
-            f"did not beat champion v{champion.version} ({champion_score:.3f} on the same data)"
+        message = f"v{version} ({winner.name}) is the new champion: {decision.reason}"
+    elif not data.all_seasons:
+        status, message = (
+            "experiment",
+            f"v{version} ({winner.name}) is the challenger: " + (decision.reason),
         )
+    else:
         status = "kept-champion"
+        message = f"champion kept, republished as v{champion_version}: {decision.reason}"
     log.info(message)
     return TrainingOutcome(
         status,
         message,
-        champion_version=model_version if beats else champion.version,
+        champion_version=champion_version,
         run_id=run.run_id,
-        model_version=model_version,
-        winner=winner.candidate.name,
+        model_version=version,
+        winner=winner.name,
         n_archetypes=winner.n_clusters,
-        silhouette=winner.silhouette,
-        champion_silhouette=champion_score,
-        candidates=len(grid),
+        min_jaccard=winner.min_jaccard,
+        champion_min_jaccard=defending.min_jaccard if defending else None,
+        candidates=len(evaluations),
         seasons=len(data.seasons),
         players=len(data.players),
     )
-
-
-def build_assignments(data: TrainingData, winner: Evaluation, profiles: list[dict]) -> pd.DataFrame:
-    """Per player-season: archetype, 2-D coordinates, position in the model's space, key stats.
-
-    ``Z_<feature>`` is the player in the model's standardized feature space (the pipeline's
-    scaler output, every feature the model saw): the UI finds similar players there with plain
-    NumPy, so it needs neither the model nor any training library."""
-    names = {p["id"]: p["name"] for p in profiles}
-    xy = embedding_2d(winner)
-    players = data.players.reset_index(drop=True)
-    standardized = winner.pipeline[:1].transform(data.features)
-    table = pd.DataFrame(
-        {
-            "PLAYER_ID": players["PLAYER_ID"].to_numpy(),
-            "PLAYER_NAME": players["PLAYER_NAME"].astype(str).to_numpy(),
-            "SEASON": players["SEASON"].astype(str).to_numpy(),
-            "TEAM_ABBREVIATION": players["TEAM_ABBREVIATION"].astype(str).to_numpy(),
-            "ARCHETYPE": winner.labels.astype("int64"),
-            "ARCHETYPE_NAME": [names.get(int(label), "Unclassified") for label in winner.labels],
-            "X": xy[:, 0],
-            "Y": xy[:, 1],
-            **{f"Z_{f}": standardized[:, i] for i, f in enumerate(FEATURES)},
-        }
-    )
-    return pd.concat([table, players[STAT_COLUMNS]], axis=1)
-
-
-# Stats the UI shows beside each player (profiles, comparisons), carried in the assignments.
-STAT_COLUMNS = list(
-    dict.fromkeys(
-        [
-            "AGE", "GP", "MIN_PER_GAME", "PTS_PER36", "REB_PER36", "OREB_PER36", "DREB_PER36",
-            "AST_PER36", "STL_PER36", "BLK_PER36", "TOV_PER36", "FGA_PER36", "FG3A_PER36",
-            "FTA_PER36", "FG_PCT", "FG3_PCT", "FT_PCT", "TS_PCT", "FG3A_RATE", "FTA_RATE",
-            *FEATURES,
-        ]
-    )
-)  # fmt: skip

@@ -1,0 +1,66 @@
+"""The per-player table a model publishes: archetype, memberships, style coordinates, stats.
+
+This is the ``assignments.parquet`` artifact the app and the CLI read (columns described in
+``common.champion.ChampionResults``).
+
+**Soft membership** (``MEMBERSHIP_<id>``): k-means is the equal-variance limit of a spherical
+Gaussian mixture, so a player's share of archetype j is that mixture's posterior with equal
+weights, ``exp(-d_j² / (2 s²))`` normalized over the archetypes, where d_j is his distance to
+centroid j and s² the average within-archetype variance per style feature (measured on the
+same rows). A player in the middle of an archetype gets ~90 % of it; one between two gets a
+split ("55 % Floor general, 40 % Scoring guard"). The primary archetype is the largest share,
+which is the nearest centroid, so it always agrees with ``ARCHETYPE``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from common.style import FEATURES, membership_column, style_column
+from workers.train.scoring import projection_2d
+
+# Stats the app shows beside each player (profiles, comparisons), carried in the assignments.
+STAT_COLUMNS = [
+    "AGE", "GP", "MIN_PER_GAME", "PTS_PER36", "REB_PER36", "OREB_PER36", "DREB_PER36",
+    "AST_PER36", "STL_PER36", "BLK_PER36", "TOV_PER36", "PF_PER36", "FGA_PER36", "FG3A_PER36",
+    "FTA_PER36", "FG_PCT", "FG3_PCT", "FT_PCT", "TS_PCT", "FG3A_RATE", "FTA_RATE",
+]  # fmt: skip
+
+
+def memberships(X: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """(rows, k) shares of each archetype, rows summing to 1 (see the module docstring)."""
+    squared = np.sum((X[:, np.newaxis, :] - centroids[np.newaxis, :, :]) ** 2, axis=2)
+    nearest = squared.min(axis=1, keepdims=True)
+    variance = float(nearest.mean()) / X.shape[1]
+    weights = np.exp(-(squared - nearest) / (2 * max(variance, 1e-12)))
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+def build_assignments(
+    players: pd.DataFrame,
+    X: np.ndarray,
+    labels: np.ndarray,
+    centroids: np.ndarray,
+    profiles: list[dict],
+) -> pd.DataFrame:
+    names = {p["id"]: p["name"] for p in profiles}
+    shares = memberships(X, centroids)
+    xy = projection_2d(X)
+    players = players.reset_index(drop=True)
+    table = pd.DataFrame(
+        {
+            "PLAYER_ID": players["PLAYER_ID"].to_numpy(),
+            "PLAYER_NAME": players["PLAYER_NAME"].astype(str).to_numpy(),
+            "SEASON": players["SEASON"].astype(str).to_numpy(),
+            "TEAM_ABBREVIATION": players["TEAM_ABBREVIATION"].astype(str).to_numpy(),
+            "ARCHETYPE": labels.astype("int64"),
+            "ARCHETYPE_NAME": [names[int(label)] for label in labels],
+            **{membership_column(j): shares[:, j] for j in range(len(centroids))},
+            "X": xy[:, 0],
+            "Y": xy[:, 1],
+            **{style_column(f): X[:, i] for i, f in enumerate(FEATURES)},
+        }
+    )
+    stats = [c for c in STAT_COLUMNS if c in players.columns]
+    return pd.concat([table, players[stats]], axis=1)
