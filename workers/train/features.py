@@ -11,9 +11,10 @@ the season's eligible players and the rank turned into a standard normal score
 (``Φ⁻¹((rank - ½) / n)``). The league changed under the players: the average 3-point share
 of shots went from 0.21 (1996-97, eligible players) to 0.40 (2022-23) and the pace, hence
 every per-36 count, rose. Ranked within the season, a 1997 player who shot more threes than
-90 % of his league sits where a 2019 player who did the same sits. Measured on the 27 bundled seasons (9,007
-player-seasons) with the curated comparison set (tests/data/comparisons.csv; both directions
-of each pair: rank of the other player among all players of his season) and k-means k = 6-12
+90 % of his league sits where a 2019 player who did the same sits. Measured on the 27 bundled
+seasons (9,007 player-seasons) with the curated comparison set (tests/data/comparisons.csv;
+both directions of each pair: rank of the other player among all players of his season) and
+k-means k = 6-12
 (``scripts/compare_style_spaces.py`` prints this table):
 
 ======================================  ==========  ===========
