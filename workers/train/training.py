@@ -125,7 +125,9 @@ def train_archetypes(
             if comparable and data.all_seasons and not force
             else None
         )  # fmt: skip
-        decision = decide_promotion(winner, champion, defending, data, force)
+        decision = decide_promotion(
+            winner, champion, defending, all_seasons=data.all_seasons, force=force
+        )
         champion_version = _apply(
             decision, tracker, data, version, champion=champion, previous=previous
         )
@@ -156,11 +158,12 @@ def decide_promotion(
     winner: Evaluation,
     champion: Champion | None,
     defending: Evaluation | None,
-    data: TrainingData,
+    *,
+    all_seasons: bool,
     force: bool,
 ) -> Promotion:
     """Whether the winner replaces the champion; the reason is logged with both scores."""
-    if not data.all_seasons:
+    if not all_seasons:
         return Promotion(False, "trained on chosen seasons: an experiment, never the champion")
     if force:
         return Promotion(True, "forced (--force)")

@@ -1,0 +1,145 @@
+"""Which model the app shows: promotion, experiments, and the champion covering every season.
+
+Real MLflow store (sqlite in tmp_path), real trainings on bundled recordings.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import silhouette_score
+
+from common.champion import (
+    ASSIGNMENTS_ARTIFACT,
+    CHALLENGER_ALIAS,
+    TAG_ALL_SEASONS,
+    TAG_REFRESHED_FROM,
+    Champion,
+    download_champion_artifact,
+    find_champion,
+    tracking_client,
+)
+from common.seasons import Season
+from common.settings import Settings
+from common.storage import DataDir
+from workers.fetch.recordings import bundled_recordings, seed_from_recordings
+from workers.train.candidates import Candidate
+from workers.train.dataset import load_training_data
+from workers.train.scoring import evaluate
+from workers.train.tracking import ArchetypeTracker
+from workers.train.training import decide_promotion, refresh_champion, train_archetypes
+
+FIRST = ["2016-17", "2017-18", "2018-19"]
+LATER = "2019-20"
+
+
+def _seed(data: Path, seasons: list[str]) -> None:
+    settings = Settings(data_dir=data)
+    wanted = {Season.parse(s) for s in seasons}
+    with tempfile.TemporaryDirectory() as tmp:
+        for season, files in bundled_recordings(settings.recordings_dir).items():
+            for path in files.values() if season in wanted else ():
+                (Path(tmp) / path.name).symlink_to(path)
+        seed_from_recordings(Path(tmp), DataDir(data), settings)
+
+
+def _assignments(settings: Settings) -> pd.DataFrame:
+    champion = find_champion(settings)
+    assert champion is not None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = download_champion_artifact(settings, champion, ASSIGNMENTS_ARTIFACT, Path(tmp))
+        return pd.read_parquet(path)
+
+
+def _eligible(data: Path, seasons: list[str]) -> int:
+    tables = [pd.read_parquet(data / "cleaned" / f"{s}.parquet") for s in seasons]
+    return int(sum(t["ELIGIBLE"].sum() for t in tables))
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Three seasons and a first champion trained on all of them."""
+    data = tmp_path_factory.mktemp("policy")
+    _seed(data, FIRST)
+    settings = Settings(data_dir=data)
+    first = train_archetypes(settings)
+    assert first.status == "promoted"
+    return settings
+
+
+def test_a_training_on_chosen_seasons_is_an_experiment(store: Settings) -> None:
+    before = find_champion(store)
+    outcome = train_archetypes(store, [Season.parse("2018-19")])
+    assert outcome.status == "experiment"
+    assert find_champion(store) == before
+    client = tracking_client(store)
+    challenger = client.get_model_version_by_alias(store.registered_model_name, CHALLENGER_ALIAS)
+    assert str(challenger.version) == outcome.model_version
+    assert client.get_run(outcome.run_id).data.tags[TAG_ALL_SEASONS] == "false"
+
+
+def test_a_new_season_is_visible_whichever_model_wins(store: Settings) -> None:
+    _seed(store.data_dir, [LATER])
+    before = find_champion(store)
+    outcome = train_archetypes(store)
+    assert outcome.status in {"promoted", "kept-champion"}, outcome
+    champion = find_champion(store)
+    assert champion.version != before.version
+    assignments = _assignments(store)
+    assert LATER in set(assignments["SEASON"])
+    assert len(assignments) == _eligible(store.data_dir, [*FIRST, LATER])
+    # The decision is logged with both scores, computed on the same rows in the same space.
+    run = tracking_client(store).get_run(outcome.run_id)
+    assert "same rows, same space" in run.data.tags["promotion_reason"]
+    metrics = run.data.metrics
+    assert {"champion_min_jaccard", "champion_silhouette", "min_jaccard"} <= set(metrics)
+    data = load_training_data(DataDir(store.data_dir))
+    old_model = ArchetypeTracker(store).load_model(before)
+    expected = silhouette_score(data.features, old_model.predict(data.features))
+    assert metrics["champion_silhouette"] == pytest.approx(expected, abs=1e-9)
+
+
+def test_a_kept_champion_is_republished_with_every_season(store: Settings) -> None:
+    champion = find_champion(store)
+    tracker = ArchetypeTracker(store)
+    data = load_training_data(DataDir(store.data_dir))
+    version = refresh_champion(tracker, data, champion, tracker.champion_profiles(champion))
+    refreshed = find_champion(store)
+    assert refreshed.version == version != champion.version
+    assert refreshed.tags[TAG_REFRESHED_FROM] == champion.version
+    assignments = _assignments(store)
+    model = tracker.load_model(champion)
+    np.testing.assert_array_equal(assignments["ARCHETYPE"], model.predict(data.features))
+    # Same model, same archetypes: every name carried over.
+    assert set(assignments["ARCHETYPE_NAME"]) <= {
+        p["name"] for p in tracker.champion_profiles(champion)
+    }
+
+
+def test_force_promotes_an_all_season_training(store: Settings) -> None:
+    outcome = train_archetypes(store, force=True)
+    assert outcome.status == "promoted"
+    assert find_champion(store).version == outcome.model_version
+
+
+def test_promotion_rules() -> None:
+    rng = np.random.default_rng(0)
+    centers = rng.normal(scale=8, size=(6, 10))
+    X = np.vstack([c + rng.normal(size=(80, 10)) for c in centers])
+    stable = evaluate(Candidate(6, 0), X)
+    finer = evaluate(Candidate(9, 0), X)  # splits real groups: not stable
+    assert stable.stable
+    assert not finer.stable
+
+    champion = Champion("1", "run", {}, {}, 0)
+    assert not decide_promotion(finer, champion, stable, all_seasons=True, force=False).promote
+    assert decide_promotion(stable, champion, finer, all_seasons=True, force=False).promote
+    # Equal scores: a refit on more data is not a new model.
+    assert not decide_promotion(stable, champion, stable, all_seasons=True, force=False).promote
+    assert decide_promotion(finer, champion, stable, all_seasons=True, force=True).promote
+    assert decide_promotion(stable, None, None, all_seasons=True, force=False).promote
+    assert not decide_promotion(stable, None, None, all_seasons=False, force=True).promote
