@@ -1,0 +1,163 @@
+"""Benchmark of the archetypes: prints figures against the targets (not a timed test).
+
+    uv run python -m scripts.benchmark_archetypes          # ~3 min on 2 cores
+
+On the 27 bundled real seasons: a training on all seasons with its stability checks (MLflow
+logging included) and on one season; the champion's archetypes (count, bootstrap Jaccard per
+archetype, seed ARI, permutation gap, silhouette in the full style space); held-out seasons
+(selection fit on the seasons up to 2019-20, 2020-21 to 2022-23 assigned, compared with the
+full training's labels); the curated cross-era comparisons (tests/data/comparisons.csv, both
+directions: rank of the comparable player among every player of his season in the app's
+similar-players list); and the warm similar-players query.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+COMPARISONS = PROJECT_ROOT / "tests" / "data" / "comparisons.csv"
+ONE_SEASON = "2018-19"
+LAST_FITTED = "2019-20"  # held-out check: fit on seasons up to this one, assign the later ones
+
+TARGETS = {
+    "min_jaccard": ("≥", 0.75),
+    "seed_ari": ("≥", 0.95),
+    "held_out_ari": ("≥", 0.80),
+    "train_all_seasons_s": ("≤", 60.0),
+    "train_one_season_s": ("≤", 5.0),
+    "similar_query_warm_ms": ("≤", 50.0),
+}
+
+
+def emit(line: str = "") -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def train(data_dir: Path) -> dict[str, float]:
+    from common.champion import find_champion
+    from common.seasons import Season
+    from common.settings import Settings
+    from common.storage import DataDir
+    from workers.fetch.recordings import seed_from_recordings
+    from workers.train.training import train_archetypes
+
+    settings = Settings(data_dir=data_dir)
+    seed_from_recordings(settings.recordings_dir, DataDir(data_dir), settings)
+    started = time.perf_counter()
+    everything = train_archetypes(settings)
+    all_seasons = time.perf_counter() - started
+    train_archetypes(settings, [Season.parse(ONE_SEASON)])  # warm-up: store, imports
+    started = time.perf_counter()
+    train_archetypes(settings, [Season.parse(ONE_SEASON)], force=True)
+    one = time.perf_counter() - started
+    metrics = find_champion(settings).metrics
+    return {
+        "archetypes": int(metrics["n_clusters"]),
+        "min_jaccard": metrics["min_jaccard"],
+        "mean_jaccard": metrics["mean_jaccard"],
+        "seed_ari": metrics["seed_ari"],
+        "permutation_gap": metrics["permutation_gap"],
+        "silhouette_full_space": metrics["silhouette"],
+        "players": everything.players,
+        "candidates": everything.candidates,
+        "train_all_seasons_s": all_seasons,
+        "candidates_per_s_all_seasons": everything.candidates / all_seasons,
+        "train_one_season_s": one,
+    }
+
+
+def held_out(data_dir: Path) -> dict[str, float]:
+    """The selection on the seasons up to LAST_FITTED; later seasons assigned by its model."""
+    from sklearn.metrics import adjusted_rand_score
+
+    from common.champion import find_champion
+    from common.settings import Settings
+    from common.storage import DataDir
+    from workers.train.candidates import candidate_grid
+    from workers.train.dataset import load_training_data
+    from workers.train.scoring import evaluate_all, select_winner
+    from workers.train.tracking import ArchetypeTracker
+
+    settings = Settings(data_dir=data_dir)
+    data = load_training_data(DataDir(data_dir))
+    later = (data.players["SEASON"] > LAST_FITTED).to_numpy()
+    winner = select_winner(evaluate_all(candidate_grid(0), data.features[~later]))
+    full = ArchetypeTracker(settings).load_model(find_champion(settings))
+    assigned = winner.model.predict(data.features[later])
+    return {
+        "held_out_archetypes": winner.n_clusters,
+        "held_out_ari": adjusted_rand_score(full.predict(data.features[later]), assigned),
+        "held_out_players": int(later.sum()),
+    }
+
+
+def comparisons(data_dir: Path) -> dict[str, float]:
+    from common.champion import find_champion, load_champion_results
+    from common.settings import Settings
+    from common.similarity import find_player, most_similar
+
+    settings = Settings(data_dir=data_dir)
+    results = load_champion_results(settings, find_champion(settings))
+    assignments = results.assignments
+    ranks = []
+    with COMPARISONS.open() as handle:
+        for row in csv.DictReader(handle):
+            pairs = [
+                (row["player"], row["season"], row["comparable"], row["comparable_season"]),
+                (row["comparable"], row["comparable_season"], row["player"], row["season"]),
+            ]
+            for me, my_season, them, their_season in pairs:
+                player = find_player(assignments, me, my_season)
+                ranked = most_similar(assignments, player, season=their_season, limit=10_000)
+                ranks.append(int(ranked.loc[ranked["PLAYER_NAME"] == them, "RANK"].iloc[0]))
+    kobe = find_player(assignments, "Kobe Bryant", "2005-06")
+    most_similar(assignments, kobe)  # warm
+    timings = []
+    for _ in range(50):
+        started = time.perf_counter()
+        most_similar(assignments, kobe)
+        timings.append((time.perf_counter() - started) * 1000)
+    return {
+        "comparisons": len(ranks),
+        "comparison_top10_hit_rate": sum(r <= 10 for r in ranks) / len(ranks),
+        "comparison_median_rank": statistics.median(ranks),
+        "similar_query_warm_ms": statistics.median(timings),
+    }
+
+
+def main() -> None:
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    from common.logs import configure_logging
+
+    configure_logging("WARNING")
+    figures: dict[str, float] = {"cpus": os.cpu_count() or 0}
+    with tempfile.TemporaryDirectory(prefix="bench-archetypes-") as tmp:
+        data_dir = Path(tmp)
+        emit("seeding and training (all seasons, then one season)…")
+        figures |= train(data_dir)
+        emit("held-out seasons…")
+        figures |= held_out(data_dir)
+        emit("cross-era comparisons and the similar-players query…")
+        figures |= comparisons(data_dir)
+    emit()
+    emit(f"{'figure':32} {'value':>10}  target")
+    for name, value in figures.items():
+        shown = f"{value:10.3f}" if isinstance(value, float) else f"{value!s:>10}"
+        verdict = ""
+        if name in TARGETS:
+            op, limit = TARGETS[name]
+            ok = value <= limit if op == "≤" else value >= limit
+            verdict = f"{op} {limit}  {'ok' if ok else 'MISSED'}"
+        emit(f"{name:32} {shown}  {verdict}")
+
+
+if __name__ == "__main__":
+    main()
