@@ -61,9 +61,7 @@ class Settings(BaseSettings):
     eligible_min_minutes: float = Field(500.0, ge=0, description="Total minutes needed.")
 
     # --- Training ------------------------------------------------------------------------------
-    min_archetypes: int = Field(5, ge=2, description="Fewer clusters than this is degenerate.")
-    max_noise_share: float = Field(0.10, ge=0, le=1, description="Density models: noise cap.")
-    random_seed: int = 0
+    random_seed: int = Field(0, description="Seed of k-means' starts in a training.")
 
     # --- Pipeline ------------------------------------------------------------------------------
     refresh_schedule: str = Field(
