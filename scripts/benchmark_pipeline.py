@@ -1,12 +1,11 @@
 """Benchmark of the core pipeline: prints figures against the targets (not a timed test).
 
     uv run python -m scripts.benchmark_pipeline            # everything (~5 min on 2 cores)
-    uv run python -m scripts.benchmark_pipeline --quick    # skip the seed-stability trainings
 
 Measures, on the bundled real seasons: cleaning time per season; training time and candidates
 per second on one season and on all seasons (MLflow logging included); peak memory of a
-one-season training process; enqueue → start latency through local Redis; model quality
-(archetypes, silhouette in the fitted space, variance kept, stability across seeds).
+one-season training process; enqueue → start latency through local Redis. The archetypes'
+quality (stability, held-out seasons, comparisons) is scripts/benchmark_archetypes.py's.
 """
 
 from __future__ import annotations
@@ -20,10 +19,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MEMORY_RUNS = 5
@@ -34,14 +29,9 @@ LATENCY_QUEUE = "bench"
 TARGETS = {
     "clean_ms_per_season": ("≤", 10.0),
     "train_one_season_s": ("≤", 5.0),
-    "candidates": ("≥", 40),
     "train_all_seasons_s": ("≤", 60.0),
     "one_season_peak_rss_mib": ("≤", 300.0),
     "enqueue_to_start_p50_ms": ("≤", 5.0),
-    "archetypes": ("≥", 5),
-    "silhouette": ("≥", 0.30),
-    "variance_kept": ("≥", 0.70),
-    "seed_ari_min": ("≥", 0.95),
 }
 
 
@@ -197,51 +187,8 @@ def bench_latency(samples: int = 200) -> dict[str, float]:
         server.stop()
 
 
-def baseline_silhouette(players: pd.DataFrame) -> float:
-    """The reference the issue names: plain k-means, 5 clusters, on every standardized per-36
-    rate of the cleaned table (no feature choice, no PCA)."""
-    from sklearn.cluster import KMeans
-    from sklearn.metrics import silhouette_score
-    from sklearn.preprocessing import StandardScaler
-
-    rates = players.filter(regex="_PER36$").dropna(axis="columns")  # not the ranks
-    scaled = StandardScaler().fit_transform(rates)
-    labels = KMeans(5, n_init=10, random_state=0).fit_predict(scaled)
-    return float(silhouette_score(scaled, labels))
-
-
-def bench_quality(data_dir: Path, seeds: list[int]) -> dict[str, float]:
-    """The selection run with several seeds on all seasons; ARI between the winners' labels."""
-    from sklearn.metrics import adjusted_rand_score
-    from threadpoolctl import threadpool_limits
-
-    from common.storage import DataDir
-    from workers.train.candidates import candidate_grid
-    from workers.train.dataset import load_training_data
-    from workers.train.scoring import evaluate, select_winner
-
-    data = load_training_data(DataDir(data_dir))
-    winners = []
-    with threadpool_limits(limits=1):
-        for seed in seeds:
-            evaluations = [evaluate(c, data.features) for c in candidate_grid(seed)]
-            winners.append(select_winner(evaluations))
-    first = winners[0]
-    aris = [adjusted_rand_score(first.labels, w.labels) for w in winners[1:]]
-    return {
-        "baseline_kmeans5_silhouette": baseline_silhouette(data.players),
-        "winner": first.candidate.name,
-        "archetypes": first.n_clusters,
-        "silhouette": first.silhouette,
-        "variance_kept": first.variance_kept,
-        "seed_ari_min": min(aris) if aris else float("nan"),
-        "seeds": len(seeds),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="one seed: no stability figure")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -261,8 +208,6 @@ def main() -> None:
         figures |= bench_one_season_memory(data_dir)
         emit("enqueue → start latency…")
         figures |= bench_latency()
-        emit("model quality…")
-        figures |= bench_quality(data_dir, [0] if args.quick else [0, 1, 2])
 
     emit()
     emit(f"{'figure':34} {'value':>12}  target")
