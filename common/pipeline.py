@@ -28,7 +28,7 @@ from functools import cache
 from typing import Any
 
 import redis
-from celery.result import AsyncResult
+from celery import states
 
 from common.celery_app import FETCH_SEASON, FETCH_TIME_LIMIT_S, TRAIN_ARCHETYPES, app
 from common.seasons import Season
@@ -126,12 +126,19 @@ def release_claim(key: str, task_id: str) -> bool:
 
 
 def task_status(task_id: str) -> dict[str, Any]:
-    """State and progress of a task, JSON-friendly: what the UI and CLI poll."""
-    result = AsyncResult(task_id, app=app)
-    info = result.info
+    """State and progress of a task, JSON-friendly: what the UI and CLI poll.
+
+    State and result come from one read of the result backend. ``AsyncResult.info`` and
+    ``.state`` are a read each until the task is done, so a poll landing as the task finished
+    could pair SUCCESS with the progress read a moment before (a result without its keys)."""
+    meta = app.backend.get_task_meta(task_id)  # decoded: a failure's result is the exception
+    state: str = meta.get("status") or states.PENDING
+    info = meta.get("result")
     if isinstance(info, BaseException):
         info = {"error": f"{type(info).__name__}: {info}"}
-    return {"task_id": task_id, "state": result.state, "info": info or {}}
+    elif isinstance(info, dict):
+        info = dict(info)  # the backend may cache a finished task's meta: never hand it out
+    return {"task_id": task_id, "state": state, "info": info or {}}
 
 
 def pending_refreshes() -> dict[str, str]:

@@ -3,6 +3,8 @@
 # plugin, and the base images the Dockerfiles name. Used by scripts/up.sh (run the product)
 # and scripts/test.sh (the Docker tests). Idempotent; each step is skipped when not needed:
 #
+#   0. The tools these steps call (scripts/install_prerequisites.sh docker): docker.io,
+#      procps, debootstrap (+ debian-archive-keyring), python3 with venv.
 #   1. Docker engine + Compose v2 plugin (scripts/install_docker.sh) if `docker compose` or
 #      the daemon does not answer.
 #   2. Base images (python:3.11-slim-bookworm, redis:7.0-bookworm): used if present locally,
@@ -30,6 +32,10 @@ PYTHON_DEFAULT=python:3.11-slim-bookworm
 REDIS_DEFAULT=redis:7.0-bookworm
 PYTHON_IMAGE="${PYTHON_IMAGE:-$PYTHON_DEFAULT}"
 REDIS_IMAGE="${REDIS_IMAGE:-$REDIS_DEFAULT}"
+
+# --- 0. Tools the steps below call (each only if missing): docker.io, procps (pgrep),
+# debootstrap, python3-venv (the Compose plugin comes from PyPI) -------------------------------
+scripts/install_prerequisites.sh docker
 
 # --- 1. Docker --------------------------------------------------------------------------------
 if docker compose version >/dev/null 2>&1 && docker info >/dev/null 2>&1; then

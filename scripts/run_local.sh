@@ -5,7 +5,8 @@
 #
 #   scripts/run_local.sh          # Ctrl-C stops everything; data stays in var/
 #
-# Set-up on a fresh machine is part of the run: uv (pip), redis-server (apt, when root).
+# Set-up on a fresh machine is part of the run, each only if missing
+# (scripts/install_prerequisites.sh local): uv (from PyPI), redis-server (apt, when root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +29,7 @@ export MLFLOW_DISABLE_TELEMETRY=true
 export MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false
 
 scripts/install_prerequisites.sh local
+export PATH="$HOME/.local/bin:$PATH"  # where a fresh install of uv lands
 uv sync --frozen --group local
 
 mkdir -p "$LOCAL_STATE/redis" "$DATA_DIR"
