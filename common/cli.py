@@ -1,37 +1,63 @@
-"""``nba-archetypes``: publish refreshes and training, and see what the pipeline is doing.
+"""``nba-archetypes``: the app's answers on the command line, and the pipeline's controls.
 
-Publishes tasks by name like the UI does, so it runs in any service's container.
-Examples::
+Answers (read from the champion through MLflow, exactly as the app reads them)::
+
+    nba-archetypes player "Kobe Bryant" 2005-06            # archetype, memberships, key stats
+    nba-archetypes similar "Kobe Bryant" 2005-06 --season 1996-97 --limit 5 --json
+
+Pipeline (publishes tasks by name like the UI does, so it runs in any service's container)::
 
     nba-archetypes refresh 2018-19            # one season
     nba-archetypes refresh 1996-97:2022-23    # a backfill, with a progress bar
     nba-archetypes refresh current --wait     # and follow it to the new champion
     nba-archetypes seed                       # import the bundled real seasons
+    nba-archetypes seed --inline              # the same here, then train here: no broker needed
+    nba-archetypes train --inline             # train here, with a progress bar
     nba-archetypes status
+
+``player`` and ``similar`` need the MLflow client (the ``ui`` or ``train`` extra); ``--inline``
+training needs the ``train`` extra. Exit codes: 0 done, 1 failed or no champion yet, 2 bad input.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
-from common.celery_app import FETCH_QUEUE, SEED_RECORDINGS, TRAIN_QUEUE, app
 from common.logs import configure_logging
-from common.pipeline import (
-    pending_refreshes,
-    redis_client,
-    request_refresh,
-    request_training,
-    task_status,
-)
-from common.seasons import InvalidSeasonError, current_season, parse_seasons
+from common.seasons import InvalidSeasonError, Season, current_season, parse_seasons
+from common.settings import Settings, get_settings
+
+# The Celery app and the pipeline are imported by the commands that publish or follow tasks:
+# ``player`` and ``similar`` start faster without them.
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from common.champion import ChampionResults
 
 DONE_STATES = {"SUCCESS", "FAILURE", "REVOKED"}
+EXIT_FAILED = 1  # a task failed, or there is no champion to answer from
+EXIT_BAD_INPUT = 2  # unknown player or season, malformed arguments (argparse uses 2 too)
+NO_CHAMPION = (
+    "No champion model yet: run `nba-archetypes seed --inline` (imports the bundled seasons "
+    "and trains here) or refresh seasons, then ask again."
+)
+
+
+class CommandError(Exception):
+    """A one-line message for the user and the exit code it ends the command with."""
+
+    def __init__(self, message: str, code: int = EXIT_BAD_INPUT) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def echo(text: str = "") -> None:
@@ -40,8 +66,54 @@ def echo(text: str = "") -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="nba-archetypes", description=__doc__.split("\n")[0])
+    args = _parser().parse_args(argv)
+    configure_logging("WARNING")
+    try:
+        if args.command == "player":
+            return _player(args.name, args.season, as_json=args.json)
+        if args.command == "similar":
+            return _similar(args.name, args.season, args.versus, args.limit, as_json=args.json)
+    except CommandError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return error.code
+    try:
+        if args.command == "refresh":
+            return _refresh(args.seasons, args.force, args.wait, args.timeout)
+        if args.command == "train":
+            return _train(args)
+        if args.command == "seed":
+            if args.inline:
+                return _seed_inline()
+            from common.celery_app import SEED_RECORDINGS, app
+
+            task_id = app.send_task(SEED_RECORDINGS).id
+            echo(f"seed queued: {task_id}")
+            return _follow_seed(task_id, args.timeout) if args.wait else 0
+        return _status()
+    except InvalidSeasonError as error:
+        echo(f"error: {error}")
+        return EXIT_BAD_INPUT
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nba-archetypes",
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
+
+    player = commands.add_parser("player", help="a player-season's archetype and key stats")
+    player.add_argument("name", help='e.g. "Kobe Bryant" (accents and case optional)')
+    player.add_argument("season", help="e.g. 2005-06")
+    player.add_argument("--json", action="store_true", help="print one JSON object")
+
+    similar = commands.add_parser("similar", help="the player-seasons closest in style")
+    similar.add_argument("name", help='e.g. "Kobe Bryant" (accents and case optional)')
+    similar.add_argument("season", help="his season, e.g. 2005-06")
+    similar.add_argument("--season", dest="versus", help="only this season (default: all)")
+    similar.add_argument("--limit", type=_positive_int, default=10, help="how many (default 10)")
+    similar.add_argument("--json", action="store_true", help="print a JSON list, nearest first")
 
     refresh = commands.add_parser("refresh", help="fetch seasons, then train")
     refresh.add_argument("seasons", help="2018-19, a range 1996-97:2022-23, or 'current'")
@@ -51,36 +123,262 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     train = commands.add_parser("train", help="train now on all (or some) cleaned seasons")
     train.add_argument("--seasons", help="a season or range; default: all cleaned seasons")
+    train.add_argument(
+        "--force", action="store_true", help="retrain on unchanged data and promote the winner"
+    )
+    train.add_argument("--inline", action="store_true", help="train in this process")
     train.add_argument("--wait", action="store_true")
     train.add_argument("--timeout", type=float, default=1800)
 
     seed = commands.add_parser("seed", help="import the bundled real seasons and train")
+    seed.add_argument("--inline", action="store_true", help="import and train in this process")
     seed.add_argument("--wait", action="store_true")
     seed.add_argument("--timeout", type=float, default=1800)
 
     commands.add_parser("status", help="workers, queues, refreshes in flight")
+    return parser
 
-    args = parser.parse_args(argv)
-    configure_logging("WARNING")
+
+def _train(args: argparse.Namespace) -> int:
+    seasons = parse_seasons(args.seasons) if args.seasons else None
+    if args.inline:
+        return _train_inline(seasons, force=args.force)
+    from common.celery_app import TRAIN_ARCHETYPES, app
+    from common.pipeline import request_training
+
+    if args.force:
+        # Past the debounce: a deliberate retrain is not merged with anything.
+        labels = [str(s) for s in seasons] if seasons else None
+        task_id = app.send_task(TRAIN_ARCHETYPES, kwargs={"seasons": labels, "force": True}).id
+        echo(f"forced training queued: {task_id}")
+        return _follow_training(task_id, args.timeout) if args.wait else 0
+    ticket = request_training(seasons, debounce_s=0)
+    echo(f"training {'joined' if ticket.joined_existing else 'queued'}: {ticket.task_id}")
+    return _follow_training(ticket.task_id, args.timeout) if args.wait else 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+# --- Answers: the champion's results, read through MLflow as the app reads them ---------------
+
+
+def _champion_results(settings: Settings) -> ChampionResults:
+    """The champion's assignments and archetypes, or a :class:`CommandError` saying why not."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     try:
-        if args.command == "refresh":
-            return _refresh(args.seasons, args.force, args.wait, args.timeout)
-        if args.command == "train":
-            seasons = parse_seasons(args.seasons) if args.seasons else None
-            ticket = request_training(seasons, debounce_s=0)
-            echo(f"training {'joined' if ticket.joined_existing else 'queued'}: {ticket.task_id}")
-            return _follow_training(ticket.task_id, args.timeout) if args.wait else 0
-        if args.command == "seed":
-            task_id = app.send_task(SEED_RECORDINGS).id
-            echo(f"seed queued: {task_id}")
-            return _follow_seed(task_id, args.timeout) if args.wait else 0
-        return _status()
+        from common.champion import find_champion, load_champion_results
+    except ImportError as error:
+        raise CommandError(
+            f"this command needs the MLflow client ({error.name} is missing): run it in the "
+            "app's or the train worker's container, or after `uv sync`",
+            EXIT_FAILED,
+        ) from error
+    # Like the app, never create the store: before the first training there is none.
+    uri = settings.tracking_uri
+    if uri.startswith("sqlite:///") and not os.path.exists(uri.removeprefix("sqlite:///")):
+        raise CommandError(NO_CHAMPION, EXIT_FAILED)
+    champion = find_champion(settings)
+    if champion is None:
+        raise CommandError(NO_CHAMPION, EXIT_FAILED)
+    return load_champion_results(settings, champion)
+
+
+def _season_label(text: str) -> str:
+    """``text`` as a season label (checked before anything is loaded), or a CommandError."""
+    try:
+        return str(Season.parse(text[:40]))
     except InvalidSeasonError as error:
-        echo(f"error: {error}")
-        return 2
+        raise CommandError(str(error)) from error
+
+
+def _known_season(results: ChampionResults, label: str) -> str:
+    """``label`` if the champion has that season, or a :class:`CommandError`."""
+    seasons = results.seasons
+    if label not in seasons:
+        raise CommandError(
+            f"Season {label} is not in the champion's data (it has {len(seasons)} seasons, "
+            f"{seasons[0]} … {seasons[-1]}): refresh it first (`nba-archetypes refresh {label}`)."
+        )
+    return label
+
+
+def _find(results: ChampionResults, name: str, season: str) -> pd.Series:
+    from common.similarity import PlayerNotFoundError, find_player
+
+    label = _known_season(results, _season_label(season))
+    try:
+        return find_player(results.assignments, name, label)
+    except PlayerNotFoundError as error:
+        raise CommandError(str(error)) from error
+
+
+def _number(value: Any) -> float | None:
+    """A JSON-safe float: NaN and missing become null."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _player(name: str, season: str, *, as_json: bool) -> int:
+    _season_label(season)
+    results = _champion_results(get_settings())
+    row = _find(results, name, season)
+    memberships = results.memberships(row)
+    stats = {
+        "games": _number(row.get("GP")),
+        "min_per_game": _number(row.get("MIN_PER_GAME")),
+        "pts_per36": _number(row.get("PTS_PER36")),
+        "reb_per36": _number(row.get("REB_PER36")),
+        "ast_per36": _number(row.get("AST_PER36")),
+        "ts_pct": _number(row.get("TS_PCT")),
+    }
+    if as_json:
+        answer = {
+            "player": str(row["PLAYER_NAME"]),
+            "player_id": int(row["PLAYER_ID"]),
+            "season": str(row["SEASON"]),
+            "team": str(row["TEAM_ABBREVIATION"]),
+            "archetype": str(row["ARCHETYPE_NAME"]),
+            "memberships": [{"archetype": n, "share": round(s, 4)} for n, s in memberships],
+            "stats": {
+                key: (None if value is None else int(value) if key == "games" else round(value, 4))
+                for key, value in stats.items()
+            },
+            "champion_version": results.champion.version,
+        }
+        echo(json.dumps(answer, ensure_ascii=False, indent=2))
+        return 0
+    echo(
+        f"{row['PLAYER_NAME']}, {row['SEASON']} ({row['TEAM_ABBREVIATION']}): "
+        f"{row['ARCHETYPE_NAME']}"
+    )
+    shown = [f"{round(100 * s)} % {n}" for n, s in memberships if round(100 * s) >= 1]
+    if shown:
+        echo("  memberships: " + ", ".join(shown))
+    echo("  " + _stats_line(stats))
+    return 0
+
+
+def _stats_line(stats: dict[str, float | None]) -> str:
+    def fmt(value: float | None, pattern: str) -> str:
+        return "?" if value is None else pattern.format(value)
+
+    ts = stats["ts_pct"]
+    return (
+        f"{fmt(stats['games'], '{:.0f}')} games · {fmt(stats['min_per_game'], '{:.1f}')} min/game"
+        f" · per 36: {fmt(stats['pts_per36'], '{:.1f}')} pts, "
+        f"{fmt(stats['reb_per36'], '{:.1f}')} reb, {fmt(stats['ast_per36'], '{:.1f}')} ast"
+        f" · TS {fmt(None if ts is None else 100 * ts, '{:.1f}')} %"
+    )
+
+
+def _split(reasons: Any) -> list[str]:
+    return [r for r in str(reasons).split(", ") if r]
+
+
+def _similar(name: str, season: str, versus: str | None, limit: int, *, as_json: bool) -> int:
+    from common.similarity import most_similar
+
+    _season_label(season)
+    only = _season_label(versus) if versus is not None else None
+    results = _champion_results(get_settings())
+    row = _find(results, name, season)
+    if only is not None:
+        _known_season(results, only)
+    matches = most_similar(results.assignments, row, season=only, limit=limit)
+    answer = [
+        {
+            "rank": int(m["RANK"]),
+            "player": str(m["PLAYER_NAME"]),
+            "player_id": int(m["PLAYER_ID"]),
+            "season": str(m["SEASON"]),
+            "team": str(m["TEAM_ABBREVIATION"]),
+            "archetype": str(m["ARCHETYPE_NAME"]),
+            "distance": round(float(m["DISTANCE"]), 4),
+            "similarity": round(float(m["SIMILARITY"]), 1),
+            "closest": _split(m["CLOSEST"]),
+            "farthest": _split(m["FARTHEST"]),
+        }
+        for _, m in matches.iterrows()
+    ]
+    if as_json:
+        echo(json.dumps(answer, ensure_ascii=False, indent=2))
+        return 0
+    where = f"in {only}" if only else "in every season"
+    echo(
+        f"Most similar to {row['PLAYER_NAME']}, {row['SEASON']} ({row['TEAM_ABBREVIATION']}, "
+        f"{row['ARCHETYPE_NAME']}), {where}:"
+    )
+    if not answer:
+        echo("  nobody else was classified in that season")
+    name_width = max((len(a["player"]) for a in answer), default=0)
+    kind_width = max((len(a["archetype"]) for a in answer), default=0)
+    for a in answer:
+        echo(
+            f"  {a['rank']:>2}. {a['player']:<{name_width}}  {a['season']} {a['team']:<3}  "
+            f"{a['archetype']:<{kind_width}}  distance {a['distance']:.2f} "
+            f"({a['similarity']:.0f} %)  closest: {', '.join(a['closest'])}; "
+            f"farthest: {', '.join(a['farthest'])}"
+        )
+    return 0
+
+
+# --- Inline runs: the workers' code in this process ---------------------------------------------
+
+
+def _train_inline(seasons: list[Season] | None, *, force: bool = False) -> int:
+    """What the train task does (workers/train/tasks.py), here, with a progress bar."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    from workers.train.training import train_archetypes
+
+    layout = "{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} steps{postfix}"
+    bars: list[tqdm] = []  # opened at the first step: a skipped training shows no bar
+
+    def progress(done: int, total: int, message: str) -> None:
+        if not bars:
+            bars.append(tqdm(total=total, desc="training", bar_format=layout))
+        bar = bars[0]
+        bar.total = total
+        bar.n = done
+        bar.set_postfix_str(message, refresh=False)
+        bar.refresh()
+
+    try:
+        outcome = train_archetypes(get_settings(), seasons, force=force, progress=progress)
+    finally:
+        for bar in bars:
+            bar.close()
+    echo(f"training: {outcome.as_dict().get('message', outcome)}")
+    return 0
+
+
+def _seed_inline() -> int:
+    """What the seed task does (workers/fetch/tasks.py), here: import, then train here too."""
+    from common.storage import DataDir
+    from workers.fetch.recordings import seed_from_recordings
+
+    settings = get_settings()
+    outcomes = seed_from_recordings(settings.recordings_dir, DataDir(settings.data_dir), settings)
+    seeded = [str(o.season) for o in outcomes if o.status == "updated"]
+    echo(f"seeded {len(seeded)} seasons" + (f" ({seeded[0]} … {seeded[-1]})" if seeded else ""))
+    # Like the task, always train: skipped when the champion already has exactly this data.
+    return _train_inline(None)
+
+
+# --- Pipeline: publish and follow tasks ----------------------------------------------------------
 
 
 def _refresh(text: str, force: bool, wait: bool, timeout: float) -> int:
+    from common.pipeline import request_refresh, task_status
+
     seasons = [current_season()] if text == "current" else parse_seasons(text)
     tickets = []
     for season in tqdm(seasons, desc="publishing", unit="season", disable=len(seasons) < 2):
@@ -120,6 +418,8 @@ def _refresh(text: str, force: bool, wait: bool, timeout: float) -> int:
 
 
 def _wait_for(task_id: str, timeout: float, label: str) -> dict[str, Any]:
+    from common.pipeline import task_status
+
     deadline = time.monotonic() + timeout
     with tqdm(total=100, desc=label, unit="%", bar_format="{l_bar}{bar}| {postfix}") as bar:
         while time.monotonic() < deadline:
@@ -157,6 +457,9 @@ def _follow_seed(task_id: str, timeout: float) -> int:
 
 
 def _status() -> int:
+    from common.celery_app import FETCH_QUEUE, TRAIN_QUEUE, app
+    from common.pipeline import pending_refreshes, redis_client, task_status
+
     replies = app.control.ping(timeout=1.0) or []
     workers = sorted(name for reply in replies for name in reply)
     echo("workers: " + (", ".join(workers) if workers else "none answering"))

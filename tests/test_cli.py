@@ -1,0 +1,252 @@
+"""The command line gives the app's answers: a real champion, trained by the CLI itself.
+
+``nba-archetypes seed --inline`` imports the bundled real recordings into a fresh data directory
+and trains in its own process (no broker, no worker); every other command then reads that
+champion through MLflow, as the app does. The CLI always runs as a subprocess through its
+console script, as a user or a script would run it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import redis
+
+from common.champion import ASSIGNMENTS_ARTIFACT, find_champion
+from common.cli import main
+from common.seasons import current_season
+from common.settings import Settings
+from common.style import STYLE_FEATURES, STYLE_PREFIX
+from tests.conftest import RECORDINGS
+from tests.services import PROJECT_ROOT
+
+CLI = Path(sys.executable).parent / "nba-archetypes"  # the installed console script
+BUNDLED_SEASONS = sorted(
+    {p.name.split("_")[1] for p in RECORDINGS.glob("leaguedashplayerstats_*_regular_*.json*")}
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    out: str
+    err: str
+    seconds: float
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@dataclass(frozen=True)
+class Cli:
+    data_dir: Path
+    pycache: Path
+
+    def __call__(self, *args: str, timeout: float = 120) -> Run:
+        env = {
+            **os.environ,
+            "DATA_DIR": str(self.data_dir),
+            # Each call is a new process: cache bytecode outside the venv, or every call
+            # compiles MLflow and pandas again when PYTHONDONTWRITEBYTECODE is set.
+            "PYTHONDONTWRITEBYTECODE": "",
+            "PYTHONPYCACHEPREFIX": str(self.pycache),
+        }
+        start = time.perf_counter()
+        done = subprocess.run(
+            [str(CLI), *args],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        return Run(done.returncode, done.stdout, done.stderr, time.perf_counter() - start)
+
+
+@pytest.fixture(scope="module")
+def pycache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pycache")
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory: pytest.TempPathFactory, pycache: Path) -> Cli:
+    """A data directory with a champion, produced by ``nba-archetypes seed --inline``."""
+    data = tmp_path_factory.mktemp("cli-data")
+    run = Cli(data, pycache)("seed", "--inline", timeout=900)
+    assert run.code == 0, run.err[-3000:]
+    first, last = BUNDLED_SEASONS[0], BUNDLED_SEASONS[-1]
+    assert f"seeded {len(BUNDLED_SEASONS)} seasons ({first} … {last})" in run.out
+    assert "training:" in run.out
+    return Cli(data, pycache)
+
+
+@pytest.fixture(scope="module")
+def assignments(cli: Cli) -> pd.DataFrame:
+    """The champion's assignments, read straight from the MLflow artifacts directory."""
+    champion = find_champion(Settings(data_dir=cli.data_dir))
+    assert champion is not None
+    root = cli.data_dir / "mlartifacts"
+    [path] = root.glob(f"**/{champion.run_id}/artifacts/{ASSIGNMENTS_ARTIFACT}")
+    return pd.read_parquet(path)
+
+
+def nearest(
+    assignments: pd.DataFrame, name: str, season: str, only: str | None = None
+) -> pd.DataFrame:
+    """The expected answer, by plain NumPy: every other player by Euclidean distance."""
+    columns = [c for c in assignments.columns if c.startswith(STYLE_PREFIX)]
+    me = assignments[(assignments["PLAYER_NAME"] == name) & (assignments["SEASON"] == season)]
+    assert len(me) == 1
+    others = assignments[assignments["PLAYER_ID"] != me["PLAYER_ID"].iloc[0]]
+    if only is not None:
+        others = others[others["SEASON"] == only]
+    gaps = others[columns].to_numpy(float) - me[columns].to_numpy(float)
+    return others.assign(DISTANCE=np.linalg.norm(gaps, axis=1)).sort_values("DISTANCE")
+
+
+def test_player_shows_archetype_memberships_and_key_stats(cli: Cli) -> None:
+    answer = cli("player", "Kobe Bryant", "2005-06", "--json")
+    assert answer.code == 0, answer.err
+    kobe = answer.json()
+    assert (kobe["player"], kobe["season"], kobe["team"]) == ("Kobe Bryant", "2005-06", "LAL")
+    shares = [m["share"] for m in kobe["memberships"]]
+    assert shares == sorted(shares, reverse=True)
+    assert sum(shares) == pytest.approx(1.0, abs=0.01)
+    assert kobe["memberships"][0]["archetype"] == kobe["archetype"]
+    stats = kobe["stats"]
+    assert stats["games"] == 80
+    assert stats["pts_per36"] > 30  # the 35.4 points a game season
+    assert 0.5 < stats["ts_pct"] < 0.6
+
+    text = cli("player", "Kobe Bryant", "2005-06")
+    assert text.code == 0, text.err
+    lines = text.out.splitlines()
+    assert lines[0] == f"Kobe Bryant, 2005-06 (LAL): {kobe['archetype']}"
+    assert lines[1].startswith("  memberships: ")
+    assert f" % {kobe['archetype']}" in lines[1].split(",")[0]
+    assert "80 games" in lines[2]
+    assert "TS " in lines[2]
+
+
+def test_similar_lists_the_nearest_other_players_of_every_season(
+    cli: Cli, assignments: pd.DataFrame
+) -> None:
+    run = cli("similar", "Kobe Bryant", "2005-06", "--limit", "7", "--json")
+    assert run.code == 0, run.err
+    matches = run.json()
+    assert len(matches) == 7
+    assert [m["rank"] for m in matches] == list(range(1, 8))
+    distances = [m["distance"] for m in matches]
+    assert distances == sorted(distances)
+    assert all(m["player"] != "Kobe Bryant" for m in matches)
+    assert len({m["season"] for m in matches}) > 1  # not one season's list
+    labels = set(STYLE_FEATURES.values())
+    for match in matches:
+        assert {"player", "season", "team", "archetype", "distance", "similarity"} <= set(match)
+        assert set(match["closest"]) <= labels
+        assert set(match["farthest"]) <= labels
+        assert 0 < match["similarity"] <= 100
+
+    expected = nearest(assignments, "Kobe Bryant", "2005-06").head(7)
+    assert [(m["player"], m["season"]) for m in matches] == list(
+        zip(expected["PLAYER_NAME"], expected["SEASON"], strict=True)
+    )
+    assert distances == pytest.approx(expected["DISTANCE"].tolist(), abs=1e-3)
+
+
+def test_similar_in_one_season(cli: Cli, assignments: pd.DataFrame) -> None:
+    run = cli("similar", "Kobe Bryant", "2005-06", "--season", "1996-97", "--json")
+    assert run.code == 0, run.err
+    matches = run.json()
+    assert len(matches) == 10  # the default limit
+    assert {m["season"] for m in matches} == {"1996-97"}
+    assert all(m["player"] != "Kobe Bryant" for m in matches)  # his rookie season is out
+    expected = nearest(assignments, "Kobe Bryant", "2005-06", only="1996-97")
+    assert matches[0]["player"] == expected["PLAYER_NAME"].iloc[0]
+    assert matches[0]["distance"] == pytest.approx(expected["DISTANCE"].iloc[0], abs=1e-3)
+
+    text = cli("similar", "Kobe Bryant", "2005-06", "--season", "1996-97", "--limit", "3")
+    assert text.code == 0, text.err
+    lines = text.out.splitlines()
+    assert lines[0].startswith("Most similar to Kobe Bryant, 2005-06 (LAL")
+    assert lines[0].endswith("in 1996-97:")
+    assert len(lines) == 4
+    assert lines[1].lstrip().startswith(f"1. {matches[0]['player']}")
+
+
+def test_names_match_without_accents_or_case(cli: Cli) -> None:
+    run = cli("player", "nikola jokic", "2018-19", "--json")
+    assert run.code == 0, run.err
+    assert run.json()["player"] == "Nikola Jokić"
+    similar = cli("similar", "Nikola Jokic", "2018-19", "--limit", "3", "--json")
+    assert similar.code == 0, similar.err
+    assert all(m["player"] != "Nikola Jokić" for m in similar.json())
+
+
+def test_an_unknown_name_is_refused_with_close_names(cli: Cli) -> None:
+    for command in ("player", "similar"):
+        run = cli(command, "Kobe Bryent", "2005-06", "--json")
+        assert run.code == 2
+        assert run.out == ""
+        assert run.err.strip().startswith("error: No player named 'Kobe Bryent'.")
+        assert "Did you mean Kobe Bryant" in run.err
+        assert len(run.err.strip().splitlines()) == 1
+
+
+def test_an_unknown_season_is_refused(cli: Cli) -> None:
+    absent = str(current_season())  # a valid label the bundled seasons do not have
+    run = cli("player", "Kobe Bryant", absent)
+    assert run.code == 2
+    assert f"Season {absent} is not in the champion's data" in run.err
+    run = cli("similar", "Kobe Bryant", "2005-06", "--season", absent)
+    assert run.code == 2
+    assert absent in run.err
+    run = cli("player", "Kobe Bryant", "2005")
+    assert run.code == 2
+    assert "malformed" in run.err
+    run = cli("player", "Kobe Bryant", "2017-18")  # retired after 2015-16
+    assert run.code == 2
+    assert "Kobe Bryant has no classified season '2017-18'" in run.err
+
+
+def test_train_inline_on_unchanged_data_keeps_the_champion(cli: Cli) -> None:
+    before = cli("player", "Kobe Bryant", "2005-06", "--json").json()["champion_version"]
+    run = cli("train", "--inline", timeout=600)
+    assert run.code == 0, run.err[-3000:]
+    assert run.out.startswith("training: ")
+    after = cli("player", "Kobe Bryant", "2005-06", "--json").json()["champion_version"]
+    assert after == before
+
+
+def test_without_a_champion_the_cli_says_what_to_do(tmp_path: Path, pycache: Path) -> None:
+    empty = Cli(tmp_path / "data", pycache)
+    for args in (("player", "Kobe Bryant", "2005-06"), ("similar", "Kobe Bryant", "2005-06")):
+        run = empty(*args)
+        assert run.code == 1
+        assert run.out == ""
+        assert run.err.startswith("error: No champion model yet")
+        assert "nba-archetypes seed --inline" in run.err
+        assert len(run.err.strip().splitlines()) == 1
+    assert not (tmp_path / "data" / "mlflow.db").exists()  # asking never creates a store
+
+
+def test_train_force_is_queued_past_the_debounce(capsys: pytest.CaptureFixture[str]) -> None:
+    broker = redis.Redis.from_url(os.environ["REDIS_URL"])
+    assert main(["train", "--force", "--seasons", "2018-19"]) == 0
+    assert capsys.readouterr().out.startswith("forced training queued: ")
+    [raw] = broker.lrange("train", 0, -1)
+    args, kwargs, _ = json.loads(base64.b64decode(json.loads(raw)["body"]))
+    assert args == []
+    assert kwargs == {"seasons": ["2018-19"], "force": True}
