@@ -138,7 +138,7 @@ STATE_JS = """() => ({
   cells: [...document.querySelectorAll('[data-testid="stDataFrame"]')].map(
     g => g.querySelectorAll('[role="gridcell"]').length),
 })"""
-CONTENT = {"archetypes": (3, 0), "compare": (1, 1), "data": (0, 2), "pipeline": (0, 1)}
+CONTENT = {"archetypes": (3, 0), "compare": (2, 1), "data": (0, 2), "pipeline": (0, 1)}
 
 
 def _wait_loaded(page: Page, name: str, text: str = "") -> float:
@@ -226,7 +226,7 @@ def _in_app_reruns(page: Page, url: str) -> dict[str, float]:
     _wait_loaded(page, "compare")
     for i in range(REPEATS + 1):
         for season in ("2018-19", "1996-97"):
-            page.get_by_role("combobox", name="Compare with season").click()
+            page.get_by_role("combobox", name="Similar players from").click()
             page.keyboard.type(season)  # the options list is virtual: search, then pick
             start = page.evaluate("performance.now()") / 1000
             page.keyboard.press("Enter")

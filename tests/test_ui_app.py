@@ -8,15 +8,20 @@ fetching from the replay server (the only stand-in: it speaks for stats.nba.com)
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 import streamlit as st
+from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
 from common.champion import (
@@ -29,6 +34,7 @@ from common.champion import (
 from common.seasons import Season, current_season
 from common.settings import Settings, get_settings
 from common.storage import DataDir
+from common.style import STYLE_FEATURES
 from replay.server import inject_faults
 from tests.services import PROJECT_ROOT, celery_workers, free_port, worker_env
 from workers.fetch.recordings import bundled_recordings, seed_from_recordings
@@ -58,11 +64,16 @@ def seed_seasons(data: Path, seasons: list[str] | None = None) -> None:
 
 
 def build_champion_dir(data: Path, train_on: list[str], seed: list[str] | None = None) -> Path:
-    """A data dir with seeded seasons and a champion trained on ``train_on``."""
+    """A data dir with a champion trained on ``train_on``, then the ``seed`` seasons (all by
+    default) imported: seasons downloaded after the last training, as after a backfill.
+
+    Only a training on every stored season can become champion, so ``train_on`` is seeded
+    and trained first, the rest is added after."""
     data.mkdir(parents=True, exist_ok=True)
-    seed_seasons(data, seed)
+    seed_seasons(data, train_on)
     outcome = train_archetypes(Settings(data_dir=data), [Season.parse(s) for s in train_on])
     assert outcome.status == "promoted", outcome
+    seed_seasons(data, seed)  # seasons already there are left alone
     return data
 
 
@@ -147,7 +158,77 @@ def all_text(at: AppTest) -> str:
     return "\n".join(parts)
 
 
+def vega_specs(at: AppTest) -> list[dict[str, Any]]:
+    return [json.loads(chart.proto.spec) for chart in at.get("vega_lite_chart")]
+
+
+def chart_data(at: AppTest, index: int) -> pd.DataFrame:
+    """The table a chart draws (Streamlit ships it next to the spec, as Arrow)."""
+    datasets = at.get("vega_lite_chart")[index].proto.datasets
+    assert len(datasets) == 1
+    return dataframe_util.convert_arrow_bytes_to_pandas_df(datasets[0].data.data)
+
+
+def archetype_scales(spec: object) -> list[dict[str, Any]]:
+    """Every colour scale a chart spec gives the archetype name."""
+    found = []
+    if isinstance(spec, dict):
+        color = spec.get("color")
+        if isinstance(color, dict) and color.get("field") == "ARCHETYPE_NAME":
+            found.append(color.get("scale"))
+        for value in spec.values():
+            found += archetype_scales(value)
+    elif isinstance(spec, list):
+        for value in spec:
+            found += archetype_scales(value)
+    return found
+
+
+def profile_scale(profiles: list[dict]) -> dict[str, list[str]]:
+    """What every archetype colour scale must be: the profiles' own colours, by name."""
+    ordered = sorted(profiles, key=lambda p: p["name"])
+    return {"domain": [p["name"] for p in ordered], "range": [p["color"] for p in ordered]}
+
+
+def player_row(assignments: pd.DataFrame, player_id: int, season: str) -> pd.Series:
+    rows = assignments[(assignments["PLAYER_ID"] == player_id) & (assignments["SEASON"] == season)]
+    assert len(rows) == 1
+    return rows.iloc[0]
+
+
+# The style features as the app's tables head them, written out here (not imported).
+SHORT = {
+    "FGA_PER36": "FGA/36", "FG3A_RATE": "3PA share", "FTA_RATE": "FTA rate",
+    "AST_PER36": "AST/36", "TOV_PER36": "TOV/36", "OREB_PER36": "OREB/36",
+    "DREB_PER36": "DREB/36", "STL_PER36": "STL/36", "BLK_PER36": "BLK/36", "PF_PER36": "PF/36",
+}  # fmt: skip
+
+
+def nearest(
+    assignments: pd.DataFrame, player: pd.Series, season: str | None = None, n: int = 10
+) -> pd.DataFrame:
+    """The expected answer, in plain NumPy: the ``n`` other players' seasons nearest to
+    ``player`` by Euclidean distance over the ``Z_`` columns, whatever their archetype, with
+    the two features closest (``CLOSEST``) and farthest (``FARTHEST``) apart."""
+    z = [c for c in assignments.columns if c.startswith("Z_")]
+    assert len(z) == len(STYLE_FEATURES)
+    pool = assignments[assignments["PLAYER_ID"] != player["PLAYER_ID"]]
+    if season is not None:
+        pool = pool[pool["SEASON"] == season]
+    gaps = np.abs(pool[z].to_numpy(dtype=float) - player[z].to_numpy(dtype=float))
+    distance = np.sqrt((gaps**2).sum(axis=1))
+    order = np.argsort(distance, kind="stable")[:n]
+    names = [SHORT[c.removeprefix("Z_")] for c in z]
+    return pool.iloc[order].assign(
+        DISTANCE=distance[order],
+        CLOSEST=[", ".join(names[i] for i in np.argsort(g)[:2]) for g in gaps[order]],
+        FARTHEST=[", ".join(names[i] for i in np.argsort(g)[::-1][:2]) for g in gaps[order]],
+    )
+
+
 # --- Archetypes ----------------------------------------------------------------------------------
+
+CARD = re.compile(r'(?:<span style="color:(#[0-9a-fA-F]{6})">■</span> )?\*\*([^*]+)\*\*')
 
 
 def test_archetypes_page_shows_the_champions_archetypes(
@@ -158,26 +239,65 @@ def test_archetypes_page_shows_the_champions_archetypes(
     at = open_app()
 
     assert texts(at.title) == ["Player archetypes"]
-    assert at.caption[0].value.startswith(
+    caption = at.caption[0].value
+    assert caption.startswith(
         f"Champion model v1: {len(profiles)} archetypes found in {len(assignments):,} "
-        "player-seasons (1996-97 to 2018-19)"
+        "player-seasons (1996-97 to 2018-19) from 10 style features."
     )
+    # Stability is the quality shown, with the champion run's own figures; not silhouette.
+    metrics = find_champion(Settings(data_dir=champion_dir)).metrics  # type: ignore[union-attr]
+    assert "min_jaccard" in metrics
+    assert "silhouette" not in caption
+    assert f"{metrics['min_jaccard']:.2f}" in caption
+    if metrics["min_jaccard"] >= 0.75:
+        assert "Each archetype is stable" in caption
+    if "seed_ari" in metrics:
+        assert f"ARI {metrics['seed_ari']:.2f}" in caption
     markdown = texts(at.markdown)
-    cards = [m.strip("*") for m in markdown if re.fullmatch(r"\*\*[^*]+\*\*", m)]
+    cards = [m for m in (CARD.fullmatch(text) for text in markdown) if m]
     # One card per archetype, by name (row by row in 3 columns; AppTest lists column by
     # column): a new champion keeps each archetype's place and colour.
     names = sorted(p["name"] for p in profiles)
-    assert cards == [name for column in range(3) for name in names[column::3]]
+    assert [m[2] for m in cards] == [name for column in range(3) for name in names[column::3]]
+    colors = {p["name"]: p["color"] for p in profiles}
+    assert all(m[1] == colors[m[2]] for m in cards)  # each card's swatch: its profile colour
     # Cards give sizes that add up to every classified player-season.
     sizes = [int(m[1]) for c in texts(at.caption) if (m := re.fullmatch(r"(\d+) players \(.*", c))]
     assert sorted(sizes) == sorted(p["size"] for p in profiles)
     assert sum(sizes) == len(assignments)
-    # Traits are written for people: "PTS/36 +1.5", not "PTS_PER36".
+    # Traits are written for people: "AST/36 +1.5 sigma", not "AST_PER36" or "Z_AST_PER36".
     traits = [m for m in markdown if m.startswith("Stands out by:")]
     assert len(traits) == len(profiles)
     assert not any("_PER36" in t or "_RATE" in t for t in traits)
     assert [s.value for s in at.selectbox] == ["All seasons"]
-    assert len(at.get("vega_lite_chart")) == 3  # profile heatmap, map, era mix
+    specs = vega_specs(at)
+    assert len(specs) == 3  # what sets them apart (style features), map, era mix
+    heatmap = chart_data(at, 0)
+    assert set(heatmap["Stat"]) == set(SHORT.values())  # the 10 style features
+    assert set(heatmap["Archetype"]) == set(names)
+
+
+def test_archetype_colours_come_from_the_profiles(
+    use_env: Callable[..., None], champion_dir: Path, champion: tuple[pd.DataFrame, list[dict]]
+) -> None:
+    assignments, profiles = champion
+    assert all(re.fullmatch(r"#[0-9a-f]{6}", p["color"], re.IGNORECASE) for p in profiles)
+    assert len({p["color"] for p in profiles}) == len(profiles)
+    use_env(champion_dir)
+    expected = profile_scale(profiles)
+
+    at = open_app()
+    scales = [s for spec in vega_specs(at) for s in archetype_scales(spec)]
+    assert len(scales) == 2  # the map and the era mix
+    assert all(scale == expected for scale in scales), scales
+    # The map: one point per player-season at its X/Y, named by its archetype.
+    points = chart_data(at, 1)
+    assert len(points) == len(assignments)
+    assert set(points["ARCHETYPE_NAME"]) <= set(expected["domain"])
+
+    at = open_app(page="compare", season="2004-05", player=KOBE)
+    scales = [s for spec in vega_specs(at) for s in archetype_scales(spec)]
+    assert scales == [expected]  # the career timeline
 
 
 def test_archetypes_season_filter_from_the_url(
@@ -201,35 +321,130 @@ def test_archetypes_season_filter_from_the_url(
     assert at.query_params["season"] == "1996-97"
 
 
+def test_stability_note_without_figures_says_nothing() -> None:
+    from ui.views.archetypes import stability_note
+
+    assert stability_note({}) == ""
+    assert stability_note({"min_jaccard": math.nan}) == ""
+    weak = stability_note({"min_jaccard": 0.6})
+    assert "least stable" in weak
+    assert "0.60" in weak
+
+
 # --- Compare -------------------------------------------------------------------------------------
 
+SIMILAR_COLUMNS = [
+    "PLAYER_NAME", "SEASON", "TEAM_ABBREVIATION", "ARCHETYPE_NAME", "SIMILARITY", "CLOSEST",
+    "FARTHEST", *SHORT,
+]  # fmt: skip
 
-def test_compare_deep_link_kobe_2004_05_against_1996_97(
+
+def assert_similar_table(at: AppTest, expected: pd.DataFrame) -> pd.DataFrame:
+    similar = at.dataframe[0].value
+    assert list(similar.columns) == SIMILAR_COLUMNS  # the features used are in the table
+    assert list(zip(similar["PLAYER_NAME"], similar["SEASON"], strict=True)) == list(
+        zip(expected["PLAYER_NAME"], expected["SEASON"], strict=True)
+    )
+    assert list(similar["ARCHETYPE_NAME"]) == list(expected["ARCHETYPE_NAME"])
+    assert list(similar["CLOSEST"]) == list(expected["CLOSEST"])
+    assert list(similar["FARTHEST"]) == list(expected["FARTHEST"])
+    assert similar["SIMILARITY"].is_monotonic_decreasing
+    assert 0 < similar["SIMILARITY"].min() <= similar["SIMILARITY"].max() <= 100
+    # Feature values as a reader reads them: AST/36 as is, the 3PA share in percent.
+    assert np.allclose(similar["AST_PER36"], expected["AST_PER36"])
+    assert np.allclose(similar["FG3A_RATE"], 100 * expected["FG3A_RATE"])
+    return similar
+
+
+def test_compare_finds_similar_players_across_all_eras_with_a_season_filter(
     use_env: Callable[..., None], champion_dir: Path, champion: tuple[pd.DataFrame, list[dict]]
 ) -> None:
     assignments, _ = champion
     use_env(champion_dir)
-    at = open_app(page="compare", season="2004-05", player=KOBE, vs="1996-97")
+    at = open_app(page="compare", season="2004-05", player=KOBE)
 
-    kobe = assignments[(assignments["PLAYER_ID"] == KOBE) & (assignments["SEASON"] == "2004-05")]
-    archetype = kobe["ARCHETYPE_NAME"].item()
-    assert texts(at.subheader) == [f"Kobe Bryant, 2004-05: {archetype}"]
-    assert [s.value for s in at.selectbox] == ["2004-05", KOBE, "1996-97"]
+    kobe = player_row(assignments, KOBE, "2004-05")
+    assert texts(at.subheader) == [f"Kobe Bryant, 2004-05: {kobe['ARCHETYPE_NAME']}"]
+    assert [s.value for s in at.selectbox] == ["2004-05", KOBE, "All seasons"]  # the default
+    assert at.query_params["vs"] == "All seasons"
     assert not at.warning
+    assert "**Most similar players across all seasons**" in texts(at.markdown)
+    # The features compared are named on the page, in words.
+    page = all_text(at)
+    assert all(words in page for words in STYLE_FEATURES.values())
 
-    similar = at.dataframe[0].value
+    # Nearest first over every season (not "same archetype first"), never his own seasons.
+    expected = nearest(assignments, kobe)
+    similar = assert_similar_table(at, expected)
     assert len(similar) == 10
-    players_1996 = assignments[assignments["SEASON"] == "1996-97"]
-    assert set(similar["PLAYER_NAME"]) <= set(players_1996["PLAYER_NAME"])
-    assert "Kobe Bryant" not in set(similar["PLAYER_NAME"])  # his 1996-97 self is no scorer yet
-    # Same archetype first (enough 1996-97 players share it to fill the list), best match first.
-    assert (similar["ARCHETYPE_NAME"] == archetype).all()
-    assert similar["SIMILARITY"].is_monotonic_decreasing
-    assert 0 < similar["SIMILARITY"].min() <= similar["SIMILARITY"].max() <= 100
+    assert "Kobe Bryant" not in set(similar["PLAYER_NAME"])
+    assert len(at.get("vega_lite_chart")) == 2  # career timeline, style side by side
+
+    # The season filter: the same question asked of one season, kept in the URL.
+    at.selectbox[2].set_value("1996-97").run()
+    assert not at.exception
+    assert at.query_params["vs"] == "1996-97"
+    assert "**Most similar players in 1996-97**" in texts(at.markdown)
+    similar = assert_similar_table(at, nearest(assignments, kobe, season="1996-97"))
+    assert set(similar["SEASON"]) == {"1996-97"}
     # Nowhere near a center: Dikembe Mutombo is not among Kobe's 1996-97 matches.
+    players_1996 = assignments[assignments["SEASON"] == "1996-97"]
     assert "Dikembe Mutombo" in set(players_1996["PLAYER_NAME"])
     assert "Dikembe Mutombo" not in set(similar["PLAYER_NAME"])
-    assert len(at.get("vega_lite_chart")) == 1  # side-by-side key stats
+
+    # A shared link with a season filter opens on it.
+    at = open_app(page="compare", season="2004-05", player=KOBE, vs="1996-97")
+    assert at.selectbox[2].value == "1996-97"
+    assert set(at.dataframe[0].value["SEASON"]) == {"1996-97"}
+
+
+def test_compare_shows_memberships_and_the_career_timeline(
+    use_env: Callable[..., None], champion_dir: Path, champion: tuple[pd.DataFrame, list[dict]]
+) -> None:
+    assignments, profiles = champion
+    use_env(champion_dir)
+    at = open_app(page="compare", season="2004-05", player=KOBE)
+
+    # His style mix: every archetype share of at least 5 %, largest first, from the stored
+    # membership columns (which add up to 1 for every player-season).
+    membership = [f"MEMBERSHIP_{p['id']}" for p in profiles]
+    assert np.allclose(assignments[membership].sum(axis=1), 1.0)
+    kobe = player_row(assignments, KOBE, "2004-05")
+    shares = sorted(((kobe[f"MEMBERSHIP_{p['id']}"], p["name"]) for p in profiles), reverse=True)
+    mix = ", ".join(f"{share:.0%} {name}" for share, name in shares if share >= 0.05)
+    assert f"**Style mix:** {mix}" in texts(at.markdown)
+    assert mix.startswith(f"{shares[0][0]:.0%} {kobe['ARCHETYPE_NAME']}")
+
+    # The career timeline: one stacked bar per classified season, his shares as stored.
+    career = assignments[assignments["PLAYER_ID"] == KOBE].sort_values("SEASON")
+    assert len(career) >= 2
+    specs = vega_specs(at)
+    timeline = next(i for i, s in enumerate(specs) if s["encoding"]["y"]["field"] == "SHARE")
+    assert specs[timeline]["encoding"]["x"]["field"] == "SEASON"
+    assert specs[timeline]["encoding"]["y"]["stack"] == "zero"
+    drawn = chart_data(at, timeline)
+    assert sorted(drawn["SEASON"].unique()) == list(career["SEASON"])
+    names = {p["name"]: f"MEMBERSHIP_{p['id']}" for p in profiles}
+    stored = career.set_index("SEASON")
+    for season, name, share in zip(
+        drawn["SEASON"], drawn["ARCHETYPE_NAME"], drawn["SHARE"], strict=True
+    ):
+        assert share == pytest.approx(stored.loc[season, names[name]]), (season, name)
+    for season, row in stored.iterrows():  # every share that shows is drawn
+        visible = {n for n, column in names.items() if row[column] >= 0.01}
+        assert visible <= set(drawn.loc[drawn["SEASON"] == season, "ARCHETYPE_NAME"])
+    # ... and his primary archetype, season by season (runs of the same one merged).
+    runs: list[list[str]] = []
+    for season, archetype in zip(career["SEASON"], career["ARCHETYPE_NAME"], strict=True):
+        if runs and runs[-1][2] == archetype:
+            runs[-1][1] = season
+        else:
+            runs.append([season, season, archetype])
+    primary = " · ".join(
+        f"{first}: {name}" if first == last else f"{first} to {last}: {name}"
+        for first, last, name in runs
+    )
+    assert f"**Primary archetype:** {primary}" in texts(at.markdown)
 
 
 def test_compare_without_a_player_asks_for_one(
@@ -241,6 +456,7 @@ def test_compare_without_a_player_asks_for_one(
     assert "Pick a player" in at.info[0].value
     assert at.selectbox[0].value == "2018-19"  # latest trained season by default
     assert not at.dataframe
+    assert not at.get("vega_lite_chart")
 
 
 # --- Data ----------------------------------------------------------------------------------------
@@ -265,6 +481,10 @@ def test_data_page_summary_filters_columns_and_csv(
     assert len(players) == 464
     assert at.caption[-1].value == "464 of 464 players"
     assert 45 < players["TS_PCT"].median() < 65  # shown as percentages, not 0.55
+    # The style features the model uses are shown by default, and named as such.
+    assert [c for c in players.columns if c in SHORT] == list(SHORT)
+    assert at.caption[-2].value.startswith("Style features (archetypes and similar players")
+    assert all(label in at.caption[-2].value for label in SHORT.values())
     assert [b.label for b in at.get("download_button")] == ["Download CSV"]
 
     at.text_input(key="data_name").set_value("kobe").run()

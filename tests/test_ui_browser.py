@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from scripts.chromium import CHROMIUM, launch
 from scripts.chromium import MISSING as CHROMIUM_MISSING
 from tests.services import PROJECT_ROOT, free_port, wait_until
-from tests.test_ui_app import KOBE, champion_artifacts, shared_champion_dir
+from tests.test_ui_app import KOBE, champion_artifacts, nearest, player_row, shared_champion_dir
 
 SCREENSHOTS = PROJECT_ROOT / "artifacts" / "screenshots"
 VIEWPORT = {"width": 1400, "height": 2600}  # the main area scrolls inside the page: be tall
@@ -136,27 +136,34 @@ def test_archetypes_page(page: Page, app_url: str, champion_dir: Path) -> None:
 
 def test_compare_page_deep_link(page: Page, app_url: str, champion_dir: Path) -> None:
     assignments, _ = champion_artifacts(champion_dir)
-    from ui.similarity import most_similar
-
-    kobe = assignments[(assignments["PLAYER_ID"] == KOBE) & (assignments["SEASON"] == "2004-05")]
-    best = most_similar(assignments, kobe.iloc[0], "1996-97").iloc[0]
+    kobe = player_row(assignments, KOBE, "2004-05")
+    best = nearest(assignments, kobe, n=1).iloc[0]  # plain NumPy over every season
     open_page(
         page,
-        f"{app_url}/?page=compare&season=2004-05&player={KOBE}&vs=1996-97",
+        f"{app_url}/?page=compare&season=2004-05&player={KOBE}",
         "Compare players across eras",
-        charts=1,
+        charts=2,  # career timeline, style side by side
     )
 
     heading = page.locator("h3", has_text="Kobe Bryant, 2004-05: ")
-    expect(heading).to_have_text(f"Kobe Bryant, 2004-05: {kobe['ARCHETYPE_NAME'].item()}")
-    expect(page.get_by_text("Most similar players in 1996-97")).to_be_visible()
+    expect(heading).to_have_text(f"Kobe Bryant, 2004-05: {kobe['ARCHETYPE_NAME']}")
+    expect(page.get_by_text("Style mix:")).to_be_visible()
+    expect(page.get_by_text("Kobe Bryant's career, season by season")).to_be_visible()
+    expect(page.get_by_text("Most similar players across all seasons")).to_be_visible()
     cells = grid_text(page)
-    assert best["PLAYER_NAME"] in cells  # the closest 1996-97 player heads the table
-    assert cells[0] == best["PLAYER_NAME"]
-    # The chart's legend names Kobe and his closest 1996-97 matches.
-    legend = page.locator(".vega-embed").inner_text()
-    assert "Kobe Bryant 2004-05" in legend
-    assert f"{best['PLAYER_NAME']} 1996-97" in legend
+    assert cells[0] == best["PLAYER_NAME"]  # the closest player of any season heads the table
+    assert cells[1] == best["SEASON"]
+    headers = page.locator('[data-testid="stDataFrame"]').locator('[role="columnheader"]')
+    shown = headers.all_inner_texts()
+    for header in ("Player", "Season", "Archetype", "Similarity", "Closest in", "Farthest in"):
+        assert header in shown
+    assert "AST/36" in shown  # a style feature, headed for people
+    # The side-by-side chart's legend names Kobe and his closest match.
+    legends = page.locator(".vega-embed").all_inner_texts()
+    assert any(
+        "Kobe Bryant 2004-05" in text and f"{best['PLAYER_NAME']} {best['SEASON']}" in text
+        for text in legends
+    )
     finish(page, "compare")
 
 
@@ -176,8 +183,12 @@ def test_data_page(page: Page, app_url: str, champion_dir: Path) -> None:
     assert grid_text(page, 1)[0] == most_minutes  # latest season, most minutes first
     # Column headers for people, not the raw names.
     headers = tables.nth(1).locator('[role="columnheader"]').all_inner_texts()
-    assert "PTS/36" in headers
-    assert "PTS_PER36" not in headers
+    # (the grid draws only the columns in view: the first style features are)
+    assert "FGA/36" in headers
+    assert "FGA_PER36" not in headers
+    expect(
+        page.get_by_text(re.compile(r"^Style features \(archetypes and similar"))
+    ).to_be_visible()
     finish(page, "data")
 
 

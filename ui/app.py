@@ -18,7 +18,7 @@ import streamlit as st
 from ui import url_state
 
 if TYPE_CHECKING:
-    from ui.results import ChampionResults
+    from common.champion import ChampionResults
 
 PAGES = {
     "archetypes": "Archetypes",

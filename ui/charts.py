@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import altair as alt
 import pandas as pd
 
@@ -22,20 +24,29 @@ KEY_STATS = {
 }
 TOOLTIP_STATS = ["PTS_PER36", "REB_PER36", "AST_PER36", "FG3A_RATE"]
 PALETTE = "tableau10"  # distinct hues: neighbouring archetypes must not look alike
+PLAYER_COLORS = ["#262730", "#1f5f99", "#4f94d4", "#9cc3e8"]  # a player, then his matches
+SEASON_STEP = 40  # px per season in a career timeline: two seasons make no giant bars
 
 
 def _d3_format(stat: str) -> str:
     return ".0%" if stat.endswith(PERCENT_SUFFIXES) else ".1f"
 
 
-def archetype_color(names: list[str]) -> alt.Color:
+def archetype_scale(names: list[str], colors: list[str]) -> alt.Scale:
+    """Each archetype in its profile's colour (stable across champions), in name order."""
+    return alt.Scale(domain=names, range=colors)
+
+
+def archetype_color(
+    names: list[str], colors: list[str], field: str = "ARCHETYPE_NAME", **kwargs: Any
+) -> alt.Color:
     return alt.Color(
-        "ARCHETYPE_NAME:N", title="Archetype", scale=alt.Scale(domain=names, scheme=PALETTE)
+        f"{field}:N", title="Archetype", scale=archetype_scale(names, colors), **kwargs
     )
 
 
-def archetype_scatter(assignments: pd.DataFrame, names: list[str]) -> alt.Chart:
-    color = archetype_color(names)
+def archetype_scatter(assignments: pd.DataFrame, names: list[str], colors: list[str]) -> alt.Chart:
+    color = archetype_color(names, colors)
     # Only what the chart uses: every other column would be shipped to the browser too.
     columns = ["X", "Y", "PLAYER_NAME", "SEASON", "TEAM_ABBREVIATION", "ARCHETYPE_NAME"]
     return (
@@ -61,7 +72,7 @@ def archetype_scatter(assignments: pd.DataFrame, names: list[str]) -> alt.Chart:
     )
 
 
-def era_mix(assignments: pd.DataFrame, names: list[str]) -> alt.Chart:
+def era_mix(assignments: pd.DataFrame, names: list[str], colors: list[str]) -> alt.Chart:
     counts = (
         assignments.groupby(["SEASON", "ARCHETYPE_NAME"]).size().rename("players").reset_index()
     )
@@ -76,14 +87,18 @@ def era_mix(assignments: pd.DataFrame, names: list[str]) -> alt.Chart:
                 title="Share of eligible players",
                 axis=alt.Axis(format="%"),
             ),
-            color=archetype_color(names),
-            tooltip=["SEASON:N", "ARCHETYPE_NAME:N", "players:Q"],
+            color=archetype_color(names, colors),
+            tooltip=[
+                alt.Tooltip("SEASON:N", title="Season"),
+                alt.Tooltip("ARCHETYPE_NAME:N", title="Archetype"),
+                alt.Tooltip("players:Q", title="Players"),
+            ],
         )
         .properties(height=320)
     )
 
 
-def profile_heatmap(z_scores: pd.DataFrame) -> alt.Chart:
+def profile_heatmap(z_scores: pd.DataFrame, legend: str = "vs league (σ)") -> alt.Chart:
     """Archetype x stat, coloured by how far the archetype's mean is from the league's."""
     long = z_scores.reset_index(names="Archetype").melt(
         "Archetype", var_name="Stat", value_name="z"
@@ -106,7 +121,7 @@ def profile_heatmap(z_scores: pd.DataFrame) -> alt.Chart:
         color=alt.Color(
             "z:Q",
             scale=alt.Scale(scheme="redblue", domain=[-2, 2], reverse=True),
-            title="vs league (σ)",
+            title=legend,
             # The default 200 px gradient overflows a short chart and gets cut off.
             legend=alt.Legend(gradientLength=max(60, 40 * len(z_scores) - 40)),
         ),
@@ -120,41 +135,99 @@ def profile_heatmap(z_scores: pd.DataFrame) -> alt.Chart:
     return (cells + labels).properties(height=40 * len(z_scores) + 30)
 
 
-def side_by_side(players: pd.DataFrame) -> alt.Chart:
-    """One small bar chart per key stat, the chosen player and his closest matches side by side."""
-    long = players.melt("LABEL", value_vars=list(KEY_STATS), var_name="stat", value_name="value")
-    shares = long["stat"].str.endswith(PERCENT_SUFFIXES)
-    long.loc[shares, "value"] *= 100  # "TS%" reads as 55, not 0.55
-    long["stat"] = long["stat"].map(KEY_STATS)
+def style_side_by_side(players: pd.DataFrame, features: dict[str, str]) -> alt.Chart:
+    """The chosen player and his closest matches, feature by feature: grouped bars of each one's
+    percentile within his own season (what similarity compares), raw values in the tooltip.
+
+    ``players``: one row per player-season with ``LABEL``, ``PCT_<feature>`` (0-100) and the
+    raw ``<feature>`` value; ``features``: feature column -> short axis label, in order.
+    """
+    rows = []
+    for record in players.to_dict("records"):
+        for feature, short in features.items():
+            raw = float(record[feature])
+            rows.append(
+                {
+                    "LABEL": record["LABEL"],
+                    "feature": short,
+                    "percentile": float(record[f"PCT_{feature}"]),
+                    "value": f"{raw:.0%}" if feature.endswith(PERCENT_SUFFIXES) else f"{raw:.1f}",
+                }
+            )
+    order = list(players["LABEL"])
     return (
-        alt.Chart(long)
+        alt.Chart(pd.DataFrame(rows))
         .mark_bar()
         .encode(
             x=alt.X(
-                "LABEL:N",
+                "feature:N",
                 title=None,
-                axis=alt.Axis(labels=False, ticks=False),
-                sort=list(players["LABEL"]),
+                sort=list(features.values()),
+                axis=alt.Axis(labelAngle=0, labelFontSize=12, labelLimit=120),
             ),
-            y=alt.Y("value:Q", title=None),
+            xOffset=alt.XOffset("LABEL:N", sort=order),
+            y=alt.Y(
+                "percentile:Q",
+                title="Percentile in his season",
+                scale=alt.Scale(domain=[0, 100]),
+            ),
             color=alt.Color(
                 "LABEL:N",
                 title=None,
-                sort=list(players["LABEL"]),
-                scale=alt.Scale(scheme=PALETTE),
-                legend=alt.Legend(orient="top", labelLimit=300, columns=2),
+                sort=order,
+                # Not archetype colours (those are on the same page): the player dark, his
+                # matches in blues, lighter as they get farther.
+                scale=alt.Scale(range=PLAYER_COLORS),
+                legend=alt.Legend(orient="top", labelLimit=300, labelFontSize=12),
             ),
-            tooltip=["LABEL:N", "stat:N", alt.Tooltip("value:Q", format=".1f")],
+            tooltip=[
+                alt.Tooltip("LABEL:N", title="Player"),
+                alt.Tooltip("feature:N", title="Feature"),
+                alt.Tooltip("value:N", title="Value"),
+                alt.Tooltip("percentile:Q", title="Percentile in his season", format=".0f"),
+            ],
         )
-        .properties(width=150, height=150)
-        .facet(
-            facet=alt.Facet(
-                "stat:N",
-                title=None,
-                sort=list(KEY_STATS.values()),
-                header=alt.Header(labelFontSize=13, labelFontWeight="bold"),
+        .properties(height=260)
+    )
+
+
+def career_timeline(
+    shares: pd.DataFrame, names: list[str], colors: list[str], selected: str | None = None
+) -> alt.Chart:
+    """A player's archetype memberships season by season: one stacked bar per season.
+
+    ``shares``: long table with ``SEASON``, ``TEAM_ABBREVIATION``, ``ARCHETYPE_NAME``, ``SHARE``
+    (0..1, a season's shares add up to 1); ``selected`` (the season on screen) is set in bold.
+    """
+    seasons = sorted(shares["SEASON"].unique())
+    weight = alt.expr(f"datum.value == {selected!r} ? 'bold' : 'normal'") if selected else None
+    return (
+        alt.Chart(shares)
+        .mark_bar()
+        .encode(
+            x=alt.X(
+                "SEASON:O",
+                title="Season",
+                sort=seasons,
+                axis=alt.Axis(labelAngle=-45, labelFontWeight=weight)
+                if weight
+                else alt.Axis(labelAngle=-45),
             ),
-            columns=4,
+            y=alt.Y(
+                "SHARE:Q",
+                title="Share of his style",
+                stack="zero",
+                scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%"),
+            ),
+            color=archetype_color(names, colors),
+            order=alt.Order("ARCHETYPE_NAME:N", sort="ascending"),
+            tooltip=[
+                alt.Tooltip("SEASON:N", title="Season"),
+                alt.Tooltip("TEAM_ABBREVIATION:N", title="Team"),
+                alt.Tooltip("ARCHETYPE_NAME:N", title="Archetype"),
+                alt.Tooltip("SHARE:Q", title="Share", format=".0%"),
+            ],
         )
-        .resolve_scale(y="independent")
+        .properties(height=240, width=alt.Step(SEASON_STEP))
     )

@@ -11,6 +11,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from common.style import STYLE_FEATURES
+
 NAMES = {
     "PLAYER_ID": "Player ID",
     "PLAYER_NAME": "Player",
@@ -60,22 +62,37 @@ def number_format(column: str) -> str:
     return "%.1f"
 
 
+def style_help(column: str) -> str | None:
+    """The tooltip of a style feature's column (what the model compares), else None."""
+    if column not in STYLE_FEATURES:
+        return None
+    return (
+        f"Style feature ({STYLE_FEATURES[column]}): archetypes and similar players are "
+        "computed on it, ranked within the season"
+    )
+
+
 def readable(table: pd.DataFrame, **overrides: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
     """``table`` as a reader should see it, and the ``column_config`` that labels it.
 
     Shares (0..1) become percentages with one decimal ("54.4%"), per-36 stats get one
-    decimal, counts none; columns keep their raw names so ``overrides`` can name them.
+    decimal, counts none; a style feature's header says so in its tooltip. Columns keep
+    their raw names so ``overrides`` can configure them (an override changes the label and
+    format, not the values: shares are still shown x 100).
     """
     shown = table.copy()
     config: dict[str, Any] = {}
     for column in table.columns:
         name = str(column)
+        is_float = pd.api.types.is_float_dtype(table[column])
+        if is_float and is_percent(name):
+            shown[column] = table[column] * 100
         if name in overrides:
             config[name] = overrides[name]
-        elif pd.api.types.is_float_dtype(table[column]):
-            if is_percent(name):
-                shown[column] = table[column] * 100
-            config[name] = st.column_config.NumberColumn(label(name), format=number_format(name))
+        elif is_float:
+            config[name] = st.column_config.NumberColumn(
+                label(name), format=number_format(name), help=style_help(name)
+            )
         else:
-            config[name] = st.column_config.Column(label(name))
+            config[name] = st.column_config.Column(label(name), help=style_help(name))
     return shown, config

@@ -106,7 +106,9 @@ def _follow_training(task_id: str, season: str, fetched: dict[str, Any]) -> Refr
             part
             for part in (
                 f"{info['n_archetypes']} archetypes" if info.get("n_archetypes") else "",
-                f"silhouette {info['silhouette']:.2f}" if info.get("silhouette") else "",
+                f"weakest archetype's stability {info['min_jaccard']:.2f}"
+                if info.get("min_jaccard") is not None
+                else "",
                 f"model {info['winner']}" if info.get("winner") else "",
             )
             if part

@@ -1,26 +1,36 @@
-"""Archetypes: names, sizes, profiles against the league, the 2-D map, and the mix by era."""
+"""Archetypes: names, sizes, what sets each apart, the 2-D map, and the mix by era.
+
+Every archetype is drawn in its profile's colour (kept across champions), on every chart.
+"""
 
 from __future__ import annotations
+
+import html
+import math
+import re
 
 import pandas as pd
 import streamlit as st
 
+from common.champion import ChampionResults
+from common.style import STYLE_FEATURES, style_column
 from ui import charts, labels, url_state
-from ui.results import ChampionResults
 
 ALL = "All seasons"
 PROFILE_STATS = list(charts.KEY_STATS)
+STABLE_JACCARD = 0.75  # Hennig's rule of thumb: a cluster found again this well is stable
+HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
 def render(results: ChampionResults) -> None:
     champion = results.champion
     assignments = results.assignments
-    silhouette = champion.metrics.get("silhouette")
     st.caption(
         f"Champion model v{champion.version}: {len(results.profiles)} archetypes found in "
         f"{len(assignments):,} player-seasons ({results.seasons[0]} to {results.seasons[-1]})"
-        + (f", silhouette {silhouette:.2f}" if silhouette is not None else "")
-        + ". Players with at least 20 games and 500 minutes are classified."
+        f" from {len(STYLE_FEATURES)} style features. "
+        + stability_note(champion.metrics)
+        + "Players with at least 20 games and 500 minutes are classified."
     )
 
     season = url_state.pick(
@@ -34,23 +44,60 @@ def render(results: ChampionResults) -> None:
     shown = assignments if season in (None, ALL) else assignments[assignments["SEASON"] == season]
 
     _profile_cards(results, shown)
-    st.subheader("How the archetypes differ from the league")
-    st.caption(
-        "Each cell: how far the archetype's average is from the league's, in standard "
-        "deviations (σ); red above, blue below."
-    )
-    z_scores = _z_scores(shown, results.archetype_names)
-    st.altair_chart(charts.profile_heatmap(z_scores), width="stretch")
+    names, colors = results.archetype_names, results.colors
+    st.subheader("What sets each archetype apart")
+    style = _style_means(shown, names)
+    if style is not None:
+        st.caption(
+            "The style features the archetypes are found in. Each cell: the archetype's "
+            "average standing within its players' seasons, in standard deviations (σ) from "
+            "the season's typical player; red above, blue below."
+        )
+        st.altair_chart(charts.profile_heatmap(style, legend="vs his season (σ)"), width="stretch")
+    else:  # a champion without style coordinates: the key stats against the league
+        st.caption(
+            "Each cell: how far the archetype's average is from the league's, in standard "
+            "deviations (σ); red above, blue below."
+        )
+        st.altair_chart(charts.profile_heatmap(_z_scores(shown, names)), width="stretch")
     with st.expander("Per-36 averages by archetype"):
-        means, config = labels.readable(_means(shown, results.archetype_names))
+        means, config = labels.readable(_means(shown, names))
         st.dataframe(means, width="stretch", column_config=config)
 
     st.subheader("Every player, by archetype")
-    st.caption("The model's two main components; hover a point for the player.")
-    st.altair_chart(charts.archetype_scatter(shown, results.archetype_names), width="stretch")
+    st.caption(
+        "The style space seen from its two main directions (principal components); "
+        "hover a point for the player."
+    )
+    st.altair_chart(charts.archetype_scatter(shown, names, colors), width="stretch")
 
     st.subheader("Archetype mix by era")
-    st.altair_chart(charts.era_mix(assignments, results.archetype_names), width="stretch")
+    st.altair_chart(charts.era_mix(assignments, names, colors), width="stretch")
+
+
+def stability_note(metrics: dict[str, float]) -> str:
+    """What the champion's stability checks say, in a sentence or two ("" if not measured)."""
+    parts = []
+    jaccard = _finite(metrics.get("min_jaccard"))
+    if jaccard is not None:
+        if jaccard >= STABLE_JACCARD:
+            parts.append(
+                "Each archetype is stable: found again in bootstrap resamples with a Jaccard "
+                f"of at least {jaccard:.2f} (≥ {STABLE_JACCARD} counts as stable)."
+            )
+        else:
+            parts.append(
+                f"The least stable archetype is found again in bootstrap resamples with a "
+                f"Jaccard of {jaccard:.2f} only (≥ {STABLE_JACCARD} counts as stable)."
+            )
+    ari = _finite(metrics.get("seed_ari"))
+    if ari is not None:
+        parts.append(f"Other random seeds give the same archetypes (agreement ARI {ari:.2f}).")
+    return "".join(f"{part} " for part in parts)
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _profile_cards(results: ChampionResults, shown: pd.DataFrame) -> None:
@@ -59,10 +106,12 @@ def _profile_cards(results: ChampionResults, shown: pd.DataFrame) -> None:
     for i, profile in enumerate(results.profiles):
         with columns[i % len(columns)].container(border=True):
             size = int(sizes.get(profile["name"], 0))
-            st.markdown(f"**{profile['name']}**")
+            color = profile.get("color", "")
+            swatch = f'<span style="color:{color}">■</span> ' if HEX_COLOR.fullmatch(color) else ""
+            st.markdown(f"{swatch}**{html.escape(profile['name'])}**", unsafe_allow_html=True)
             st.caption(f"{size} players ({size / max(len(shown), 1):.0%})")
             traits = ", ".join(
-                f"{labels.label(d['stat'])} {d['z']:+.1f}σ" for d in profile["distinguishing"]
+                f"{_trait_label(d['stat'])} {d['z']:+.1f}σ" for d in profile["distinguishing"]
             )
             st.markdown(f"Stands out by: {traits}")
             members = shown[shown["ARCHETYPE_NAME"] == profile["name"]]
@@ -76,6 +125,22 @@ def _profile_cards(results: ChampionResults, shown: pd.DataFrame) -> None:
             # zip, not itertuples: a namedtuple class per call costs ~10 ms on 30 columns.
             pairs = zip(examples["PLAYER_NAME"], examples["SEASON"], strict=True)
             st.markdown("e.g. " + ", ".join(f"{name} ({season})" for name, season in pairs))
+
+
+def _trait_label(stat: str) -> str:
+    """ "Z_AST_PER36" or "AST_PER36" -> "AST/36" (the short label of the tables)."""
+    return labels.label(stat.removeprefix("Z_"))
+
+
+def _style_means(shown: pd.DataFrame, names: list[str]) -> pd.DataFrame | None:
+    """Archetype x style feature: the mean of the players' style coordinates (era-adjusted)."""
+    columns = {style_column(f): labels.label(f) for f in STYLE_FEATURES}
+    present = [c for c in columns if c in shown.columns]
+    if not present:
+        return None
+    means = shown.groupby("ARCHETYPE_NAME")[present].mean()
+    means = means.reindex([n for n in names if n in means.index])
+    return means.rename(columns=columns)
 
 
 def _means(shown: pd.DataFrame, names: list[str]) -> pd.DataFrame:

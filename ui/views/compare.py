@@ -1,16 +1,29 @@
-"""Compare players: a player of one season against the players of another."""
+"""Compare players: a player-season's archetype mix, his career, and who played like him.
+
+"Who played like him" is :func:`common.similarity.most_similar`, the same answer as the CLI's
+``similar``: nearest player-seasons in the style space over every season (or one, if picked),
+whatever their archetype.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
+from common.champion import ChampionResults
+from common.similarity import most_similar
+from common.style import MEMBERSHIP_PREFIX, STYLE_FEATURES, membership_column
 from ui import charts, labels, url_state
-from ui.results import ChampionResults
-from ui.similarity import most_similar
 
+ALL = "All seasons"
 N_SIMILAR = 10
-N_CHARTED = 4
+N_CHARTED = 4  # the player and his 3 closest matches
+MIN_SHOWN_SHARE = 0.05  # memberships below this are left out of "68% X, 24% Y"
+FEATURES = list(STYLE_FEATURES)
+SHORT = {feature: labels.label(feature) for feature in FEATURES}  # "AST/36", "3PA share"
+# common.similarity names features in words ("assists/36"); the table's headers are short.
+SHORT_BY_WORDS = {words: SHORT[feature] for feature, words in STYLE_FEATURES.items()}
 
 
 def render(results: ChampionResults) -> None:
@@ -43,52 +56,166 @@ def render(results: ChampionResults) -> None:
             placeholder="Type a name…",
         )
     with right:
-        default_vs = seasons[0] if seasons[0] != season else seasons[-1]
         versus = url_state.pick(
             st.selectbox,
-            "Compare with season",
-            seasons,
+            "Similar players from",
+            [ALL, *seasons],
             param="vs",
-            default=default_vs,
+            default=ALL,
             describe="season",
+            help="Every season by default: who played like him in any era.",
         )
 
     if player_id is None:
         st.info(
-            "Pick a player to see his archetype and the most similar players of another "
-            "season, e.g. Kobe Bryant in 2004-05 against 1996-97."
+            "Pick a player to see his archetype, his career season by season and the most "
+            "similar players of every era, e.g. Kobe Bryant in 2004-05."
         )
         return
 
     player = players[players["PLAYER_ID"] == player_id].iloc[0]
-    st.subheader(f"{player['PLAYER_NAME']}, {season}: {player['ARCHETYPE_NAME']}")
+    _player_header(results, player)
+    _career(results, player)
+    _similar_players(results, player, None if versus in (None, ALL) else str(versus))
+
+
+def membership_text(results: ChampionResults, player: pd.Series) -> str:
+    """ "68% Floor general, 24% Scoring guard": every share of at least 5%, largest first."""
+    shown = [
+        (name, share) for name, share in results.memberships(player) if share >= MIN_SHOWN_SHARE
+    ]
+    return ", ".join(f"{share:.0%} {name}" for name, share in shown)
+
+
+def _has_memberships(assignments: pd.DataFrame) -> bool:
+    return any(str(c).startswith(MEMBERSHIP_PREFIX) for c in assignments.columns)
+
+
+def _player_header(results: ChampionResults, player: pd.Series) -> None:
+    st.subheader(f"{player['PLAYER_NAME']}, {player['SEASON']}: {player['ARCHETYPE_NAME']}")
+    if _has_memberships(results.assignments):
+        st.markdown(f"**Style mix:** {membership_text(results, player)}")
     st.caption(
         f"{player['TEAM_ABBREVIATION']} · {int(player['GP'])} games · "
         f"{player['MIN_PER_GAME']:.1f} min/game · {player['PTS_PER36']:.1f} pts, "
-        f"{player['REB_PER36']:.1f} reb, {player['AST_PER36']:.1f} ast per 36"
+        f"{player['REB_PER36']:.1f} reb, {player['AST_PER36']:.1f} ast per 36 · "
+        f"TS {player['TS_PCT']:.1%}"
     )
 
-    similar = most_similar(assignments, player, versus, limit=N_SIMILAR)
-    st.markdown(
-        f"**Most similar players in {versus}** (same archetype first, then by distance "
-        "in the model's feature space)"
+
+def _similar_players(results: ChampionResults, player: pd.Series, versus: str | None) -> None:
+    assignments = results.assignments
+    similar = most_similar(assignments, player, season=versus, limit=N_SIMILAR)
+    where = f"in {versus}" if versus else "across all seasons"
+    st.markdown(f"**Most similar players {where}**")
+    features = [f for f in FEATURES if f in assignments.columns]
+    st.caption(
+        f"Nearest in the style space of {len(STYLE_FEATURES)} features, whatever their "
+        "archetype; his own other seasons are left out. Each feature is ranked within its "
+        "season, so a 1997 shooter compares with a 2019 one: "
+        + ", ".join(STYLE_FEATURES.values())
+        + ". Closest / farthest: the features where the two are most and least alike."
+    )
+    if similar.empty:
+        st.info(f"No other classified player in {versus}.")
+        return
+    columns = ["PLAYER_NAME", "SEASON", "TEAM_ABBREVIATION", "ARCHETYPE_NAME", "SIMILARITY"]
+    shown = similar[[*columns, "CLOSEST", "FARTHEST", *features]].assign(
+        CLOSEST=similar["CLOSEST"].map(_short_features),
+        FARTHEST=similar["FARTHEST"].map(_short_features),
     )
     table, config = labels.readable(
-        _similar_table(similar),
+        shown,
         SIMILARITY=st.column_config.ProgressColumn(
-            "Similarity", format="%.0f%%", min_value=0, max_value=100, width="small"
+            "Similarity",
+            format="%.0f%%",
+            min_value=0,
+            max_value=100,
+            width="small",
+            help="100% = the same style; from the distance in the style space",
         ),
+        CLOSEST=st.column_config.Column("Closest in", help="The features most alike"),
+        FARTHEST=st.column_config.Column("Farthest in", help="The features least alike"),
     )
     st.dataframe(table, hide_index=True, width="stretch", column_config=config)
 
     charted = pd.concat([player.to_frame().T, similar.head(N_CHARTED - 1)])
-    charted = charted.assign(LABEL=charted["PLAYER_NAME"] + " " + charted["SEASON"])
-    for stat in charts.KEY_STATS:
-        charted[stat] = charted[stat].astype("float64")
-    st.altair_chart(charts.side_by_side(charted), width="content")
+    charted = charted.assign(LABEL=charted["PLAYER_NAME"] + " " + charted["SEASON"].astype(str))
+    for feature in features:
+        charted[feature] = charted[feature].astype("float64")
+        charted[f"PCT_{feature}"] = [
+            _percentile(assignments, str(s), feature, float(v))
+            for s, v in zip(charted["SEASON"], charted[feature], strict=True)
+        ]
+    st.markdown("**Style, feature by feature**")
+    st.caption(
+        "Each bar: where the player stands among his own season's players on that feature "
+        "(100 = the most in the league that season). Hover a bar for the value."
+    )
+    chart = charts.style_side_by_side(charted, {f: SHORT[f] for f in features})
+    st.altair_chart(chart, width="stretch")
 
 
-def _similar_table(similar: pd.DataFrame) -> pd.DataFrame:
-    """Raw columns (labels and formats come from ``labels.column_config``)."""
-    columns = ["PLAYER_NAME", "TEAM_ABBREVIATION", "ARCHETYPE_NAME", "SIMILARITY"]
-    return similar[columns + list(charts.KEY_STATS)]
+def _short_features(words: str) -> str:
+    """ "blocks/36, fouls/36" -> "BLK/36, PF/36", as the table's column headers say them."""
+    return ", ".join(SHORT_BY_WORDS.get(w, w) for w in words.split(", ") if w)
+
+
+def _percentile(assignments: pd.DataFrame, season: str, feature: str, value: float) -> float:
+    """Percentile (0-100, mid-rank) of ``value`` among the classified players of ``season``."""
+    values = assignments.loc[assignments["SEASON"] == season, feature].to_numpy("float64")
+    if len(values) == 0:
+        return float("nan")
+    below = np.count_nonzero(values < value) + 0.5 * np.count_nonzero(values == value)
+    return float(100 * below / len(values))
+
+
+def career_shares(results: ChampionResults, player_id: int) -> pd.DataFrame:
+    """His archetype shares season by season (long: SEASON, TEAM_ABBREVIATION,
+    ARCHETYPE_NAME, SHARE); without membership columns, his archetype counts 100%."""
+    assignments = results.assignments
+    seasons = assignments[assignments["PLAYER_ID"] == player_id].sort_values("SEASON")
+    keys = ["SEASON", "TEAM_ABBREVIATION"]
+    if not _has_memberships(assignments):
+        return seasons[[*keys, "ARCHETYPE_NAME"]].assign(SHARE=1.0)
+    columns = {membership_column(p["id"]): p["name"] for p in results.profiles}
+    present = [c for c in columns if c in seasons.columns]
+    long = seasons[[*keys, *present]].melt(keys, var_name="COLUMN", value_name="SHARE")
+    long["ARCHETYPE_NAME"] = long["COLUMN"].map(columns)
+    long = long[long["SHARE"] > 0.005]  # slivers draw nothing but clutter the tooltip
+    return long[[*keys, "ARCHETYPE_NAME", "SHARE"]].astype({"SHARE": "float64"})
+
+
+def primary_runs(career: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """(first season, last season, archetype) for each run of seasons with the same primary
+    archetype, in order; ``career``: one row per season with SEASON and ARCHETYPE_NAME."""
+    runs: list[tuple[str, str, str]] = []
+    for season, archetype in zip(career["SEASON"], career["ARCHETYPE_NAME"], strict=True):
+        if runs and runs[-1][2] == archetype:
+            runs[-1] = (runs[-1][0], str(season), archetype)
+        else:
+            runs.append((str(season), str(season), str(archetype)))
+    return runs
+
+
+def _career(results: ChampionResults, player: pd.Series) -> None:
+    assignments = results.assignments
+    career = assignments[assignments["PLAYER_ID"] == player["PLAYER_ID"]].sort_values("SEASON")
+    st.markdown(f"**{player['PLAYER_NAME']}'s career, season by season**")
+    st.caption(
+        f"His style mix in each of his {len(career)} classified seasons (20+ games, "
+        "500+ minutes); the season shown above is in bold."
+    )
+    shares = career_shares(results, int(player["PLAYER_ID"]))
+    chart = charts.career_timeline(
+        shares, results.archetype_names, results.colors, selected=str(player["SEASON"])
+    )
+    st.altair_chart(chart, width="content")  # a fixed width per season
+    runs = primary_runs(career)
+    st.markdown(
+        "**Primary archetype:** "
+        + " · ".join(
+            f"{first}: {archetype}" if first == last else f"{first} to {last}: {archetype}"
+            for first, last, archetype in runs
+        )
+    )

@@ -6,8 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from common.seasons import Season
+from common.style import STYLE_FEATURES
 from ui import labels, results, url_state
 
+# Who he is and how much he played, the style features (what the model compares), then
+# scoring and efficiency, which describe a player but are not model inputs.
 DEFAULT_COLUMNS = [
     "PLAYER_NAME",
     "TEAM_ABBREVIATION",
@@ -15,12 +18,8 @@ DEFAULT_COLUMNS = [
     "GP",
     "MIN_PER_GAME",
     "PLAYOFF_GP",
+    *STYLE_FEATURES,
     "PTS_PER36",
-    "REB_PER36",
-    "AST_PER36",
-    "STL_PER36",
-    "BLK_PER36",
-    "FG3A_RATE",
     "TS_PCT",
     "ELIGIBLE",
 ]
@@ -76,7 +75,14 @@ def render() -> None:
         format_func=labels.label,
     )
 
-    shown = _filter(table, name, teams, eligible_only)[columns or DEFAULT_COLUMNS]
+    shown = _filter(table, name, teams, eligible_only)[
+        columns or [c for c in DEFAULT_COLUMNS if c in table.columns]
+    ]
+    st.caption(
+        f"Style features (archetypes and similar players are computed on these, ranked "
+        f"within the season): {', '.join(labels.label(f) for f in STYLE_FEATURES)}. Points "
+        "and shooting efficiency describe a player but are not model inputs."
+    )
     st.caption(f"{len(shown)} of {len(table)} players")
     table_shown, config = labels.readable(shown)
     st.dataframe(table_shown, hide_index=True, width="stretch", column_config=config)

@@ -54,8 +54,16 @@ def render() -> None:
                     "Best candidate", help="The model that won this training's comparison"
                 ),
                 "archetypes": st.column_config.NumberColumn("Archetypes", format="%d"),
-                "silhouette": st.column_config.NumberColumn(
-                    "Silhouette", format="%.3f", help="How well separated the archetypes are"
+                "stability": st.column_config.NumberColumn(
+                    "Stability",
+                    format="%.2f",
+                    help="The least stable archetype's bootstrap Jaccard: how well it is found "
+                    "again in resampled data (0.75 and up: stable)",
+                ),
+                "seed agreement": st.column_config.NumberColumn(
+                    "Seed agreement",
+                    format="%.2f",
+                    help="Adjusted Rand index between fits with different random seeds",
                 ),
                 "model version": "Version",
                 "promoted": st.column_config.CheckboxColumn(
