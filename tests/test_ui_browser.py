@@ -27,6 +27,9 @@ from tests.test_ui_app import KOBE, champion_artifacts, nearest, player_row, sha
 SCREENSHOTS = PROJECT_ROOT / "artifacts" / "screenshots"
 VIEWPORT = {"width": 1400, "height": 2600}  # the main area scrolls inside the page: be tall
 WAIT_MS = 60_000
+# Every expectation waits as long as page loads do: 5 s (Playwright's default) is too short
+# for Streamlit to draw a data grid on a busy 2-core machine (seen in a full run).
+expect.set_options(timeout=WAIT_MS)
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=CHROMIUM_MISSING)
 
@@ -118,7 +121,7 @@ def grid_text(page: Page, table: int = 0) -> list[str]:
     """Visible cells of a data table (the Glide grid draws on a canvas and keeps an
     accessible copy of the visible cells), once it has some."""
     cells = page.locator('[data-testid="stDataFrame"]').nth(table).locator('[role="gridcell"]')
-    expect(cells.first).to_be_attached()
+    expect(cells.first).to_be_attached(timeout=WAIT_MS)
     return cells.all_inner_texts()
 
 
