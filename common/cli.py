@@ -17,6 +17,10 @@ Pipeline (publishes tasks by name like the UI does, so it runs in any service's 
 
 ``player`` and ``similar`` need the MLflow client (the ``ui`` or ``train`` extra); ``--inline``
 training needs the ``train`` extra. Exit codes: 0 done, 1 failed or no champion yet, 2 bad input.
+
+Failures are one line on stderr, the cause and what to do (``--verbose``: the technical details
+below it, indented); with the task queue (Redis at ``REDIS_URL``) down, every command that needs
+it says so in one line.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
+from common.failures import is_queue_error, queue_problem, queue_unreachable, split_error
 from common.logs import configure_logging
 from common.seasons import InvalidSeasonError, Season, current_season, parse_seasons
 from common.settings import Settings, get_settings
@@ -76,23 +81,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as error:
         sys.stderr.write(f"error: {error}\n")
         return error.code
+    verbose = getattr(args, "verbose", False)
     try:
         if args.command == "refresh":
-            return _refresh(args.seasons, args.force, args.wait, args.timeout)
+            _check_queue()
+            return _refresh(args.seasons, args.force, args.wait, args.timeout, verbose)
         if args.command == "train":
             return _train(args)
         if args.command == "seed":
             if args.inline:
                 return _seed_inline()
+            _check_queue()
             from common.celery_app import SEED_RECORDINGS, app
 
             task_id = app.send_task(SEED_RECORDINGS).id
             echo(f"seed queued: {task_id}")
-            return _follow_seed(task_id, args.timeout) if args.wait else 0
+            return _follow_seed(task_id, args.timeout, verbose) if args.wait else 0
+        _check_queue()
         return _status()
     except InvalidSeasonError as error:
         echo(f"error: {error}")
         return EXIT_BAD_INPUT
+    except CommandError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return error.code
+    except Exception as error:
+        if not is_queue_error(error):
+            raise
+        # Redis went away after the check (or mid-wait): still one line, not a traceback.
+        sys.stderr.write(f"error: {queue_unreachable(get_settings().redis_url, error)}\n")
+        return EXIT_FAILED
+
+
+def _check_queue() -> None:
+    """A :class:`CommandError` naming ``REDIS_URL`` unless the task queue answers; checked
+    before publishing, which would otherwise retry for a while and end in a traceback."""
+    problem = queue_problem(get_settings().redis_url)
+    if problem:
+        raise CommandError(problem, EXIT_FAILED)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -120,6 +146,7 @@ def _parser() -> argparse.ArgumentParser:
     refresh.add_argument("--force", action="store_true", help="download even complete seasons")
     refresh.add_argument("--wait", action="store_true", help="follow until training finishes")
     refresh.add_argument("--timeout", type=float, default=1800, help="--wait limit in seconds")
+    refresh.add_argument("--verbose", action="store_true", help="technical details of failures")
 
     train = commands.add_parser("train", help="train now on all (or some) cleaned seasons")
     train.add_argument("--seasons", help="a season or range; default: all cleaned seasons")
@@ -129,11 +156,13 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--inline", action="store_true", help="train in this process")
     train.add_argument("--wait", action="store_true")
     train.add_argument("--timeout", type=float, default=1800)
+    train.add_argument("--verbose", action="store_true", help="technical details of failures")
 
     seed = commands.add_parser("seed", help="import the bundled real seasons and train")
     seed.add_argument("--inline", action="store_true", help="import and train in this process")
     seed.add_argument("--wait", action="store_true")
     seed.add_argument("--timeout", type=float, default=1800)
+    seed.add_argument("--verbose", action="store_true", help="technical details of failures")
 
     commands.add_parser("status", help="workers, queues, refreshes in flight")
     return parser
@@ -143,6 +172,7 @@ def _train(args: argparse.Namespace) -> int:
     seasons = parse_seasons(args.seasons) if args.seasons else None
     if args.inline:
         return _train_inline(seasons, force=args.force)
+    _check_queue()
     from common.celery_app import TRAIN_ARCHETYPES, app
     from common.pipeline import request_training
 
@@ -151,10 +181,10 @@ def _train(args: argparse.Namespace) -> int:
         labels = [str(s) for s in seasons] if seasons else None
         task_id = app.send_task(TRAIN_ARCHETYPES, kwargs={"seasons": labels, "force": True}).id
         echo(f"forced training queued: {task_id}")
-        return _follow_training(task_id, args.timeout) if args.wait else 0
+        return _follow_training(task_id, args.timeout, args.verbose) if args.wait else 0
     ticket = request_training(seasons, debounce_s=0)
     echo(f"training {'joined' if ticket.joined_existing else 'queued'}: {ticket.task_id}")
-    return _follow_training(ticket.task_id, args.timeout) if args.wait else 0
+    return _follow_training(ticket.task_id, args.timeout, args.verbose) if args.wait else 0
 
 
 def _positive_int(text: str) -> int:
@@ -376,7 +406,18 @@ def _seed_inline() -> int:
 # --- Pipeline: publish and follow tasks ----------------------------------------------------------
 
 
-def _refresh(text: str, force: bool, wait: bool, timeout: float) -> int:
+def _failure_lines(prefix: str, error: object, verbose: bool) -> list[str]:
+    """The failure's headline after ``prefix``; with ``verbose``, its details indented below."""
+    headline, details = split_error(str(error))
+    lines = [f"{prefix}{headline}"]
+    if details and verbose:
+        lines += [f"    {line}" for line in details.splitlines()]
+    elif details:
+        lines[0] += " (--verbose: details)"
+    return lines
+
+
+def _refresh(text: str, force: bool, wait: bool, timeout: float, verbose: bool = False) -> int:
     from common.pipeline import request_refresh, task_status
 
     seasons = [current_season()] if text == "current" else parse_seasons(text)
@@ -392,12 +433,18 @@ def _refresh(text: str, force: bool, wait: bool, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     training_ids: set[str] = set()
     failures = 0
+    shown: dict[str, str] = {}  # task id -> the last retry line printed for it
     with tqdm(total=len(tickets), desc="fetching", unit="season") as bar:
         remaining = {t.task_id: t.season for t in tickets}
         while remaining and time.monotonic() < deadline:
             for task_id, season in list(remaining.items()):
                 status = task_status(task_id)
                 if status["state"] not in DONE_STATES:
+                    info = status["info"] if isinstance(status["info"], dict) else {}
+                    retry = info.get("message", "") if info.get("retry") else ""
+                    if retry and shown.get(task_id) != retry:
+                        shown[task_id] = retry
+                        bar.write(retry)  # "2018-19 Regular Season: attempt 1 of 5 failed: …"
                     continue
                 del remaining[task_id]
                 bar.update()
@@ -408,12 +455,16 @@ def _refresh(text: str, force: bool, wait: bool, timeout: float) -> int:
                         training_ids.add(info["training_task_id"])
                 else:
                     failures += 1
-                    bar.write(f"{season}: FAILED: {info.get('error', status['state'])}")
+                    error = info.get("error", status["state"])
+                    for line in _failure_lines(f"{season}: FAILED: ", error, verbose):
+                        bar.write(line)
             time.sleep(0.5)
     if remaining:
         echo(f"timed out waiting for {len(remaining)} refreshes")
         return 1
-    results = [_follow_training(task_id, deadline - time.monotonic()) for task_id in training_ids]
+    results = [
+        _follow_training(task_id, deadline - time.monotonic(), verbose) for task_id in training_ids
+    ]
     return 1 if failures or any(results) else 0
 
 
@@ -436,24 +487,27 @@ def _wait_for(task_id: str, timeout: float, label: str) -> dict[str, Any]:
     return {"state": "TIMEOUT", "info": {}}
 
 
-def _follow_training(task_id: str, timeout: float) -> int:
+def _follow_training(task_id: str, timeout: float, verbose: bool = False) -> int:
     status = _wait_for(task_id, timeout, "training")
     info = status["info"]
     if status["state"] == "SUCCESS":
         echo(f"training: {info.get('message')}")
         return 0
-    echo(f"training {status['state']}: {info.get('error', '')}")
+    for line in _failure_lines(f"training {status['state']}: ", info.get("error", ""), verbose):
+        echo(line)
     return 1
 
 
-def _follow_seed(task_id: str, timeout: float) -> int:
+def _follow_seed(task_id: str, timeout: float, verbose: bool = False) -> int:
     status = _wait_for(task_id, timeout, "seeding")
     if status["state"] != "SUCCESS":
-        echo(f"seed {status['state']}: {status['info'].get('error', '')}")
+        error = status["info"].get("error", "")
+        for line in _failure_lines(f"seed {status['state']}: ", error, verbose):
+            echo(line)
         return 1
     seeded = status["info"].get("seeded", [])
     echo(f"seeded {len(seeded)} seasons" + (f" ({seeded[0]} … {seeded[-1]})" if seeded else ""))
-    return _follow_training(status["info"]["training_task_id"], timeout)
+    return _follow_training(status["info"]["training_task_id"], timeout, verbose)
 
 
 def _status() -> int:

@@ -51,8 +51,9 @@ class Season:
             raise InvalidSeasonError("Season is empty: expected a label like 2018-19.")
         match = _LABEL.fullmatch(text)
         if not match:
+            shown = text if len(text) <= 30 else text[:29] + "…"  # never echo a wall of input
             raise InvalidSeasonError(
-                f"Season {text!r} is malformed: expected YYYY-YY, e.g. 2018-19."
+                f"Season {shown!r} is malformed: expected YYYY-YY, e.g. 2018-19."
             )
         start, end = int(match[1]), int(match[2])
         if (start + 1) % 100 != end:

@@ -3,12 +3,14 @@
 #
 #   scripts/up.sh              # upstream: the real stats.nba.com
 #   scripts/up.sh --offline    # upstream: the replay server (recorded real responses)
+#   scripts/up.sh --check-upstream   # only: does the configured upstream answer? (exit 1 if not)
 #
 # Idempotent; each step is skipped when it is not needed:
 #   1-2. Docker engine, Compose plugin and base images (scripts/ensure_docker.sh: installs
 #      Docker if missing; pulls the base images, or builds stand-ins from Debian packages
 #      when no registry is reachable).
 #   3. .env from .env.example, with a generated Flower password (printed once), if missing.
+#      Without --offline: one request to the upstream, saying whether refreshes can work.
 #   4. `docker compose build`, then `up -d --wait` (returns when every service is healthy).
 #   5. The URLs.
 #
@@ -20,6 +22,7 @@
 #
 # Environment:
 #   OFFLINE=1                  same as --offline
+#   UPSTREAM_CHECK_S=10        how long the one upstream check waits (not with --offline)
 #   BUILD_CA_BUNDLE, PULL_TIMEOUT, PYTHON_IMAGE, REDIS_IMAGE   see scripts/ensure_docker.sh
 #   UI_PORT, MLFLOW_PORT, FLOWER_PORT, TAG   as in docker-compose.yaml
 set -euo pipefail
@@ -28,15 +31,46 @@ cd "$(dirname "$0")/.."
 log() { printf '[up] %s\n' "$*"; }
 die() { printf '[up] ERROR: %s\n' "$*" >&2; exit 1; }
 
+# Does the upstream answer? One request (through NBA_PROXY if set), at most UPSTREAM_CHECK_S
+# seconds; says what the answer means and never stops the start (the app works on stored
+# data either way).
+check_upstream() { # BASE_URL PROXY
+    local verdict
+    verdict="$(python3 scripts/check_upstream.py "$1" "$2" "${UPSTREAM_CHECK_S:-10}")" || verdict="bad the upstream check could not run"
+    if [[ "$verdict" == ok* ]]; then
+        log "upstream check: ${verdict#ok }"
+    else
+        log "upstream check: ${verdict#bad }: refreshes will fail (stored seasons still work);" \
+            "check the network or NBA_PROXY in .env, or use scripts/up.sh --offline for the bundled replay upstream"
+        return 1
+    fi
+}
+
+# The upstream and proxy the fetch worker will use: the environment, else .env.
+env_setting() { # NAME
+    if [[ -n "${!1:-}" ]]; then
+        printf '%s' "${!1}"
+    elif [[ -f .env ]]; then
+        sed -n "s/^$1=//p" .env | tail -n 1
+    fi
+}
+
 offline="${OFFLINE:-0}"
+check_only=0
 for arg in "$@"; do
     case "$arg" in
         --offline) offline=1 ;;
+        --check-upstream) check_only=1 ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument: $arg (see --help)" ;;
     esac
 done
 [[ "$offline" == 0 || "$offline" == 1 ]] || die "OFFLINE must be 0 or 1, not '$offline'"
+if [[ "$check_only" == 1 ]]; then
+    upstream="$(env_setting NBA_STATS_BASE_URL)"
+    check_upstream "${upstream:-https://stats.nba.com/stats}" "$(env_setting NBA_PROXY)"
+    exit
+fi
 
 # --- 1-2. Docker and base images ----------------------------------------------------------
 scripts/ensure_docker.sh
@@ -59,8 +93,9 @@ if [[ "$offline" == 1 ]]; then
     files+=(-f docker-compose.replay.yaml)
     log "upstream: the replay server (recorded stats.nba.com responses; --offline)"
 else
-    upstream="$(sed -n 's/^NBA_STATS_BASE_URL=//p' .env | tail -n 1)"
+    upstream="$(env_setting NBA_STATS_BASE_URL)"
     log "upstream: ${upstream:-https://stats.nba.com/stats} (NBA_STATS_BASE_URL, NBA_PROXY in .env; --offline: the replay server)"
+    check_upstream "${upstream:-https://stats.nba.com/stats}" "$(env_setting NBA_PROXY)" || true
 fi
 log "building images"
 docker compose "${files[@]}" build

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import redis
 import streamlit as st
 
+from common.failures import queue_problem, split_error
 from common.pipeline import Ticket, request_refresh, task_status
 from common.settings import get_settings
 
@@ -20,15 +20,10 @@ STEPS = ("fetch", "clean", "train", "champion")
 
 @st.cache_data(ttl=5, show_spinner=False)
 def broker_problem() -> str | None:
-    """None when Redis answers; otherwise why refreshes are unavailable right now."""
-    try:
-        client = redis.Redis.from_url(
-            get_settings().redis_url, socket_connect_timeout=0.5, socket_timeout=0.5
-        )
-        client.ping()
-    except redis.RedisError as error:
-        return f"The task queue (Redis) is unreachable: {error}"
-    return None
+    """None when Redis answers; otherwise why refreshes are unavailable right now (one line,
+    naming ``REDIS_URL``, as the CLI says it)."""
+    problem = queue_problem(get_settings().redis_url, timeout_s=0.5)
+    return problem[0].upper() + problem[1:] if problem else None
 
 
 def publish(season: str, force: bool) -> Ticket:
@@ -43,6 +38,8 @@ class RefreshProgress:
     done: bool = False
     failed: bool = False
     new_champion: str | None = None  # version that went live, if one did
+    details: str = ""  # a failure's technical details (the message is its one-line cause)
+    retry: bool = False  # the message is a failed attempt that will be retried
 
     @property
     def state(self) -> str:
@@ -55,8 +52,14 @@ def follow(fetch_task_id: str, season: str) -> RefreshProgress:
     info: dict[str, Any] = fetch["info"] if isinstance(fetch["info"], dict) else {}
     state = fetch["state"]
     if state == "FAILURE":
+        headline, details = split_error(_error(info))
         return RefreshProgress(
-            "fetch", f"Fetching {season} failed: {_error(info)}", 0.25, done=True, failed=True
+            "fetch",
+            f"Fetching {season} failed: {headline}",
+            0.25,
+            done=True,
+            failed=True,
+            details=details,
         )
     if state in {"PENDING", "RECEIVED"}:
         return RefreshProgress("fetch", f"{season}: waiting for a fetch worker…", 0.02)
@@ -64,7 +67,12 @@ def follow(fetch_task_id: str, season: str) -> RefreshProgress:
         return RefreshProgress("fetch", f"{season}: fetch started…", 0.05)
     if state == "PROGRESS":
         step = info.get("stage", "fetch")
-        return RefreshProgress(step, info.get("message", step), 0.15 if step == "fetch" else 0.35)
+        return RefreshProgress(
+            step,
+            info.get("message", step),
+            0.15 if step == "fetch" else 0.35,
+            retry=bool(info.get("retry")),
+        )
     if state != "SUCCESS":
         return RefreshProgress("fetch", f"{season}: {state.lower()}", 0.05)
 
@@ -88,8 +96,14 @@ def _follow_training(task_id: str, season: str, fetched: dict[str, Any]) -> Refr
     info: dict[str, Any] = training["info"] if isinstance(training["info"], dict) else {}
     state = training["state"]
     if state == "FAILURE":
+        headline, details = split_error(_error(info))
         return RefreshProgress(
-            "train", f"{stored} Training failed: {_error(info)}", 0.5, done=True, failed=True
+            "train",
+            f"{stored} Training failed: {headline}",
+            0.5,
+            done=True,
+            failed=True,
+            details=details,
         )
     if state == "PROGRESS" and info.get("total"):
         share = info["done"] / info["total"]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
+from common.failures import clip, is_queue_error, queue_unreachable
 from common.seasons import FIRST_START_YEAR, Season, current_season, season_range
 from ui import refresh, results
 
@@ -34,6 +37,7 @@ def render() -> None:
         (st.error if last["failed"] else st.success)(
             f"Last refresh ({last['season']}): {last['message']}"
         )
+        _attempts_and_details(st, last.get("attempts", []), last.get("details", ""))
 
     st.subheader("Recent trainings")
     runs = results.recent_trainings()
@@ -101,7 +105,9 @@ def _start(season: str, force: bool) -> None:
     try:
         ticket = refresh.publish(season, force)
     except Exception as error:  # the broker went away between the check and the click
-        st.error(f"Could not publish the refresh: {error}")
+        url = results.settings().redis_url
+        problem = queue_unreachable(url, error) if is_queue_error(error) else clip(error, 200)
+        st.error(f"Could not publish the refresh: {problem}")
         return
     st.session_state[ACTIVE] = {
         "season": season,
@@ -123,22 +129,38 @@ def _progress() -> None:
     box = st.status(f"Refresh {active['season']}{joined}", state=progress.state, expanded=True)
     box.markdown(" → ".join(_steps(progress)))
     box.progress(progress.fraction)
+    attempts = active.setdefault("attempts", [])  # every failed attempt seen, in order
+    if progress.retry and progress.message not in attempts:
+        attempts.append(progress.message)
     if progress.failed:
         box.error(progress.message)
     elif progress.done:
         box.success(progress.message)
-    else:
+    elif not progress.retry:
         box.write(progress.message)
+    _attempts_and_details(box, attempts, progress.details)
     if progress.done:
         st.session_state[ACTIVE] = None
         st.session_state["last_refresh"] = {
             "season": active["season"],
             "message": progress.message,
             "failed": progress.failed,
+            "details": progress.details,
+            "attempts": attempts,
         }
         results.current_champion.clear()
         results.recent_trainings.clear()
         st.rerun(scope="app")
+
+
+def _attempts_and_details(where: Any, attempts: list[str], details: str) -> None:
+    """The failed attempts of a download (each a line: "attempt 2 of 5 failed: ...; next in
+    4 s"), then a failure's technical details, folded away."""
+    if attempts:
+        where.warning("  \n".join(attempts))
+    if details:
+        with where.expander("Technical details"):
+            st.code(details, language=None, wrap_lines=True)
 
 
 def _steps(progress: refresh.RefreshProgress) -> list[str]:

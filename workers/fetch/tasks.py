@@ -67,16 +67,18 @@ def fetch_season(self: Task, season: str, force: bool = False) -> dict[str, Any]
     try:
         settings = get_settings()
 
-        def report(stage: str, message: str) -> None:
+        def report(stage: str, message: str, **extra: Any) -> None:
             self.update_state(
-                state="PROGRESS", meta={"stage": stage, "season": season, "message": message}
+                state="PROGRESS",
+                meta={"stage": stage, "season": season, "message": message, **extra},
             )
 
         outcome = refresh_season(
             parsed,
             data=DataDir(settings.data_dir),
             settings=settings,
-            client=_client(),
+            # Each failed attempt that will be retried shows in the progress (app, CLI).
+            client=_client().reporting_retries(lambda line: report("fetch", line, retry=True)),
             force=force,
             report=report,
         )

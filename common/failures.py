@@ -1,0 +1,98 @@
+"""Failures said plainly: one line with the cause and what to do, the details below it.
+
+Shared by the app and the CLI, so both say the same thing about the same failure:
+
+* a task's error (``task_status(...)["info"]["error"]``) splits into its headline and details;
+* an unreachable task queue (Redis at ``REDIS_URL``) is one line, without the URL's password;
+* user input quoted in a message is clipped to a few dozen characters.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+from kombu.exceptions import OperationalError
+
+QUOTE_LIMIT = 40  # characters of user input an error message quotes
+HEADLINE_LIMIT = 300  # a longer first line goes to the details whole, clipped in the headline
+# Exceptions whose message is written for people: their type name is not repeated to them.
+_PLAIN = re.compile(r"^(?:UpstreamError|InvalidSeasonError|InvalidResponseError): ")
+
+
+def clip(text: object, limit: int = QUOTE_LIMIT) -> str:
+    """``text`` as a message may quote it: at most ``limit`` characters, on one line."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def split_error(text: str) -> tuple[str, str]:
+    """(headline, details) of an error text: its first line, then the rest.
+
+    A headline longer than ``HEADLINE_LIMIT`` (a raw library error) is clipped, and the whole
+    of it is kept in the details."""
+    text = _PLAIN.sub("", str(text).strip(), count=1)
+    headline, _, details = text.partition("\n")
+    headline = headline.strip()
+    if len(headline) > HEADLINE_LIMIT:
+        details = f"{headline}\n{details}".strip()
+        headline = clip(headline, HEADLINE_LIMIT)
+    return headline or "unknown error", details.strip()
+
+
+def redacted(url: str) -> str:
+    """``url`` without its password (``redis://:secret@host`` -> ``redis://:***@host``)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return clip(url)
+    if parts.password is None:
+        return clip(url, 80)
+    user = parts.username or ""
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return clip(urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}")), 80)
+
+
+def queue_unreachable(url: str, error: BaseException | None = None) -> str:
+    """The one line that says the task queue cannot be reached, and what to do."""
+    reason = _reason(error) if error is not None else ""
+    return (
+        f"the task queue (Redis) is unreachable at {redacted(url)}"
+        + (f" ({reason})" if reason else "")
+        + ": start it (scripts/up.sh, or scripts/run_local.sh) or set REDIS_URL"
+    )
+
+
+def queue_problem(url: str, timeout_s: float = 1.0) -> str | None:
+    """None when Redis at ``url`` answers a ping; otherwise :func:`queue_unreachable`'s line."""
+    try:
+        client = redis.Redis.from_url(
+            url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s
+        )
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except (redis.RedisError, OSError, ValueError) as error:
+        return queue_unreachable(url, error)
+    return None
+
+
+def is_queue_error(error: BaseException) -> bool:
+    """Whether ``error`` means the broker or result backend cannot be reached."""
+    return isinstance(error, redis.ConnectionError | redis.TimeoutError | OperationalError)
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error).lower()
+    if "refused" in text:
+        return "connection refused"
+    if "name or service not known" in text or "resolve" in text or "nodename" in text:
+        return "cannot resolve the host"
+    if "timed out" in text or "timeout" in text:
+        return "no answer in time"
+    if "auth" in text or "password" in text:
+        return "authentication failed"
+    return clip(error, 60)
