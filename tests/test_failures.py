@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -23,6 +23,7 @@ import redis
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from common.pipeline import redis_client  # with the Celery app: on the session's Redis
 from common.seasons import Season, SeasonType
 from common.settings import Settings, get_settings
 from devkit.chromium import CHROMIUM, launch
@@ -203,18 +204,32 @@ def test_cli_shows_each_attempt_and_one_line_with_what_to_do(unreachable_worker:
     assert "last error:" not in quiet.stdout
 
 
-def _use_env(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+def _reset_caches() -> None:
     get_settings.cache_clear()
+    redis_client.cache_clear()
     st.cache_data.clear()
     st.cache_resource.clear()
 
 
+@pytest.fixture
+def use_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """Settings for the app from the environment; every cache of them is dropped afterwards,
+    so later tests in this process do not keep this test's (a Redis that is down)."""
+
+    def use(**env: str) -> None:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        _reset_caches()
+
+    yield use
+    monkeypatch.undo()
+    _reset_caches()
+
+
 def test_the_app_shows_each_attempt_and_the_cause_with_details_below(
-    unreachable_worker: Path, monkeypatch: pytest.MonkeyPatch
+    unreachable_worker: Path, use_env: Callable[..., None]
 ) -> None:
-    _use_env(monkeypatch, DATA_DIR=str(unreachable_worker))
+    use_env(DATA_DIR=str(unreachable_worker))
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["page"] = "pipeline"
     at.run()
@@ -323,10 +338,10 @@ def test_every_cli_command_says_in_one_line_that_redis_is_down(
 
 
 def test_the_app_says_in_one_line_that_redis_is_down(
-    monkeypatch: pytest.MonkeyPatch, data_dir: Path
+    use_env: Callable[..., None], data_dir: Path
 ) -> None:
     down = f"redis://127.0.0.1:{free_port()}/0"
-    _use_env(monkeypatch, DATA_DIR=str(data_dir), REDIS_URL=down)
+    use_env(DATA_DIR=str(data_dir), REDIS_URL=down)
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["page"] = "pipeline"
     at.run()
