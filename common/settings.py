@@ -69,7 +69,10 @@ class Settings(BaseSettings):
         description="Cron (UTC) for refreshing the current season; default daily Oct-Jun.",
     )
     train_debounce_s: float = Field(
-        15.0, ge=0, description="Fetches finishing within this window share one training."
+        0.0,
+        ge=0,
+        description="Extra wait before a fetch's training starts; a burst of fetches shares "
+        "one training whatever this is (common/pipeline.py).",
     )
 
     # --- UI --------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ Layout (``DATA_DIR``)::
     raw/<season>/regular-season.json   response body exactly as the stats site sent it
     raw/<season>/playoffs.json
     raw/<season>/fetch.json            when and from where it was fetched, row counts, hashes
+                                       (common/fetch_record.py)
     cleaned/<season>.parquet           one row per player, ready for modelling
     mlflow.db, mlartifacts/            MLflow tracking store and artifacts
 """
@@ -19,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from common.fetch_record import FetchRecord
 from common.seasons import Season, SeasonType
 
 
@@ -73,6 +75,9 @@ class DataDir:
             return []
         return sorted(Season.parse(p.stem) for p in folder.glob("*.parquet"))
 
-    def read_fetch_record(self, season: Season) -> dict[str, Any] | None:
+    def read_fetch_record(self, season: Season) -> FetchRecord | None:
         path = self.fetch_record(season)
-        return json.loads(path.read_text()) if path.is_file() else None
+        return FetchRecord.from_dict(json.loads(path.read_text())) if path.is_file() else None
+
+    def write_fetch_record(self, record: FetchRecord) -> None:
+        atomic_write_json(self.fetch_record(record.season), record.to_dict())

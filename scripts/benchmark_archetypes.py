@@ -137,7 +137,6 @@ def comparisons(data_dir: Path) -> dict[str, float]:
 
 
 def main() -> None:
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     from common.logs import configure_logging
 
     configure_logging("WARNING")

@@ -150,7 +150,7 @@ print(json.dumps({{"baseline_kib": baseline, "peak_kib": status_kib("VmHWM")}}))
 
 def bench_latency(samples: int = 200) -> dict[str, float]:
     """Publish a no-op task and time until a real worker (same Celery settings) starts it."""
-    from tests.services import RedisServer, wait_until
+    from devkit.services import RedisServer, wait_until
 
     server = RedisServer()
     env = {**os.environ, "REDIS_URL": server.url}
@@ -191,7 +191,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     from common.logs import configure_logging
 
     configure_logging("WARNING")

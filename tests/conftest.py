@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 import redis
 
+from devkit.services import RECORDINGS, RedisServer
 from replay.server import clear_faults, clear_requests, run_replay_server
-from tests.services import PROJECT_ROOT, RedisServer
 
-RECORDINGS = PROJECT_ROOT / "replay" / "recordings"
+__all__ = ["RECORDINGS"]  # imported by test modules
+
 _started: list[RedisServer] = []
 
 
@@ -29,7 +30,6 @@ def pytest_configure(config: pytest.Config) -> None:
     # Keep tests off the real site and off the developer's data, whatever .env says.
     os.environ["NBA_STATS_BASE_URL"] = "http://127.0.0.1:9/unreachable"
     os.environ["DATA_DIR"] = str(Path(config.rootpath) / "var" / "test-data-unused")
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -7,6 +7,7 @@ import json
 import os
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -74,8 +75,8 @@ def test_fetches_stores_and_cleans_a_past_season(data_dir: Path, replay: str) ->
     recorded = (RECORDINGS / "leaguedashplayerstats_2018-19_regular_pergame.json").read_bytes()
     assert data.raw_response(PAST, SeasonType.REGULAR).read_bytes() == recorded  # kept as sent
     record = data.read_fetch_record(PAST)
-    assert record["complete"] is True
-    assert record["segments"]["Playoffs"]["rows"] == 0  # no PerGame playoffs recorded: normal
+    assert record.complete is True
+    assert record.segments[SeasonType.PLAYOFFS].rows == 0  # no PerGame playoffs recorded: normal
     assert data.cleaned_seasons() == [PAST]
     # Totals first; the replay server has no Totals recordings and answers with an empty
     # result set, as the site does for a segment without games, so PerGame is asked next.
@@ -87,11 +88,11 @@ def test_fetches_stores_and_cleans_a_past_season(data_dir: Path, replay: str) ->
         ("Playoffs", "PerGame"),
     ]
     # The record says which PerMode each stored segment came in.
-    assert {t: s["per_mode"] for t, s in record["segments"].items()} == {
-        "Regular Season": "PerGame",
-        "Playoffs": "PerGame",
+    assert {t: s.per_mode for t, s in record.segments.items()} == {
+        SeasonType.REGULAR: "PerGame",
+        SeasonType.PLAYOFFS: "PerGame",
     }
-    assert "PerMode=PerGame" in record["segments"]["Regular Season"]["source"]
+    assert "PerMode=PerGame" in record.regular.source
 
 
 def test_the_client_leaves_nba_api_globals_alone(data_dir: Path, replay: str) -> None:
@@ -124,8 +125,7 @@ def test_a_season_fetched_while_in_progress_is_downloaded_again(
     _refresh(settings)
     data = DataDir(data_dir)
     record = data.read_fetch_record(PAST)
-    record["complete"] = False  # as if taken mid-season
-    data.fetch_record(PAST).write_text(json.dumps(record))
+    data.write_fetch_record(replace(record, complete=False))  # as if taken mid-season
     assert _refresh(settings).fetched
 
 

@@ -7,18 +7,19 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from common.celery_app import REFRESH_CURRENT_SEASON, app
+from common.celery_app import REFRESH_CURRENT_SEASON, TRAIN_ARCHETYPES, app
 from common.champion import find_champion
-from common.pipeline import request_refresh, task_status
+from common.pipeline import redis_client, request_refresh, task_status
 from common.settings import Settings
+from devkit.services import PROJECT_ROOT, celery_workers, wait_until, worker_env
 from replay.server import inject_faults, received_requests
-from tests.services import PROJECT_ROOT, celery_workers, wait_until, worker_env
 
 
 def _wait_done(
@@ -56,6 +57,10 @@ def test_refresh_to_champion_then_loaded_by_another_process(
     assert fetch["info"]["rows"] == 530
     training_id = fetch["info"]["training_task_id"]
     assert training_id
+    # A lone refresh trains at once: no debounce wait (it was 15 s).
+    fetched_at = time.monotonic()
+    wait_until(lambda: task_status(training_id)["state"] != "PENDING", "training to start")
+    assert time.monotonic() - fetched_at < 5
 
     states: set[str] = set()
     training = _wait_done(training_id, timeout_s=300, seen=states)
@@ -120,6 +125,28 @@ def test_same_data_keeps_the_champion(stack: dict[str, str]) -> None:
     repeat = _wait_done(again["info"]["training_task_id"])
     assert repeat["info"]["status"] == "skipped"
     assert repeat["info"]["champion_version"] == first["info"]["model_version"]
+
+
+def _trainings_run() -> list[str]:
+    """Ids of every training task that ran (their results, kept with the task name)."""
+    metas = [
+        json.loads(raw) for raw in redis_client().mget(redis_client().keys("celery-task-meta-*"))
+    ]
+    return [m["task_id"] for m in metas if m.get("name") == TRAIN_ARCHETYPES]
+
+
+def test_a_backfill_trains_once_when_its_last_fetch_ends(stack: dict[str, str]) -> None:
+    seasons = ["2016-17", "2017-18", "2018-19"]
+    tickets = [request_refresh(s) for s in seasons]  # published together, as the CLI does
+    fetches = [_wait_done(t.task_id) for t in tickets]
+    assert [(f["state"], f["info"]["status"]) for f in fetches] == [("SUCCESS", "updated")] * 3
+    (training_id,) = {f["info"]["training_task_id"] for f in fetches}  # one, shared
+    training = _wait_done(training_id, timeout_s=300)
+    assert training["info"]["status"] == "promoted", training
+    champion = find_champion(Settings(data_dir=Path(stack["DATA_DIR"])))
+    assert champion is not None
+    assert champion.seasons == seasons
+    assert _trainings_run() == [training_id]
 
 
 def test_upstream_failure_fails_the_fetch_clearly_and_keeps_the_champion(

@@ -7,16 +7,15 @@ champion's version, so nothing is re-read while it stays the same.
 
 from __future__ import annotations
 
-import os
+from datetime import datetime
 from pathlib import Path
-
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
-from mlflow import MlflowClient
 
+# MLflow is reached only through common.champion, whose package sets MLflow's environment
+# defaults (common/mlflow_env.py) before MLflow is imported.
 from common.champion import (
     KIND_TRAINING,
     TAG_KIND,
@@ -30,6 +29,9 @@ from common.champion import (
 from common.seasons import Season
 from common.settings import Settings, get_settings
 from common.storage import DataDir
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 
 @st.cache_resource(show_spinner=False)
@@ -130,27 +132,27 @@ def fetch_summary() -> pd.DataFrame:
     """Per downloaded season: when it was fetched, from where, rows and eligible players."""
     rows = []
     for season in downloaded_seasons():
-        record = data_dir().read_fetch_record(season) or {}
-        cleaned = record.get("cleaned", {})
-        regular = record.get("segments", {}).get("Regular Season", {})
+        record = data_dir().read_fetch_record(season)
+        cleaned = record.cleaned if record else None
+        regular = record.regular if record else None
         rows.append(
             {
                 "season": str(season),
-                "fetched": _utc_naive(record.get("fetched_at")),
-                "complete": record.get("complete", False),
-                "players": cleaned.get("rows"),
-                "eligible": cleaned.get("eligible"),
-                "with playoffs": cleaned.get("playoff_players"),
-                "source": regular.get("source", "").split("?")[0],
+                "fetched": _utc_naive(record.fetched_at if record else None),
+                "complete": bool(record and record.complete),
+                "players": cleaned.rows if cleaned else None,
+                "eligible": cleaned.eligible if cleaned else None,
+                "with playoffs": cleaned.playoff_players if cleaned else None,
+                "source": regular.source_without_query if regular else "",
             }
         )
     return pd.DataFrame(rows)
 
 
-def _utc_naive(text: str | None) -> pd.Timestamp | None:
+def _utc_naive(moment: datetime | None) -> pd.Timestamp | None:
     """UTC without a time zone: the tables say "(UTC)", and tz-aware columns make Streamlit's
     serialization go through a pandas path deprecated in pandas 3.1."""
-    if not text:
+    if moment is None:
         return None
-    stamp = pd.Timestamp(text)
+    stamp = pd.Timestamp(moment)
     return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from common.fetch_record import CleanedRecord, FetchRecord, SegmentRecord
 from common.seasons import Season, SeasonType, current_season
 from common.settings import Settings
-from common.storage import DataDir, atomic_output, atomic_write_bytes, atomic_write_json
+from common.storage import DataDir, atomic_output, atomic_write_bytes
 from workers.fetch.cleaning import clean_season
 from workers.fetch.nba_client import FALLBACK_PER_MODE, PER_MODE, LeagueDashboardClient
 from workers.fetch.response import DashboardTable, parse_dashboard
@@ -48,9 +49,9 @@ class RawSegment:
     table: DashboardTable
 
 
-def needs_download(record: dict[str, Any] | None, force: bool) -> bool:
+def needs_download(record: FetchRecord | None, force: bool) -> bool:
     """A season is downloaded unless its stored copy was taken after the season was over."""
-    return force or record is None or not record.get("complete", False)
+    return force or record is None or not record.complete
 
 
 def refresh_season(
@@ -63,11 +64,11 @@ def refresh_season(
     report: Stage = lambda stage, message: None,
 ) -> SeasonOutcome:
     record = data.read_fetch_record(season)
-    if not needs_download(record, force):
+    if record is not None and not needs_download(record, force):
         report("clean", f"{season}: complete copy on disk, not downloaded again")
         segments = {
-            SeasonType(name): _stored_segment(data, season, SeasonType(name), segment)
-            for name, segment in record["segments"].items()
+            season_type: _stored_segment(data, season, season_type, segment)
+            for season_type, segment in record.segments.items()
         }
         return store_season(season, segments, data=data, settings=settings, fetched=False,
                             complete=True, report=report)  # fmt: skip
@@ -142,42 +143,60 @@ def store_season(
         eligible=int(cleaned["ELIGIBLE"].sum()),
         playoff_players=int((cleaned["PLAYOFF_GP"] > 0).sum()),
     )
-    previous = data.read_fetch_record(season) or {}
-    atomic_write_json(
-        data.fetch_record(season),
-        {
-            "season": str(season),
-            "fetched_at": datetime.now(UTC).isoformat(timespec="seconds")
-            if fetched
-            else previous.get("fetched_at"),
-            "complete": complete,
-            "segments": {
-                str(t): {
-                    "source": s.source,
-                    "per_mode": s.table.per_mode,
-                    "rows": len(s.table.players),
-                    "sha256": hashlib.sha256(s.body).hexdigest(),
-                }
-                for t, s in segments.items()
-            },
-            "cleaned": {
-                "rows": outcome.rows,
-                "eligible": outcome.eligible,
-                "playoff_players": outcome.playoff_players,
-                "cleaned_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "playoff_weight": settings.playoff_weight,
-                "eligible_min_games": settings.eligible_min_games,
-                "eligible_min_minutes": settings.eligible_min_minutes,
-            },
-        },
+    record = _fetch_record(
+        season,
+        segments,
+        outcome,
+        settings,
+        complete=complete,
+        fetched_at=datetime.now(UTC) if fetched else None,
+        previous=data.read_fetch_record(season),
     )
+    data.write_fetch_record(record)
     log.info("%s: stored %d players (%d eligible)", season, outcome.rows, outcome.eligible)
     return outcome
 
 
+def _fetch_record(
+    season: Season,
+    segments: dict[SeasonType, RawSegment],
+    outcome: SeasonOutcome,
+    settings: Settings,
+    *,
+    complete: bool,
+    fetched_at: datetime | None,
+    previous: FetchRecord | None,
+) -> FetchRecord:
+    """The record of what was just stored; a re-clean keeps the previous download time."""
+    return FetchRecord(
+        season=season,
+        fetched_at=fetched_at or (previous.fetched_at if previous else None),
+        complete=complete,
+        segments={t: _segment_record(s) for t, s in segments.items()},
+        cleaned=CleanedRecord(
+            rows=outcome.rows,
+            eligible=outcome.eligible,
+            playoff_players=outcome.playoff_players,
+            cleaned_at=datetime.now(UTC),
+            playoff_weight=settings.playoff_weight,
+            eligible_min_games=settings.eligible_min_games,
+            eligible_min_minutes=settings.eligible_min_minutes,
+        ),
+    )
+
+
+def _segment_record(segment: RawSegment) -> SegmentRecord:
+    return SegmentRecord(
+        source=segment.source,
+        per_mode=segment.table.per_mode,
+        rows=len(segment.table.players),
+        sha256=hashlib.sha256(segment.body).hexdigest(),
+    )
+
+
 def _stored_segment(
-    data: DataDir, season: Season, season_type: SeasonType, segment: dict[str, Any]
+    data: DataDir, season: Season, season_type: SeasonType, segment: SegmentRecord
 ) -> RawSegment:
     body = data.raw_response(season, season_type).read_bytes()
-    table = parse_dashboard(body, season, season_type, segment["per_mode"])
-    return RawSegment(body, segment["source"], table)
+    table = parse_dashboard(body, season, season_type, segment.per_mode)
+    return RawSegment(body, segment.source, table)

@@ -11,6 +11,7 @@ from typing import Any
 
 from celery import Task
 from celery.signals import worker_ready
+from redis.lock import Lock
 
 from common.celery_app import (
     FETCH_SEASON,
@@ -25,6 +26,7 @@ from common.pipeline import (
     release_claim,
     request_refresh,
     request_training,
+    training_after_fetch,
 )
 from common.seasons import Season, current_season
 from common.settings import get_settings
@@ -55,7 +57,9 @@ def _client() -> LeagueDashboardClient:
     max_retries=FETCH_TIME_LIMIT_S // LOCK_BUSY_RETRY_S,
 )
 def fetch_season(self: Task, season: str, force: bool = False) -> dict[str, Any]:
-    """Download, validate, clean and store one season, then ask for training.
+    """Download, validate, clean and store one season, then ask for training: at once when
+    no other fetch is queued or running, else when the last of them ends
+    (``common.pipeline.training_after_fetch``).
 
     Idempotent (acks_late may run it twice): every write replaces a file atomically with the
     same content, and training is deduplicated."""
@@ -82,14 +86,26 @@ def fetch_season(self: Task, season: str, force: bool = False) -> dict[str, Any]
             force=force,
             report=report,
         )
-    finally:
-        lock.release()
-        release_claim(refresh_claim_key(parsed), self.request.id)
+    except BaseException:
+        _end_fetch(parsed, lock, self.request.id, stored=False)
+        raise
+    training_id = _end_fetch(parsed, lock, self.request.id, stored=outcome.status == "updated")
+    return {**outcome.as_dict(), "training_task_id": training_id}
 
-    result: dict[str, Any] = {**outcome.as_dict(), "training_task_id": None}
-    if outcome.status == "updated":
-        result["training_task_id"] = request_training().task_id
-    return result
+
+def _end_fetch(season: Season, lock: Lock, task_id: str, *, stored: bool) -> str | None:
+    """Release the season, then ask for training: the claim goes first, so the last fetch of
+    a burst sees none left and queues the burst's training. A failed fetch asks too (it may be
+    the last of a burst); its own error stays the one reported."""
+    lock.release()
+    release_claim(refresh_claim_key(season), task_id)
+    if stored:
+        return training_after_fetch(stored=True)
+    try:
+        training_after_fetch(stored=False)
+    except Exception:
+        log.exception("%s: could not queue the training owed by earlier fetches", season)
+    return None
 
 
 @app.task(name=REFRESH_CURRENT_SEASON)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import sqlite3
 import tempfile
 import time
@@ -20,12 +19,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-# MLflow phones home unless told not to (containers have no outbound network anyway), and
-# would run `uv export` on every log_model when it sees uv.lock; requirements are explicit.
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-os.environ.setdefault("MLFLOW_UV_AUTO_DETECT", "false")
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-
+# MLflow's environment defaults (telemetry off, no uv export, no progress bars) are set by
+# common/mlflow_env.py, applied when the `workers` package imports `common`.
 import mlflow
 import numpy as np
 import pandas as pd

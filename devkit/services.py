@@ -1,0 +1,139 @@
+"""Real services for tests and benchmarks: a throwaway redis-server, Celery worker processes,
+and the settings that point workers at a temporary data directory and the replay server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import redis
+
+T = TypeVar("T")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RECORDINGS = PROJECT_ROOT / "replay" / "recordings"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now (``host=""``: free on every interface)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+class RedisServer:
+    """A redis-server on a free port with no persistence, for one test session or benchmark."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError(
+                "the tests need Redis: install redis-server (apt-get install redis-server) "
+                "or set TEST_REDIS_URL to a server the tests may flush"
+            )
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="test-redis-")
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self.dir],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        wait_until(lambda: redis.Redis.from_url(self.url).ping(), "redis-server to answer")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wait_until(
+    check: Callable[[], T], what: str, timeout_s: float = 30.0, interval_s: float = 0.05
+) -> T:
+    """Call ``check`` until it returns something truthy (errors count as "not yet")."""
+    deadline = time.monotonic() + timeout_s
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if result:
+                return result
+        except Exception as error:  # retried until the deadline
+            last_error = error
+        time.sleep(interval_s)
+    raise TimeoutError(f"timed out after {timeout_s}s waiting for {what} (last: {last_error})")
+
+
+@contextmanager
+def celery_workers(
+    workers: Mapping[str, str], env: Mapping[str, str], log_dir: Path
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Real worker processes, one per ``{task module: queue}``, started together (start-up is
+    mostly imports, so in parallel it costs one worker's time) and stopped with SIGTERM.
+
+    The workers reach the broker at this process's ``REDIS_URL`` (unless ``env`` says
+    otherwise), which is also where :mod:`common.celery_app` publishes."""
+    from common.celery_app import app
+
+    processes, names = [], []
+    try:
+        for module, queue in workers.items():
+            name = f"{queue}-{os.getpid()}-{time.monotonic_ns()}@test"
+            command = [
+                sys.executable, "-m", "celery", "-A", module, "worker", "-Q", queue, "-c", "1",
+                "-n", name, "--without-gossip", "--without-mingle", "--loglevel", "INFO",
+            ]  # fmt: skip
+            with (log_dir / f"{queue}.log").open("ab") as log:
+                process = subprocess.Popen(
+                    command,
+                    cwd=PROJECT_ROOT,
+                    env={**os.environ, **env},
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            processes.append(process)
+            names.append(name)
+        for process, name in zip(processes, names, strict=True):
+            wait_until(
+                lambda p=process, n=name: p.poll() is None and app.control.ping([n], timeout=0.5),
+                f"worker {name} (logs in {log_dir})",
+                timeout_s=90,
+            )
+        yield processes
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def worker_env(data_dir: Path, replay_url: str) -> dict[str, str]:
+    """Settings for real workers in tests: a fresh data directory, the replay server as the
+    stats site, quick retries, no seeding."""
+    return {
+        "DATA_DIR": str(data_dir),
+        "NBA_STATS_BASE_URL": f"{replay_url}/stats",
+        "NBA_MIN_REQUEST_GAP_S": "0.05",
+        "NBA_BACKOFF_INITIAL_S": "0.05",
+        "NBA_BACKOFF_MAX_S": "0.2",
+        "NBA_BACKOFF_JITTER_S": "0.05",
+        "NBA_MAX_ATTEMPTS": "3",
+        # Generous: a loaded CI machine must not turn a slow answer into a failed fetch.
+        "NBA_REQUEST_TIMEOUT_S": "10",
+        "SEED_ON_EMPTY": "false",
+    }

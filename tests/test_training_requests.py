@@ -1,0 +1,131 @@
+"""When finished fetches queue training (real Redis, no workers: the train queue is read as
+the worker would receive it).
+
+A lone refresh trains at once; a burst of fetches (a backfill) shares one training, queued by
+whichever fetch ends last, even one that failed; fetches ending together queue exactly one.
+Each fetch ends through the fetch task's own ``_end_fetch`` (release the season, then ask).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from typing import Any
+
+import pytest
+import redis
+
+from common.celery_app import FETCH_TIME_LIMIT_S, TRAIN_QUEUE
+from common.pipeline import (
+    Ticket,
+    redis_client,
+    release_claim,
+    request_refresh,
+    request_training,
+    training_claim_key,
+)
+from common.seasons import Season
+from workers.fetch.tasks import _end_fetch
+
+
+@pytest.fixture
+def broker() -> redis.Redis:
+    return redis.Redis.from_url(os.environ["REDIS_URL"])
+
+
+def _queued_trainings(broker: redis.Redis) -> list[dict[str, Any]]:
+    """Headers of the messages waiting on the train queue (id, eta)."""
+    return [json.loads(raw)["headers"] for raw in broker.lrange(TRAIN_QUEUE, 0, -1)]
+
+
+def _end(ticket: Ticket, *, stored: bool = True) -> str | None:
+    """What the fetch task does when it ends: release its lock and claim, then ask."""
+    season = Season.parse(str(ticket.season))
+    lock = redis_client().lock(f"nba:fetching:{season}", timeout=FETCH_TIME_LIMIT_S)
+    assert lock.acquire(blocking=False)
+    return _end_fetch(season, lock, ticket.task_id, stored=stored)
+
+
+def test_a_lone_refresh_queues_its_training_at_once(broker: redis.Redis) -> None:
+    training_id = _end(request_refresh("2018-19"))
+    assert training_id
+    (message,) = _queued_trainings(broker)
+    assert message["id"] == training_id
+    assert message["eta"] is None  # no countdown (TRAIN_DEBOUNCE_S is 0 by default)
+
+
+def test_a_backfill_shares_one_training_queued_by_its_last_fetch(broker: redis.Redis) -> None:
+    tickets = [request_refresh(s) for s in ("2015-16", "2016-17", "2017-18", "2018-19")]
+    first = _end(tickets[0])
+    assert first
+    assert _queued_trainings(broker) == []  # three fetches still queued or running
+    assert [_end(t) for t in tickets[1:3]] == [first, first]  # every fetch reports the same
+    assert _queued_trainings(broker) == []
+    # The last one fails (or finds no games): it stored nothing, but the burst's training goes.
+    assert _end(tickets[3], stored=False) is None
+    assert [m["id"] for m in _queued_trainings(broker)] == [first]
+
+
+@pytest.mark.parametrize("round_", range(5))
+def test_fetches_ending_together_queue_exactly_one_training(
+    broker: redis.Redis, round_: int
+) -> None:
+    seasons = [str(Season(2010 + n)) for n in range(8)]
+    tickets = [request_refresh(s) for s in seasons]
+    start = threading.Barrier(len(tickets))
+    reported: list[str | None] = []
+
+    def end(ticket: Ticket) -> None:
+        start.wait()
+        reported.append(_end(ticket, stored=ticket.season != seasons[round_]))
+
+    threads = [threading.Thread(target=end, args=(t,)) for t in tickets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    queued = [m["id"] for m in _queued_trainings(broker)]
+    assert len(queued) == 1, queued
+    assert set(reported) == {queued[0], None}  # the one that stored nothing reports none
+
+
+def test_data_arriving_once_the_training_started_gets_a_training_of_its_own(
+    broker: redis.Redis,
+) -> None:
+    first = _end(request_refresh("2017-18"))
+    assert first
+    # The train task releases the claim as it starts (workers/train/tasks.py).
+    assert release_claim(training_claim_key(None), first)
+    second = _end(request_refresh("2018-19"))
+    assert second
+    assert second != first
+    assert sorted(m["id"] for m in _queued_trainings(broker)) == sorted([first, second])
+    # While that second one waits for the worker, more data joins it.
+    assert _end(request_refresh("2016-17")) == second
+    assert len(_queued_trainings(broker)) == 2
+
+
+def test_a_refresh_storing_nothing_asks_for_no_training(broker: redis.Redis) -> None:
+    assert _end(request_refresh("2018-19"), stored=False) is None
+    assert _queued_trainings(broker) == []
+    assert broker.get(training_claim_key(None)) is None
+
+
+def test_an_explicit_request_queues_the_training_a_burst_has_claimed(
+    broker: redis.Redis,
+) -> None:
+    tickets = [request_refresh(s) for s in ("2017-18", "2018-19")]
+    claimed = _end(tickets[0])
+    assert _queued_trainings(broker) == []
+    ticket = request_training(debounce_s=0)  # e.g. `nba-archetypes train`
+    assert (ticket.task_id, ticket.joined_existing) == (claimed, True)
+    assert [m["id"] for m in _queued_trainings(broker)] == [claimed]
+    assert _end(tickets[1]) == claimed  # the burst's last fetch does not queue it twice
+    assert len(_queued_trainings(broker)) == 1
+
+
+def test_an_explicit_countdown_is_kept(broker: redis.Redis) -> None:
+    request_training(debounce_s=30)
+    (message,) = _queued_trainings(broker)
+    assert message["eta"] is not None
