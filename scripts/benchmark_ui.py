@@ -31,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scripts.chromium import launch
+from devkit.chromium import launch
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page

@@ -150,7 +150,7 @@ def _imported_packages(path: Path) -> set[str]:
 
 # Still importing scripts.chromium (a re-export of devkit.chromium) until their owners switch
 # to devkit; then drop them from here and delete scripts/chromium.py.
-_NOT_YET_SWITCHED = {"tests/test_ui_browser.py", "tests/test_docker_stack.py"}
+_NOT_YET_SWITCHED = {"tests/test_docker_stack.py"}
 
 
 def test_tests_and_benchmarks_share_devkit_not_each_other() -> None:

@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from scripts.chromium import CHROMIUM, launch
-from scripts.chromium import MISSING as CHROMIUM_MISSING
+from devkit.chromium import CHROMIUM, launch
+from devkit.chromium import MISSING as CHROMIUM_MISSING
 from tests.services import PROJECT_ROOT, free_port, wait_until
 from tests.test_ui_app import KOBE, champion_artifacts, nearest, player_row, shared_champion_dir
 

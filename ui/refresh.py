@@ -111,7 +111,7 @@ def _follow_training(task_id: str, season: str, fetched: dict[str, Any]) -> Refr
     if state != "SUCCESS":
         return RefreshProgress(
             "train",
-            f"{stored} Training queued (it waits a few seconds for other refreshes to join)…",
+            f"{stored} Training queued (it starts once the other refreshes in flight have ended)…",
             0.4,
         )
     status = info.get("status")
@@ -134,6 +134,15 @@ def _follow_training(task_id: str, season: str, fetched: dict[str, Any]) -> Refr
             1.0,
             done=True,
             new_champion=str(info["model_version"]),
+        )
+    if status == "kept-champion" and info.get("champion_version"):
+        # The champion's own model, republished on every season (the new one included).
+        return RefreshProgress(
+            "champion",
+            f"Champion kept and republished as v{info['champion_version']} with every season.",
+            1.0,
+            done=True,
+            new_champion=str(info["champion_version"]),
         )
     return RefreshProgress("champion", info.get("message", "Training finished."), 1.0, done=True)
 
