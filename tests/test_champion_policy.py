@@ -92,6 +92,15 @@ def test_a_new_season_is_visible_whichever_model_wins(store: Settings) -> None:
     assignments = _assignments(store)
     assert LATER in set(assignments["SEASON"])
     assert len(assignments) == _eligible(store.data_dir, [*FIRST, LATER])
+    # Before the search, the old champion's model was republished on the new data.
+    client = tracking_client(store)
+    republished = [
+        v
+        for v in client.search_model_versions(f"name = '{store.registered_model_name}'")
+        if client.get_run(v.run_id).data.tags.get(TAG_REFRESHED_FROM) == before.version
+    ]
+    assert len(republished) == 1
+    assert int(republished[0].version) > int(before.version)
     # The decision is logged with both scores, computed on the same rows in the same space.
     run = tracking_client(store).get_run(outcome.run_id)
     assert "same rows, same space" in run.data.tags["promotion_reason"]

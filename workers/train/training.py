@@ -4,9 +4,10 @@
 - Only a training on every cleaned season can change what the app shows. Its winner becomes
   the ``champion`` when it scores better than the current champion on the same rows in the
   same space (``decide_promotion``), or when ``force`` says so.
-- When the champion stays, its model assigns the players of every season (a refreshed season
-  included) and that result is published as a new version of the same model, aliased
-  ``champion``: the app always covers every cleaned season.
+- Before the search, the champion's model assigns the players of every season (a refreshed
+  season included) and that result is published as a new version of the same model, aliased
+  ``champion``: the app covers a new season seconds after its refresh, and keeps that version
+  when the champion stays.
 - A training on chosen seasons is an experiment: logged and aliased ``challenger``, never shown.
 """
 
@@ -114,9 +115,16 @@ def train_archetypes(
 
     # One thread for BLAS/OpenMP: on these sizes threads cost more than they save.
     with threadpool_limits(limits=1), tracker.training_run(f"train {data.label}", tags) as run:
-        winner, evaluations = _select(data, settings.random_seed, run, progress)
         comparable = _comparable(champion)
         previous = tracker.champion_profiles(champion) if comparable else None
+        # New data is visible at once: the champion's model assigns every season (a few
+        # seconds) before the candidate search (most of a training) decides whether to replace it.
+        republished = (
+            refresh_champion(tracker, data, champion, previous)
+            if comparable and data.all_seasons and not force
+            else None
+        )
+        winner, evaluations = _select(data, settings.random_seed, run, progress)
         version = _publish(tracker, run, data, winner, previous)
         tracker.set_alias(CHALLENGER_ALIAS, version)
         defending = (
@@ -128,9 +136,7 @@ def train_archetypes(
         decision = decide_promotion(
             winner, champion, defending, all_seasons=data.all_seasons, force=force
         )
-        champion_version = _apply(
-            decision, tracker, data, version, champion=champion, previous=previous
-        )
+        champion_version = _apply(decision, tracker, version, champion, republished)
         run.log_summary(
             metrics=_summary_metrics(winner, defending, evaluations, data),
             params={"winner": winner.name, "winner_family": "kmeans"},
@@ -248,20 +254,17 @@ def _publish(
 def _apply(
     decision: Promotion,
     tracker: ArchetypeTracker,
-    data: TrainingData,
     version: str,
-    *,
     champion: Champion | None,
-    previous: list[dict[str, Any]] | None,
+    republished: str | None,
 ) -> str | None:
-    """Move the champion alias: to the winner, or to the champion refreshed on this data."""
+    """Move the champion alias to the winner if it won; else it stays where it is (on the
+    champion republished on this data, when that was done)."""
     if decision.promote:
         tracker.promote(version)
         log.info("v%s is the new champion: %s", version, decision.reason)
         return version
-    if champion is None or not data.all_seasons:
-        return champion.version if champion else None
-    return refresh_champion(tracker, data, champion, previous)
+    return republished or (champion.version if champion else None)
 
 
 def refresh_champion(
