@@ -8,12 +8,23 @@
 #   three times), replaced by symlinks;
 # - the static symbol tables (.symtab, not .dynsym) of pyarrow's own shared libraries, which
 #   its wheel ships unstripped (-23 MB; needs `strip`, from binutils, in the builder);
-# - bytecode: none is compiled here; see the Dockerfiles for why.
+# - Jupyter front-end bundles no service serves (pydeck/nbextension: -23 MB in the ui venv;
+#   Streamlit draws pydeck charts with its own deck.gl);
+# - any bytecode that came with the install.
 # Other shared libraries are NOT stripped: auditwheel-patched ones (NumPy's OpenBLAS, under
 # *.libs/) stop loading. pyarrow's are its own build's (RUNPATH $ORIGIN, no pyarrow.libs/).
 #
-# Usage: slim-venv VENV [MODULE...]: the listed modules are imported afterwards, so a removal
-# that breaks one fails the build instead of the running service.
+# Then bytecode for what the service imports: one interpreter imports MODULE... with bytecode
+# writing on, so Python writes a .pyc for exactly each module it loads, in the venv and in the
+# standard library (the base image ships none for either). The images' root filesystem is
+# read-only: a module without .pyc is compiled again by every process that imports it, at every
+# start. Compiling everything instead would add 36-112 MB per image for modules never loaded.
+# The stdlib's are staged under /stdlib-pyc for the image to copy (stdlib-bytecode.sh). A
+# module that does not import fails the build, so a removal above that breaks one fails here
+# instead of in the running service.
+#
+# Usage: slim-venv VENV [MODULE...]: the modules the service imports as it starts (and the
+# heavy ones its tasks import), not just the packages: `sklearn` alone loads little of sklearn.
 set -eu
 venv="$1"
 shift
@@ -21,6 +32,7 @@ site="$(echo "$venv"/lib/python3*/site-packages)"
 find "$site" -depth -type d -name tests -exec rm -rf {} +
 find "$site" -type f \( -name '*.c' -o -name '*.cpp' -o -name '*.h' -o -name '*.hpp' \
   -o -name '*.pyx' -o -name '*.pxd' -o -name '*.pxi' -o -name '*.pyi' -o -name '*.pyc' \) -delete
+rm -rf "$site/pydeck/nbextension"
 if [ -d "$site/pyarrow" ]; then
   (cd "$site/pyarrow" && rm -rf include src libarrow_flight.so* _flight*.so libarrow_python_flight.so*)
   find "$site/pyarrow" -maxdepth 1 -type f -name '*.so*' -exec strip --strip-unneeded {} +
@@ -39,7 +51,11 @@ for path in sorted(Path(sys.argv[1]).rglob("*")):
     else:
         seen[digest] = path
 PY
-for module in "$@"; do "$venv/bin/python" -B -c "import $module" || exit 1; done
+stdlib-bytecode /stdlib-pyc "$venv/bin/python" -c '
+import importlib, sys
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+' "$@"
 if [ -d "$site/pyarrow" ]; then  # the stripped libraries still write and read Parquet
   # A path, not a BytesIO: read_table on a Python file object can abort at interpreter exit
   # (apache/arrow#33975, #34314), with or without stripping.
@@ -48,3 +64,4 @@ p = os.path.join(tempfile.mkdtemp(), 't.parquet'); pq.write_table(pa.table({'a':
 assert pq.read_table(p).column('a').to_pylist() == [1, 2]"
 fi
 du -sm "$venv"
+echo "slim-venv: bytecode for $(find "$site" -name '*.pyc' | wc -l) modules in the venv"

@@ -14,8 +14,11 @@ own settings file, free host ports and Flower credentials:
 3. every process of every container but Redis runs as a non-root user (Redis's entrypoint drops
    to uid 999), and the images ship no uv, compiler or binutils;
 4. nothing but the app's 8501 is published beyond 127.0.0.1;
-5. after ``stop`` and ``up --wait`` the data and the champion are still there;
-6. ``down -v`` and the image tags removed, whatever happened.
+5. the images start fast: what the workers and the app import comes from shipped bytecode,
+   the health checks run no Python (the workers' reads their heartbeat), and a container
+   started with .env.example's Flower password refuses to start, in one line;
+6. after ``stop`` and ``up --wait`` the data and the champion are still there;
+7. ``down -v`` and the image tags removed, whatever happened.
 """
 
 from __future__ import annotations
@@ -35,8 +38,8 @@ from typing import Any
 
 import pytest
 
-from scripts.chromium import CHROMIUM, launch
-from scripts.chromium import MISSING as CHROMIUM_MISSING
+from devkit.chromium import CHROMIUM, launch
+from devkit.chromium import MISSING as CHROMIUM_MISSING
 from tests.services import docker, free_port, wait_until
 from tests.test_dockerfiles import clean_env
 
@@ -381,7 +384,68 @@ def test_only_the_app_is_published_beyond_localhost(stack: Stack) -> None:
     assert get(f"{flower}/", credentials) == 200
 
 
-# --- 5. restart ----------------------------------------------------------------------------------
+# --- 5. start-up: bytecode, health checks, placeholder secrets ------------------------------------
+
+# What each service imports as it starts (the worker command's own modules included).
+START_IMPORTS = {
+    "worker-fetch": "workers.fetch.tasks, common.health, celery.apps.worker, "
+    "celery.concurrency.prefork",
+    "worker-train": "workers.train.tasks, common.health, celery.apps.worker, "
+    "celery.concurrency.prefork",
+    "ui": "streamlit.web.bootstrap, ui.views.archetypes, ui.views.compare, ui.views.data, "
+    "ui.views.pipeline",
+}
+FROM_BYTECODE_MIN = 0.97  # share of imported modules loaded from shipped .pyc
+
+
+@pytest.mark.parametrize("service", sorted(START_IMPORTS))
+def test_what_a_service_imports_comes_from_shipped_bytecode(stack: Stack, service: str) -> None:
+    """``python -v`` says where each module's code came from: a .pyc, or the source compiled
+    on the spot (which a read-only image repeats in every process, at every start)."""
+    result = stack.compose(
+        "exec", "-T", service, "python", "-v", "-c", f"import {START_IMPORTS[service]}"
+    )
+    loaded = re.findall(r"^# code object from '?(\S+?)'?$", result.stderr, re.MULTILINE)
+    compiled_here = [path for path in loaded if not path.endswith(".pyc")]
+    assert len(loaded) > 300, result.stderr[-2000:]
+    share = 1 - len(compiled_here) / len(loaded)
+    print(f"{service}: {len(loaded)} modules, {share:.1%} from shipped bytecode")
+    assert share >= FROM_BYTECODE_MIN, (
+        f"{service}: {len(compiled_here)} of {len(loaded)} modules compiled at import; add "
+        f"them to its slim-venv list in docker/Dockerfile: {compiled_here[:20]}"
+    )
+
+
+def test_health_checks_run_no_python_and_pass(stack: Stack) -> None:
+    for container in stack.containers():
+        info = json.loads(docker("inspect", container["ID"], check=True).stdout)[0]
+        test = (info["Config"].get("Healthcheck") or {}).get("Test") or ["NONE"]
+        if container["Service"] == "redis":
+            assert test == ["CMD", "redis-cli", "ping"]
+            continue
+        assert "python" not in " ".join(test), (container["Service"], test)
+        assert info["State"]["Health"]["Status"] == "healthy", container["Service"]
+    for worker in ["worker-fetch", "worker-train"]:
+        stack.exec(worker, "healthcheck", "heartbeat")  # fails the test unless it passes
+        written = float(stack.exec(worker, "cat", "/tmp/celery-heartbeat"))
+        assert time.time() - written < 30, worker
+
+
+def test_flower_refuses_the_example_password(stack: Stack) -> None:
+    """The compose service, started with .env.example's password, stops with one line."""
+    result = stack.compose(
+        "run", "--rm", "-T", "--no-deps", "-e", "FLOWER_BASIC_AUTH=admin:change-me", "flower",
+        timeout=120, check=False,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    refusals = [line for line in output.splitlines() if "refusing to start" in line]
+    assert result.returncode == 78, output[-2000:]
+    assert len(refusals) == 1, output[-2000:]
+    assert "FLOWER_BASIC_AUTH has the placeholder password 'change-me'" in refusals[0]
+    assert ".env" in refusals[0]
+
+
+# --- 6. restart ----------------------------------------------------------------------------------
 
 
 def test_restart_keeps_data_and_champion(stack: Stack, page: Any) -> None:

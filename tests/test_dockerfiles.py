@@ -1,13 +1,21 @@
-"""The Dockerfiles and compose files, checked without building or running anything.
+"""The Dockerfile and compose files, checked without building or running anything.
 
-* hadolint is clean on every Dockerfile (the few rules ignored are ignored inline, each with
-  its reason on the line above);
+* hadolint is clean (the few rules ignored are ignored inline, each with its reason on the
+  line above);
 * ``docker compose config`` accepts both file combinations (skipped without a docker CLI
   that has the compose plugin; the plugin validates without a daemon);
+* one Dockerfile, shared build steps in one place: a ``tools`` stage every venv stage starts
+  from, one ``runtime`` stage every image starts from, one target per image (compose builds
+  each with ``target:``), each copying only its own venv and code;
 * the security and size rules the images promise: every service but redis runs as a
-  non-root user, images that install anything build it in a separate stage and their final
-  stage installs nothing (no uv, no pip, no apt, no toolchain), and only the UI's 8501 is
-  published beyond 127.0.0.1.
+  non-root user, build stages do the installing and the image stages install nothing (no uv,
+  no pip, no apt, no toolchain), only the UI's 8501 is published beyond 127.0.0.1;
+* bytecode ships: each venv stage compiles what its service imports (slim-venv), the code
+  stage compiles the project, every image copies the stdlib bytecode of what it imports;
+* health checks are cheap: no Python, no import of the app; the workers' reads the heartbeat
+  common/health.py writes, often enough to be healthy within 10 s of a start;
+* every image starts through the placeholder-secret check (common/secret_check.py), which
+  refuses .env.example's Flower password.
 """
 
 from __future__ import annotations
@@ -27,7 +35,13 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKER_DIR = ROOT / "docker"
-DOCKERFILES = sorted(DOCKER_DIR.glob("*.Dockerfile"))
+DOCKERFILE = DOCKER_DIR / "Dockerfile"
+DOCKERFILES = sorted({DOCKERFILE, *DOCKER_DIR.glob("*Dockerfile*")})
+IMAGE_TARGETS = {"fetch", "train", "ui", "flower", "mlflow", "replay"}
+VENV_IMAGES = IMAGE_TARGETS - {"replay"}  # replay runs on the standard library alone
+RUNTIME = "runtime"  # the stage every image starts from
+WORKER_TARGETS = {"fetch", "train"}
+HEALTHY_WITHIN_S = 10  # a worker is healthy this soon after its start (Docker 20.10: interval)
 BASE_COMPOSE = ROOT / "docker-compose.yaml"
 REPLAY_COMPOSE = ROOT / "docker-compose.replay.yaml"
 COMPOSE_COMBINATIONS = {
@@ -82,14 +96,47 @@ def parse_dockerfile(path: Path) -> list[Stage]:
     return stages
 
 
-def final_user(stage: Stage) -> str | None:
-    users = [args for keyword, args in stage.instructions if keyword == "USER"]
-    return users[-1] if users else None
-
-
 def is_root(user: str) -> bool:
     name = user.split(":", maxsplit=1)[0].strip()
     return name in {"root", "0"}
+
+
+def stage_map(stages: list[Stage]) -> dict[str, Stage]:
+    return {stage.name: stage for stage in stages if stage.name}
+
+
+def chain(stages: list[Stage], name: str) -> list[Stage]:
+    """The stage called ``name`` and the stages it is built FROM, nearest first."""
+    by_name = stage_map(stages)
+    out = [by_name[name]]
+    while out[-1].base in by_name:
+        out.append(by_name[out[-1].base])
+    return out
+
+
+def effective(stages: list[Stage], name: str, keyword: str) -> str | None:
+    """The last ``keyword`` (USER, ENTRYPOINT, CMD, HEALTHCHECK...) a target inherits."""
+    for stage in chain(stages, name):
+        found = [args for k, args in stage.instructions if k == keyword]
+        if found:
+            return found[-1]
+    return None
+
+
+def env_of(stages: list[Stage], name: str) -> dict[str, str]:
+    """ENV of a target, its own over its parents' (KEY=VALUE forms only, quotes removed)."""
+    env: dict[str, str] = {}
+    for stage in reversed(chain(stages, name)):
+        for keyword, args in stage.instructions:
+            if keyword == "ENV":
+                for key, value in re.findall(r'(\w+)=("[^"]*"|\S*)', args):
+                    env[key] = value.strip('"')
+    return env
+
+
+def exec_form(args: str) -> list[str]:
+    """An instruction's JSON (exec) form, e.g. CMD ["a", "b"] -> ["a", "b"]."""
+    return json.loads(args[args.index("[") :])
 
 
 def load_compose(files: list[Path]) -> dict[str, Any]:
@@ -110,22 +157,28 @@ def load_compose(files: list[Path]) -> dict[str, Any]:
     return merged
 
 
-def image_dockerfiles(services: dict[str, Any]) -> dict[str, Path]:
-    """Image name -> the Dockerfile that builds it (beat runs the fetch worker's image)."""
-    built = {}
-    for service in services.values():
-        build = service.get("build")
-        if build and "image" in service:
-            built[service["image"]] = ROOT / build.get("context", ".") / build["dockerfile"]
-    return built
+Built = tuple[Path, str]  # (Dockerfile, target)
 
 
-def service_dockerfile(name: str, service: dict[str, Any], built: dict[str, Path]) -> Path:
+def built_by(build: dict[str, Any]) -> Built:
+    return ROOT / build.get("context", ".") / build["dockerfile"], build["target"]
+
+
+def image_targets(services: dict[str, Any]) -> dict[str, Built]:
+    """Image name -> the Dockerfile and target that build it (beat runs the fetch image)."""
+    return {
+        service["image"]: built_by(service["build"])
+        for service in services.values()
+        if service.get("build") and "image" in service
+    }
+
+
+def service_target(name: str, service: dict[str, Any], built: dict[str, Built]) -> Built:
     if service.get("build"):
-        return ROOT / service["build"].get("context", ".") / service["build"]["dockerfile"]
+        return built_by(service["build"])
     if service.get("image") in built:
         return built[service["image"]]
-    raise AssertionError(f"service {name} runs {service.get('image')!r}, built by no Dockerfile")
+    raise AssertionError(f"service {name} runs {service.get('image')!r}, built by no target")
 
 
 def hadolint_binary() -> str:
@@ -138,15 +191,9 @@ def hadolint_binary() -> str:
 # --- hadolint ------------------------------------------------------------------------------------
 
 
-def test_there_are_dockerfiles() -> None:
-    assert {p.name for p in DOCKERFILES} >= {
-        "fetch.Dockerfile",
-        "train.Dockerfile",
-        "ui.Dockerfile",
-        "mlflow.Dockerfile",
-        "flower.Dockerfile",
-        "replay.Dockerfile",
-    }
+def test_one_dockerfile_with_a_target_per_image() -> None:
+    assert DOCKERFILES == [DOCKERFILE], "one Dockerfile, one target per image"
+    assert set(stage_map(parse_dockerfile(DOCKERFILE))) >= IMAGE_TARGETS
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
@@ -270,51 +317,213 @@ def test_interpolated_ports(compose: list[str], combination: str, tmp_path: Path
 @pytest.mark.parametrize("combination", COMPOSE_COMBINATIONS)
 def test_services_run_as_non_root(combination: str) -> None:
     services = load_compose(COMPOSE_COMBINATIONS[combination])["services"]
-    built = image_dockerfiles(services)
+    built = image_targets(services)
     for name, service in services.items():
         if name in ROOT_SERVICES:
             continue
         if "user" in service:
             assert not is_root(str(service["user"])), name
             continue
-        dockerfile = service_dockerfile(name, service, built)
-        user = final_user(parse_dockerfile(dockerfile)[-1])
-        assert user is not None, f"{dockerfile.name}: the final stage sets no USER ({name})"
-        assert not is_root(user), f"{dockerfile.name}: USER {user} ({name})"
+        dockerfile, target = service_target(name, service, built)
+        user = effective(parse_dockerfile(dockerfile), target, "USER")
+        assert user is not None, f"target {target} sets no USER ({name})"
+        assert not is_root(user), f"target {target}: USER {user} ({name})"
         # Numeric, so Kubernetes' runAsNonRoot and `docker run --user` checks can verify it.
-        assert re.fullmatch(r"[1-9]\d*(:\d+)?", user), f"{dockerfile.name}: USER {user}"
+        assert re.fullmatch(r"[1-9]\d*(:\d+)?", user), f"target {target}: USER {user}"
 
 
-@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
-def test_final_stage_installs_nothing(dockerfile: Path) -> None:
-    """Dependencies are installed in a builder stage; the final stage only copies the venv
-    (no uv, pip, apt, compiler or strip in the image, and nothing from /opt/uv)."""
-    stages = parse_dockerfile(dockerfile)
-    installs = [
-        (i, keyword, args)
-        for i, stage in enumerate(stages)
-        for keyword, args in stage.instructions
-        if keyword in {"RUN", "COPY", "ADD"} and INSTALLERS.search(args)
-    ]
-    if installs:
-        assert len(stages) >= 2, f"{dockerfile.name} installs software in a single stage"
-    final = stages[-1]
-    assert final.name is None or final.name not in {"builder"}, dockerfile.name
-    for keyword, args in final.instructions:
-        if keyword == "RUN":
-            assert not INSTALLERS.search(args), f"{dockerfile.name}: final stage runs {args!r}"
-        if keyword in {"COPY", "ADD"}:
-            assert "/opt/uv" not in args, f"{dockerfile.name}: final stage copies {args!r}"
-            assert not re.search(r"\buv\b", args), f"{dockerfile.name}: final stage copies {args!r}"
+@pytest.mark.parametrize("target", sorted(IMAGE_TARGETS))
+def test_image_stages_install_nothing(target: str) -> None:
+    """Build stages install; an image's own stages (its target and runtime) only copy: no uv,
+    pip, apt, compiler or strip in an image, and nothing from /opt/uv."""
+    stages = parse_dockerfile(DOCKERFILE)
+    for stage in chain(stages, target):
+        for keyword, args in stage.instructions:
+            where = f"stage {stage.name} (image {target})"
+            if keyword == "RUN":
+                assert not INSTALLERS.search(args), f"{where} runs {args!r}"
+            if keyword in {"COPY", "ADD"}:
+                assert "/opt/uv" not in args, f"{where} copies {args!r}"
+                assert not re.search(r"\buv\b", args), f"{where} copies {args!r}"
 
 
-@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
-def test_final_stage_from_the_pinned_base(dockerfile: Path) -> None:
-    """Every final stage starts from the slim base (by ARG, overridable), not from a builder."""
-    stages = parse_dockerfile(dockerfile)
-    names = {s.name for s in stages if s.name}
-    assert stages[-1].base not in names, f"{dockerfile.name}: final stage FROM {stages[-1].base}"
-    assert stages[-1].base == "${PYTHON_IMAGE}", dockerfile.name
+@pytest.mark.parametrize("target", sorted(IMAGE_TARGETS))
+def test_images_start_from_the_pinned_base_through_runtime(target: str) -> None:
+    """Every image is runtime + its own layers; runtime starts from the slim base (by ARG,
+    overridable), never from a build stage."""
+    stages = chain(parse_dockerfile(DOCKERFILE), target)
+    assert [s.name for s in stages] == [target, RUNTIME], target
+    assert stages[-1].base == "${PYTHON_IMAGE}", target
+
+
+def test_shared_build_steps_are_in_one_place() -> None:
+    stages = parse_dockerfile(DOCKERFILE)
+    by_name = stage_map(stages)
+    venvs = {name for name in by_name if name.startswith("venv-")}
+    assert venvs == {f"venv-{image}" for image in VENV_IMAGES}
+    for name in venvs:  # uv, binutils and the lock file once, in `tools`
+        assert by_name[name].base == "tools", name
+        runs = [a for k, a in by_name[name].instructions if k == "RUN"]
+        assert any("uv sync" in a for a in runs), name
+        assert any("slim-venv" in a for a in runs), name
+    text = DOCKERFILE.read_text()
+    for once in ["apt-get install", "pip install", "groupadd", "COPY pyproject.toml uv.lock"]:
+        assert text.count(once) == 1, f"{once!r} should appear once"
+    # Each image copies its own venv and its own code, nothing of another service's.
+    for image in IMAGE_TARGETS:
+        copies = [a for k, a in by_name[image].instructions if k == "COPY"]
+        sources = {m for a in copies for m in re.findall(r"--from=(\S+)", a)}
+        own = {f"venv-{image}"} if image in VENV_IMAGES else set()
+        if image != "mlflow":  # MLflow runs no project code
+            own.add("code")
+        assert sources == own, (image, sources)
+        for args in copies:
+            if "--from=code" in args:
+                assert re.search(rf"/out/{image}(-stdlib)?/ ", args), (image, args)
+
+
+@pytest.mark.parametrize("combination", COMPOSE_COMBINATIONS)
+def test_compose_builds_every_image_from_its_target(combination: str) -> None:
+    services = load_compose(COMPOSE_COMBINATIONS[combination])["services"]
+    targets = {}
+    for name, service in services.items():
+        if "build" in service:
+            dockerfile, target = built_by(service["build"])
+            assert dockerfile == DOCKERFILE, name
+            assert service["image"].startswith(f"nba-archetypes/{target}:"), name
+            targets[name] = target
+    assert len(set(targets.values())) == len(targets), targets
+
+
+# --- bytecode ------------------------------------------------------------------------------------
+
+
+def test_bytecode_is_compiled_at_build_time() -> None:
+    stages = stage_map(parse_dockerfile(DOCKERFILE))
+    slim = (DOCKER_DIR / "slim-venv.sh").read_text()
+    stdlib = (DOCKER_DIR / "stdlib-bytecode.sh").read_text()
+    # slim-venv drops the .pyc a wheel brings, then imports the listed modules with bytecode
+    # writing on, through stdlib-bytecode, which stages the stdlib's for the image.
+    assert slim.index("'*.pyc'") < slim.index("stdlib-bytecode /stdlib-pyc")
+    assert "PYTHONDONTWRITEBYTECODE=''" in stdlib
+    for image in VENV_IMAGES:
+        runs = " ".join(a for k, a in stages[f"venv-{image}"].instructions if k == "RUN")
+        listed = runs.split("slim-venv /opt/venv", 1)[1].split()
+        assert len(listed) >= 5, f"venv-{image}: list the modules the service imports"
+        copies = [a for k, a in stages[image].instructions if k == "COPY"]
+        assert f"--from=venv-{image} /stdlib-pyc/ /" in copies, image
+    code_runs = " ".join(a for k, a in stages["code"].instructions if k == "RUN")
+    assert "compileall" in code_runs
+    assert "checked-hash" in code_runs
+    assert "/out/replay-stdlib" in code_runs
+    runtime_copies = [a for k, a in stages[RUNTIME].instructions if k == "COPY"]
+    assert "--from=entrypoint /stdlib-pyc/ /" in runtime_copies
+
+
+def test_the_workers_start_imports_are_compiled() -> None:
+    """The worker command's own imports are in their venv stage's list (a module missing
+    from it is compiled again by every worker process, at every start)."""
+    stages = stage_map(parse_dockerfile(DOCKERFILE))
+    for image in WORKER_TARGETS:
+        runs = " ".join(a for k, a in stages[f"venv-{image}"].instructions if k == "RUN")
+        for module in ["celery.apps.worker", "celery.concurrency.prefork", "kombu.transport.redis"]:
+            assert module in runs.split(), (image, module)
+
+
+# --- health checks -------------------------------------------------------------------------------
+
+
+def healthcheck_of(target: str) -> tuple[dict[str, str], list[str]]:
+    args = effective(parse_dockerfile(DOCKERFILE), target, "HEALTHCHECK")
+    assert args, f"target {target} has no HEALTHCHECK"
+    options_part, _, command_part = args.partition("CMD")
+    return dict(re.findall(r"--([\w-]+)=(\S+)", options_part)), exec_form(command_part)
+
+
+def seconds(value: str) -> float:
+    return float(value.removesuffix("s"))
+
+
+@pytest.mark.parametrize("target", sorted(IMAGE_TARGETS))
+def test_health_checks_run_no_python(target: str) -> None:
+    """A check is the bash script docker/healthcheck.sh, not a Python that imports the app."""
+    _, command = healthcheck_of(target)
+    assert command[0] == "healthcheck", (target, command)
+    assert "python" not in " ".join(command)
+    script = (DOCKER_DIR / "healthcheck.sh").read_text()
+    assert script.startswith("#!/bin/bash\n")
+    assert "python" not in script.split("\nset -u", 1)[1]
+
+
+def test_workers_check_a_heartbeat_they_write() -> None:
+    from common import health
+
+    for target in WORKER_TARGETS:
+        options, command = healthcheck_of(target)
+        assert command[:2] == ["healthcheck", "heartbeat"], target
+        max_age = float(command[2])
+        assert max_age >= 3 * health.DEFAULT_INTERVAL_S, "a late beat or two must not fail it"
+        # Docker 20.10 runs the first check one interval after the start.
+        assert seconds(options["interval"]) < HEALTHY_WITHIN_S, target
+        cmd = exec_form(effective(parse_dockerfile(DOCKERFILE), target, "CMD") or "")
+        assert cmd[cmd.index("--include") + 1] == "common.health", target
+
+
+@pytest.mark.parametrize("combination", COMPOSE_COMBINATIONS)
+def test_compose_health_checks_are_cheap(combination: str) -> None:
+    services = load_compose(COMPOSE_COMBINATIONS[combination])["services"]
+    for name, service in services.items():
+        check = service.get("healthcheck")
+        if not check:
+            continue
+        assert not check.get("disable"), f"{name}: `up --wait` fails on a disabled check"
+        assert "python" not in " ".join(check["test"]), name
+        assert seconds(check.get("interval", "30s")) >= 15, f"{name}: each check costs ~0.1 s"
+    # The fetch image's check reads a worker's heartbeat: beat checks the broker instead.
+    assert services["beat"]["healthcheck"]["test"] == ["CMD", "healthcheck", "redis"]
+
+
+# --- placeholder secrets -------------------------------------------------------------------------
+
+
+def test_every_image_starts_through_the_secret_check() -> None:
+    stages = parse_dockerfile(DOCKERFILE)
+    for target in IMAGE_TARGETS:
+        entrypoint = exec_form(effective(stages, target, "ENTRYPOINT") or "")
+        assert entrypoint == ["python", "-S", "/opt/entrypoint/secret_check.py"], target
+        assert "REFUSE_PLACEHOLDERS_IN" in env_of(stages, target), target
+    checked = env_of(stages, "flower")["REFUSE_PLACEHOLDERS_IN"].split()
+    assert "FLOWER_BASIC_AUTH" in checked
+    for combination in COMPOSE_COMBINATIONS.values():
+        for name, service in load_compose(combination)["services"].items():
+            assert "entrypoint" not in service, f"{name} would skip the secret check"
+
+
+def test_the_example_flower_password_is_refused() -> None:
+    from common import secret_check
+
+    example = (ROOT / ".env.example").read_text()
+    auth = re.search(r"^FLOWER_BASIC_AUTH=(.*)$", example, re.MULTILINE)
+    assert auth, ".env.example documents FLOWER_BASIC_AUTH"
+    found = secret_check.problems({"FLOWER_BASIC_AUTH": auth.group(1)})
+    assert found == ["FLOWER_BASIC_AUTH has the placeholder password 'change-me'"]
+
+
+def test_the_secret_check_needs_only_the_standard_library() -> None:
+    """It runs with -S (no site-packages) and, in the mlflow and replay images, alone."""
+    import ast
+
+    tree = ast.parse((ROOT / "common" / "secret_check.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [node.module or ""]
+        else:
+            continue
+        for name in names:
+            top = name.split(".")[0]
+            assert top in sys.stdlib_module_names or top == "__future__", name
 
 
 @pytest.mark.parametrize("combination", COMPOSE_COMBINATIONS)
@@ -334,10 +543,14 @@ def test_ports_published_on_localhost_only(combination: str) -> None:
 
 def test_parser_sees_stages() -> None:
     """The checks above read what they think they read."""
-    stages = parse_dockerfile(DOCKER_DIR / "fetch.Dockerfile")
-    assert [s.name for s in stages] == ["builder", None]
-    assert any(k == "RUN" and "uv sync" in a for k, a in stages[0].instructions)
-    assert final_user(stages[-1]) == "10001:10001"
+    stages = parse_dockerfile(DOCKERFILE)
+    assert stages[0].name == "tools"
+    assert [s.name for s in chain(stages, "venv-fetch")] == ["venv-fetch", "tools"]
+    venv_fetch = stage_map(stages)["venv-fetch"]
+    assert any(k == "RUN" and "uv sync" in a for k, a in venv_fetch.instructions)
+    assert effective(stages, "fetch", "USER") == "10001:10001"
+    assert env_of(stages, "fetch")["RECORDINGS_DIR"] == "/app/recordings"
+    assert healthcheck_of("ui")[1] == ["healthcheck", "http", "8501", "/_stcore/health"]
     assert INSTALLERS.search("/opt/uv/bin/uv sync --no-dev")
     assert INSTALLERS.search("apt-get install -y binutils")
     assert not INSTALLERS.search("groupadd --system --gid 10001 app && mkdir -p /data")
