@@ -11,7 +11,7 @@ from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
-from celery.signals import setup_logging
+from celery.signals import setup_logging, worker_ready
 from kombu import Queue
 
 from common.logs import configure_logging
@@ -26,9 +26,12 @@ TRAIN_ARCHETYPES = "train.archetypes"
 FETCH_QUEUE = "fetch"
 TRAIN_QUEUE = "train"
 
-# Hard time limits; a task past its soft limit gets SoftTimeLimitExceeded to clean up first.
-FETCH_TIME_LIMIT_S = 10 * 60
-TRAIN_TIME_LIMIT_S = 20 * 60
+# Hard time limits, from measured durations with a wide margin: a fetch is two requests (a few
+# seconds; at most 2 x 5 attempts of 30 s with backoff on a failing site), a training on every
+# season 1-2.5 min on 2 busy cores. A task past its soft limit gets SoftTimeLimitExceeded to
+# clean up first. Lost tasks do not wait for these: common/recovery.py queues them again.
+FETCH_TIME_LIMIT_S = 6 * 60
+TRAIN_TIME_LIMIT_S = 10 * 60
 
 
 def cron_schedule(expression: str) -> crontab:
@@ -48,7 +51,13 @@ def cron_schedule(expression: str) -> crontab:
 
 def create_app() -> Celery:
     settings = get_settings()
-    app = Celery("nba_archetypes", broker=settings.redis_url, backend=settings.redis_url)
+    app = Celery(
+        "nba_archetypes",
+        broker=settings.redis_url,
+        backend=settings.redis_url,
+        # Every task runs under a heartbeat lease, one execution per task id at a time.
+        task_cls="common.executions:LeasedTask",
+    )
     app.conf.update(
         # JSON only: a broker message can never make a worker unpickle arbitrary objects.
         task_serializer="json",
@@ -60,19 +69,31 @@ def create_app() -> Celery:
         task_reject_on_worker_lost=True,
         # One message at a time per process: a long training never holds fetches hostage.
         worker_prefetch_multiplier=1,
-        # Redis redelivers unacked messages after this; it must outlast the longest task
-        # plus the training debounce countdown, or a slow task would run twice.
-        broker_transport_options={"visibility_timeout": 2 * TRAIN_TIME_LIMIT_S + 600},
+        # Kombu redelivers unacked messages after this; it must outlast the longest task plus
+        # the training countdown, or a slow task would run twice. A backstop only: a task
+        # whose worker died is queued again by common/recovery.py once its heartbeat lapses.
+        broker_transport_options={
+            "visibility_timeout": TRAIN_TIME_LIMIT_S + int(settings.train_debounce_s) + 300
+        },
+        # Reconnect forever (a Redis restart), at start and while running.
         broker_connection_retry_on_startup=True,
-        # A lost broker connection cancels running tasks instead of letting them finish
-        # unacked and then run again elsewhere.
-        worker_cancel_long_running_tasks_on_connection_loss=True,
+        broker_connection_retry=True,
+        broker_connection_max_retries=None,
+        # A lost broker connection (a Redis restart) does not cancel running tasks: Celery
+        # would mark them REVOKED and drop them. A task that finishes while Redis is away
+        # stores its result once it is back (retried below); its message, which could not be
+        # acknowledged, is put back by common/recovery.py and its copy sees the result and
+        # ends unrun. A task that fails meanwhile shows as interrupted and runs again.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+        result_backend_always_retry=True,
+        result_backend_max_retries=60,
         # Time limits are set per task (see the task modules); this is the backstop.
         task_time_limit=TRAIN_TIME_LIMIT_S,
-        # Events for Flower, and a STARTED state (plus our PROGRESS) for the UI to poll.
+        # Events for Flower. STARTED (then our PROGRESS) is written by common.executions once
+        # it knows the delivery is not a copy of a finished task, not by task_track_started.
         worker_send_task_events=True,
         task_send_sent_event=True,
-        task_track_started=True,
+        task_track_started=False,
         # Results (including progress) expire after a day so Redis never fills up; extended
         # results keep the task name and args, which the UI and CLI show.
         result_expires=24 * 3600,
@@ -94,6 +115,15 @@ def create_app() -> Celery:
         worker_hijack_root_logger=False,
     )
     return app
+
+
+@worker_ready.connect
+def _recover_lost_work(sender: Any = None, **_: Any) -> None:
+    # Every worker looks for tasks whose worker died (common/recovery.py); imported here,
+    # late, because recovery imports this module.
+    from common.recovery import start_recovery_loop
+
+    start_recovery_loop(sender.app)
 
 
 @setup_logging.connect

@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.artifacts import download_artifacts
 from mlflow.exceptions import MlflowException
+from pyarrow import ArrowException
 
 from common.settings import Settings
+from common.storage import DamagedFileError
+
+T = TypeVar("T")
 
 CHAMPION_ALIAS = "champion"
 # A training on chosen seasons (or one that lost) is registered too, aliased only this: an
@@ -37,6 +43,7 @@ TAG_CONFIG_HASH = "config_hash"
 TAG_FEATURES = "features"
 TAG_SPACE = "style_space"  # version of the era adjustment: models compare only within one
 TAG_ALL_SEASONS = "all_seasons"  # "true" when trained on every cleaned season (promotable)
+TAG_TASK_ID = "task_id"  # the training task that logged the run (a rerun after a crash reuses it)
 TAG_REFRESHED_FROM = "refreshed_from"  # on a champion refresh: the version whose model it reuses
 
 
@@ -131,12 +138,32 @@ class ChampionResults:
 
 def load_champion_results(settings: Settings, champion: Champion) -> ChampionResults:
     """Read one champion's artifacts through MLflow (the app caches this per version)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        assignments = pd.read_parquet(
-            download_champion_artifact(settings, champion, ASSIGNMENTS_ARTIFACT, folder)
-        )
-        profiles = read_profiles(
-            download_champion_artifact(settings, champion, PROFILES_ARTIFACT, folder)
-        )
+    assignments = read_champion_artifact(settings, champion, ASSIGNMENTS_ARTIFACT, pd.read_parquet)
+    profiles = read_champion_artifact(settings, champion, PROFILES_ARTIFACT, read_profiles)
     return ChampionResults(champion, assignments, sorted(profiles, key=lambda p: p["name"]))
+
+
+def read_champion_artifact(
+    settings: Settings, champion: Champion, name: str, read: Callable[[Path], T]
+) -> T:
+    """One artifact of the champion's run, read by ``read``; a truncated or unreadable one
+    raises a :class:`DamagedFileError` naming the file in the artifact store."""
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            return read(download_champion_artifact(settings, champion, name, Path(tmp)))
+        except (OSError, ValueError, ArrowException, MlflowException) as error:
+            if isinstance(error, MlflowException) and error.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise  # the store failed, not the file
+            raise DamagedFileError.at(
+                _stored_artifact(settings, champion, name),
+                f"damaged or missing (champion v{champion.version}'s {name})",
+                "restore a backup (`nba-archetypes restore`), or point the champion alias at "
+                "another version in the MLflow UI",
+                error,
+            ) from error
+
+
+def _stored_artifact(settings: Settings, champion: Champion, name: str) -> Path:
+    """Where the artifact lives in the store (the run's artifact URI is a ``file://`` one)."""
+    uri = tracking_client(settings).get_run(champion.run_id).info.artifact_uri
+    return Path(unquote(urlsplit(uri).path)) / name

@@ -15,8 +15,15 @@ Pipeline (publishes tasks by name like the UI does, so it runs in any service's 
     nba-archetypes train --inline             # train here, with a progress bar
     nba-archetypes status
 
+Repair and backups (here, no broker needed)::
+
+    nba-archetypes rebuild 2018-19            # re-clean from the raw responses kept (no network)
+    nba-archetypes backup /data/backups/now   # a consistent snapshot while the services run
+    nba-archetypes restore /backups/now       # into an empty data directory
+
 ``player`` and ``similar`` need the MLflow client (the ``ui`` or ``train`` extra); ``--inline``
-training needs the ``train`` extra. Exit codes: 0 done, 1 failed or no champion yet, 2 bad input.
+training needs the ``train`` extra. Exit codes: 0 done, 1 failed or no champion yet, 2 bad input,
+3 interrupted (the worker running it stopped; the work runs again by itself within 2 minutes).
 
 Failures are one line on stderr, the cause and what to do (``--verbose``: the technical details
 below it, indented); with the task queue (Redis at ``REDIS_URL``) down, every command that needs
@@ -31,15 +38,25 @@ import math
 import os
 import sys
 import time
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
-from common.failures import is_queue_error, queue_problem, queue_unreachable, split_error
+from common.failures import (
+    INTERRUPTED,
+    is_queue_error,
+    queue_problem,
+    queue_unreachable,
+    split_error,
+)
 from common.logs import configure_logging
 from common.seasons import InvalidSeasonError, Season, current_season, parse_seasons
 from common.settings import Settings, get_settings
+from common.storage import DamagedFileError, DataDir, WriteFailedError
 
 # The Celery app and the pipeline are imported by the commands that publish or follow tasks:
 # ``player`` and ``similar`` start faster without them.
@@ -48,9 +65,14 @@ if TYPE_CHECKING:
 
     from common.champion import ChampionResults
 
-DONE_STATES = {"SUCCESS", "FAILURE", "REVOKED"}
+DONE_STATES = {"SUCCESS", "FAILURE", "REVOKED", INTERRUPTED}
 EXIT_FAILED = 1  # a task failed, or there is no champion to answer from
 EXIT_BAD_INPUT = 2  # unknown player or season, malformed arguments (argparse uses 2 too)
+EXIT_INTERRUPTED = 3  # the worker running the task stopped; recovery runs it again
+INTERRUPTED_HINT = (
+    "its worker stopped; it runs again by itself within 2 minutes once a worker is up, "
+    "or run the command again"
+)
 NO_CHAMPION = (
     "No champion model yet: run `nba-archetypes seed --inline` (imports the bundled seasons "
     "and trains here) or refresh seasons, then ask again."
@@ -78,9 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _player(args.name, args.season, as_json=args.json)
         if args.command == "similar":
             return _similar(args.name, args.season, args.versus, args.limit, as_json=args.json)
-    except CommandError as error:
-        sys.stderr.write(f"error: {error}\n")
-        return error.code
+    except (CommandError, DamagedFileError) as error:
+        return _error_exit(error, getattr(args, "verbose", None))
     verbose = getattr(args, "verbose", False)
     try:
         if args.command == "refresh":
@@ -97,14 +118,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             task_id = app.send_task(SEED_RECORDINGS).id
             echo(f"seed queued: {task_id}")
             return _follow_seed(task_id, args.timeout, verbose) if args.wait else 0
+        if args.command in ("rebuild", "backup", "restore"):
+            return _data_command(args, verbose)
         _check_queue()
         return _status()
     except InvalidSeasonError as error:
         echo(f"error: {error}")
         return EXIT_BAD_INPUT
-    except CommandError as error:
-        sys.stderr.write(f"error: {error}\n")
-        return error.code
+    except (CommandError, DamagedFileError, WriteFailedError) as error:
+        return _error_exit(error, getattr(args, "verbose", None))
     except Exception as error:
         if not is_queue_error(error):
             raise
@@ -165,6 +187,17 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--verbose", action="store_true", help="technical details of failures")
 
     commands.add_parser("status", help="workers, queues, refreshes in flight")
+
+    rebuild = commands.add_parser(
+        "rebuild", help="re-clean seasons from the raw responses kept (no network)"
+    )
+    rebuild.add_argument("seasons", nargs="?", help="a season or range; default: every kept one")
+    rebuild.add_argument("--verbose", action="store_true", help="technical details of failures")
+
+    backup = commands.add_parser("backup", help="snapshot the data directory, services running")
+    backup.add_argument("path", help="a new directory for the backup")
+    restore = commands.add_parser("restore", help="load a backup into an empty data directory")
+    restore.add_argument("path", help="a directory written by `nba-archetypes backup`")
     return parser
 
 
@@ -381,13 +414,36 @@ def _train_inline(seasons: list[Season] | None, *, force: bool = False) -> int:
         bar.set_postfix_str(message, refresh=False)
         bar.refresh()
 
+    settings = get_settings()
+    owner = f"inline-{uuid.uuid4()}"
     try:
-        outcome = train_archetypes(get_settings(), seasons, force=force, progress=progress)
+        with _training_lease(settings, owner):
+            outcome = train_archetypes(
+                settings, seasons, force=force, progress=progress, owner=owner
+            )
     finally:
         for bar in bars:
             bar.close()
     echo(f"training: {outcome.as_dict().get('message', outcome)}")
     return 0
+
+
+@contextmanager
+def _training_lease(settings: Settings, owner: str) -> Iterator[None]:
+    """Hold the training lease the workers hold, so an inline training never overlaps theirs
+    (it waits for a running one). Without Redis there are no workers to overlap: go on."""
+    if queue_problem(settings.redis_url, timeout_s=1.0):
+        yield
+        return
+    from common.celery_app import TRAIN_TIME_LIMIT_S
+    from common.leases import held
+    from common.pipeline import TRAINING_LEASE_KEY, redis_client
+
+    client = redis_client()
+    if client.exists(TRAINING_LEASE_KEY):
+        echo("a worker is training; waiting for it to end…")
+    with held(client, TRAINING_LEASE_KEY, owner, settings.lease_ttl_s, wait_s=TRAIN_TIME_LIMIT_S):
+        yield
 
 
 def _seed_inline() -> int:
@@ -401,6 +457,106 @@ def _seed_inline() -> int:
     echo(f"seeded {len(seeded)} seasons" + (f" ({seeded[0]} … {seeded[-1]})" if seeded else ""))
     # Like the task, always train: skipped when the champion already has exactly this data.
     return _train_inline(None)
+
+
+# --- Repair and backups: the data directory itself, in this process ----------------------------
+
+
+def _error_exit(
+    error: CommandError | DamagedFileError | WriteFailedError, verbose: bool | None
+) -> int:
+    """One line on stderr (a damaged file or a failed write: naming the file and the fix;
+    ``verbose``: the reader's own error below it; None: the command has no --verbose) and the
+    exit code."""
+    if isinstance(error, CommandError):
+        sys.stderr.write(f"error: {error}\n")
+        return error.code
+    lines = _failure_lines("error: ", error, verbose) if verbose is not None else []
+    for line in lines or [f"error: {split_error(str(error))[0]}"]:
+        sys.stderr.write(line + "\n")
+    return EXIT_FAILED
+
+
+def _data_command(args: argparse.Namespace, verbose: bool) -> int:
+    if args.command == "rebuild":
+        return _rebuild(args.seasons, verbose)
+    return _backup_or_restore(args.command, Path(args.path).expanduser().absolute())
+
+
+def _rebuild(text: str | None, verbose: bool) -> int:
+    """Re-clean seasons from their kept raw responses (workers/fetch/rebuild.py), here."""
+    try:
+        from workers.fetch.rebuild import rebuild_season
+    except ImportError as error:
+        raise CommandError(
+            f"rebuild needs the fetch worker's code ({error.name} is missing): run it in the "
+            "worker-fetch container, or after `uv sync`",
+            EXIT_FAILED,
+        ) from error
+    settings = get_settings()
+    data = DataDir(settings.data_dir)
+    seasons = _kept_seasons(data, parse_seasons(text) if text else None)
+    failures = 0
+    bar = tqdm(total=len(seasons), desc="rebuilding", unit="season", disable=len(seasons) < 2)
+    with bar:
+        for season in seasons:
+            try:
+                done = rebuild_season(season, data, settings)
+                bar.write(f"{season}: rebuilt ({done.rows} players, {done.eligible} eligible)")
+            except DamagedFileError as error:  # a raw response: only a download repairs it
+                failures += 1
+                for line in _failure_lines(f"{season}: FAILED: ", error, verbose):
+                    bar.write(line)
+            bar.update()
+    if failures < len(seasons):
+        echo("to train on the rebuilt data: `nba-archetypes train` (or `train --inline`)")
+    return EXIT_FAILED if failures else 0
+
+
+def _kept_seasons(data: DataDir, wanted: list[Season] | None) -> list[Season]:
+    """``wanted`` (default: every season with raw responses), or a CommandError."""
+    kept = data.raw_seasons()
+    if not kept:
+        raise CommandError(
+            f"no raw responses in {data.root}: nothing to rebuild (`nba-archetypes seed` or "
+            "`refresh` fetches seasons)",
+            EXIT_FAILED,
+        )
+    missing = [str(s) for s in wanted or () if s not in kept]
+    if missing:
+        raise CommandError(
+            f"no raw responses kept for {', '.join(missing)}: fetch "
+            f"{'it' if len(missing) == 1 else 'them'} (`nba-archetypes refresh {missing[0]}`)"
+        )
+    return wanted or kept
+
+
+def _backup_or_restore(command: str, path: Path) -> int:
+    from common.backup import BackupError, BadPathError, backup, restore
+
+    settings = get_settings()
+    data = DataDir(settings.data_dir)
+    try:
+        if command == "backup":
+            manifest = backup(data, path, settings.registered_model_name)
+        else:
+            manifest = restore(path, data)
+    except BackupError as error:
+        raise CommandError(
+            str(error), EXIT_BAD_INPUT if isinstance(error, BadPathError) else EXIT_FAILED
+        ) from error
+    except OSError as error:  # a full disk under the backup; the partial copy is removed
+        raise CommandError(f"{command} failed: {error}", EXIT_FAILED) from error
+    version = manifest.champion_version
+    summary = (
+        f"{f'champion v{version}' if version else 'no champion'}, "
+        f"{len(manifest.seasons)} seasons, {manifest.files.get('mlartifacts', 0)} artifact files"
+    )
+    if command == "backup":
+        echo(f"backup written to {path}: {summary}")
+    else:
+        echo(f"restored the backup of {manifest.created_at} into {data.root}: {summary}")
+    return 0
 
 
 # --- Pipeline: publish and follow tasks ----------------------------------------------------------
@@ -432,15 +588,15 @@ def _refresh(text: str, force: bool, wait: bool, timeout: float, verbose: bool =
 
     deadline = time.monotonic() + timeout
     training_ids: set[str] = set()
-    failures = 0
+    codes: list[int] = []  # one exit code per fetch that ended
     shown: dict[str, str] = {}  # task id -> the last retry line printed for it
     with tqdm(total=len(tickets), desc="fetching", unit="season") as bar:
         remaining = {t.task_id: t.season for t in tickets}
         while remaining and time.monotonic() < deadline:
             for task_id, season in list(remaining.items()):
                 status = task_status(task_id)
+                info = status["info"] if isinstance(status["info"], dict) else {}
                 if status["state"] not in DONE_STATES:
-                    info = status["info"] if isinstance(status["info"], dict) else {}
                     retry = info.get("message", "") if info.get("retry") else ""
                     if retry and shown.get(task_id) != retry:
                         shown[task_id] = retry
@@ -448,24 +604,30 @@ def _refresh(text: str, force: bool, wait: bool, timeout: float, verbose: bool =
                     continue
                 del remaining[task_id]
                 bar.update()
-                info = status["info"]
-                if status["state"] == "SUCCESS":
-                    bar.write(f"{season}: {info.get('status')} ({info.get('rows', 0)} players)")
-                    if info.get("training_task_id"):
-                        training_ids.add(info["training_task_id"])
-                else:
-                    failures += 1
-                    error = info.get("error", status["state"])
-                    for line in _failure_lines(f"{season}: FAILED: ", error, verbose):
-                        bar.write(line)
+                codes.append(_fetch_ended(bar, str(season), status["state"], info, verbose))
+                if info.get("training_task_id"):
+                    training_ids.add(info["training_task_id"])
             time.sleep(0.5)
     if remaining:
         echo(f"timed out waiting for {len(remaining)} refreshes")
         return 1
-    results = [
+    codes += [
         _follow_training(task_id, deadline - time.monotonic(), verbose) for task_id in training_ids
     ]
-    return 1 if failures or any(results) else 0
+    return EXIT_FAILED if EXIT_FAILED in codes else max(codes, default=0)
+
+
+def _fetch_ended(bar: tqdm, season: str, state: str, info: dict[str, Any], verbose: bool) -> int:
+    """Print how one fetch ended; its exit code."""
+    if state == "SUCCESS":
+        bar.write(f"{season}: {info.get('status')} ({info.get('rows', 0)} players)")
+        return 0
+    if state == INTERRUPTED:
+        bar.write(f"{season}: INTERRUPTED: {INTERRUPTED_HINT}")
+        return EXIT_INTERRUPTED
+    for line in _failure_lines(f"{season}: FAILED: ", info.get("error", state), verbose):
+        bar.write(line)
+    return EXIT_FAILED
 
 
 def _wait_for(task_id: str, timeout: float, label: str) -> dict[str, Any]:
@@ -493,6 +655,9 @@ def _follow_training(task_id: str, timeout: float, verbose: bool = False) -> int
     if status["state"] == "SUCCESS":
         echo(f"training: {info.get('message')}")
         return 0
+    if status["state"] == INTERRUPTED:
+        echo(f"training INTERRUPTED: {INTERRUPTED_HINT}")
+        return EXIT_INTERRUPTED
     for line in _failure_lines(f"training {status['state']}: ", info.get("error", ""), verbose):
         echo(line)
     return 1

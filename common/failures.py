@@ -18,7 +18,14 @@ from kombu.exceptions import OperationalError
 QUOTE_LIMIT = 40  # characters of user input an error message quotes
 HEADLINE_LIMIT = 300  # a longer first line goes to the details whole, clipped in the headline
 # Exceptions whose message is written for people: their type name is not repeated to them.
-_PLAIN = re.compile(r"^(?:UpstreamError|InvalidSeasonError|InvalidResponseError): ")
+_PLAIN = re.compile(
+    r"^(?:UpstreamError|InvalidSeasonError|InvalidResponseError"
+    r"|DamagedFileError|WriteFailedError): "
+)
+
+# The task state of work whose worker stopped mid-task (its heartbeat lease lapsed; see
+# common/executions.py): reported by common.pipeline.task_status, shown by the app and CLI.
+INTERRUPTED = "INTERRUPTED"
 
 
 def clip(text: object, limit: int = QUOTE_LIMIT) -> str:

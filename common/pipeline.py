@@ -6,31 +6,36 @@ here and sends tasks *by name*, so no publisher imports worker code.
 Policy for bursts (many seasons at once, or one season clicked many times):
 
 * **Refresh dedupe.** At most one fetch per season is queued or running. A request for a
-  season that already has one returns that fetch's task id instead of queueing another
-  (Redis ``SET NX`` on ``nba:refresh:<season>``; the fetch task clears it when it ends, and
-  it expires after ``REFRESH_CLAIM_TTL_S`` in case a worker died). The fetch task also
-  holds a per-season lock while it runs, so even a redelivered message never overlaps.
+  season that already has one returns that fetch's task id instead of queueing another: the
+  claim ``nba:refresh:<season>`` is taken or joined in one atomic step (``common.leases
+  .claim_or_join``). While queued, the claim lasts ``REFRESH_CLAIM_TTL_S``; the running fetch
+  adopts it as a heartbeat lease (lapses ``LEASE_TTL_S`` after its worker dies) and releases
+  it when it ends. A request finding the claim held by a task shown as interrupted takes the
+  claim over instead of joining it. A fetch that finds its season claimed by a newer request
+  (its own worker died and a user asked again) ends as ``superseded``, and pollers follow the
+  newer one.
 * **Training after fetches: at once, or once per burst.** A finished fetch that stored data
   owes a training on all seasons. When no other fetch is queued or running, the training is
   queued at once (after ``TRAIN_DEBOUNCE_S``, 0 by default). When others are, it is only
   claimed (``nba:train:pending:all`` holds the id it will run under, which every fetch of the
   burst reports) and the last fetch of the burst to end, whatever its outcome, queues it: a
-  backfill of 27 seasons gets one training. The training releases the claim when it starts,
-  so data arriving during a training gets a training of its own afterwards (at most one more
-  waits behind a running one). Training itself is skipped when the champion was already
+  backfill of 27 seasons gets one training. The training releases the claim when it starts
+  (then holds the lease ``nba:training`` while it runs), so data arriving during a training
+  gets a training of its own afterwards (at most one more waits behind a running one). Training itself is skipped when the champion was already
   trained on exactly the same data and configuration.
 
   Every fetch does, in this order: release its refresh claim, claim (or join) the training
   if it stored data, look for fetches still in flight, and queue the claimed training if
   there are none (one queuer wins, through ``SET NX``). Whichever of two fetches ending
   together looks last sees the other's claim gone and the training claimed, so a burst never
-  ends without its training. A burst whose last fetch is lost (its claim expires after
-  ``REFRESH_CLAIM_TTL_S``) trains when the next fetch ends.
+  ends without its training. A fetch whose worker died is queued again
+  (``common.recovery``) and ends the burst when it runs.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -47,24 +52,20 @@ from common.celery_app import (
     TRAIN_TIME_LIMIT_S,
     app,
 )
+from common.executions import alive_key
+from common.failures import INTERRUPTED
+from common.leases import Lease, claim_or_join, release, take_over
 from common.seasons import Season
 from common.settings import get_settings
 
-REFRESH_CLAIM_TTL_S = 6 * FETCH_TIME_LIMIT_S
+# How long a claim lasts while its task waits in the queue (a running task holds it as a
+# short lease instead). A claim whose message was lost only delays the next request this long.
+REFRESH_CLAIM_TTL_S = 5 * FETCH_TIME_LIMIT_S
 # An unqueued training claim outlives any fetch of its burst.
 TRAINING_CLAIM_TTL_S = REFRESH_CLAIM_TTL_S + 600
 ALL_SEASONS = "all"
-
-# Delete KEYS[1] only if it still holds ARGV[1] (our claim, not a newer one).
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-# Set KEYS[1] to expire in ARGV[2] seconds only if it still holds ARGV[1].
-_SHORTEN = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('EXPIRE', KEYS[1], ARGV[2]) end
-return 0
-"""
+TRAINING_LEASE_KEY = "nba:training"
+PROMOTION_LEASE_KEY = "nba:promotion"
 
 
 @dataclass(frozen=True)
@@ -101,19 +102,14 @@ def request_refresh(season_text: str, *, force: bool = False, today: date | None
     label before anything is enqueued."""
     season = Season.parse(season_text, today)
     key = refresh_claim_key(season)
-    task_id = str(uuid.uuid4())
-    client = redis_client()
-    if not client.set(key, task_id, nx=True, ex=REFRESH_CLAIM_TTL_S):
-        existing = client.get(key)
-        if existing:
-            return Ticket(existing, joined_existing=True, season=str(season))
-        client.set(key, task_id, ex=REFRESH_CLAIM_TTL_S)  # expired in between: claim it
-    try:
-        app.send_task(FETCH_SEASON, args=[str(season)], kwargs={"force": force}, task_id=task_id)
-    except Exception:
-        release_claim(key, task_id)
-        raise
-    return Ticket(task_id, joined_existing=False, season=str(season))
+    ticket = _claim(key, REFRESH_CLAIM_TTL_S, season=str(season))
+    if not ticket.joined_existing:
+        # requested_at: a copy run again after its worker died does not write a season that
+        # was stored after the request (by another refresh meanwhile, or by itself).
+        kwargs = {"force": force, "requested_at": time.time()}
+        options = {"args": [str(season)], "kwargs": kwargs}
+        _send_claimed(key, ticket.task_id, FETCH_SEASON, **options)
+    return ticket
 
 
 def request_training(
@@ -151,15 +147,32 @@ def _claim_training(seasons: list[Season] | None) -> Ticket:
     """Claim the next training on ``seasons``, or join the claim already there. A claim lasts
     as long as a burst of fetches may (every join extends it) until its training is queued."""
     key = training_claim_key(seasons)
+    ticket = _claim(key, TRAINING_CLAIM_TTL_S)
+    if ticket.joined_existing:  # a burst goes on: its training waits for it
+        Lease(redis_client(), key, ticket.task_id, TRAINING_CLAIM_TTL_S).renew()
+    return ticket
+
+
+def _claim(key: str, ttl_s: float, season: str | None = None) -> Ticket:
+    """Claim ``key`` for a new task id, or join the task that holds it: one atomic step. A
+    holder already shown as interrupted is not joined (its lease is about to lapse): the
+    claim is taken over from it, again atomically."""
     task_id = str(uuid.uuid4())
     client = redis_client()
-    if client.set(key, task_id, nx=True, ex=TRAINING_CLAIM_TTL_S):
-        return Ticket(task_id, joined_existing=False)
-    existing = client.getex(key, ex=TRAINING_CLAIM_TTL_S)
-    if existing:
-        return Ticket(existing, joined_existing=True)
-    client.set(key, task_id, ex=TRAINING_CLAIM_TTL_S)  # released in between: claim it
-    return Ticket(task_id, joined_existing=False)
+    holder = claim_or_join(client, key, task_id, ttl_s)
+    dead = holder != task_id and _task_status_once(holder)["state"] == INTERRUPTED
+    if dead and take_over(client, key, holder, task_id, ttl_s):
+        holder = task_id
+    return Ticket(holder, joined_existing=holder != task_id, season=season)
+
+
+def _send_claimed(key: str, task_id: str, name: str, **options: Any) -> None:
+    """Send the task that holds ``key``; a send that fails gives the claim back."""
+    try:
+        app.send_task(name, task_id=task_id, **options)
+    except Exception:
+        release(redis_client(), key, task_id)
+        raise
 
 
 def _queue_training(task_id: str, seasons: list[Season] | None, delay: float) -> None:
@@ -171,24 +184,20 @@ def _queue_training(task_id: str, seasons: list[Season] | None, delay: float) ->
     if not client.set(queued, "1", nx=True, ex=TRAINING_CLAIM_TTL_S):
         return
     key = training_claim_key(seasons)
-    client.eval(_SHORTEN, 1, key, task_id, int(delay) + TRAIN_TIME_LIMIT_S + 60)
+    Lease(client, key, task_id, int(delay) + TRAIN_TIME_LIMIT_S + 60).renew()
     labels = [str(s) for s in seasons] if seasons else None
     try:
-        app.send_task(
-            TRAIN_ARCHETYPES,
-            kwargs={"seasons": labels},
-            countdown=delay or None,
-            task_id=task_id,
+        _send_claimed(
+            key, task_id, TRAIN_ARCHETYPES, kwargs={"seasons": labels}, countdown=delay or None
         )
     except Exception:
         client.delete(queued)
-        release_claim(key, task_id)
         raise
 
 
 def release_claim(key: str, task_id: str) -> bool:
     """Give up a claim if it is still ours; a newer claim is left alone."""
-    return bool(redis_client().eval(_RELEASE, 1, key, task_id))
+    return release(redis_client(), key, task_id)
 
 
 def task_status(task_id: str) -> dict[str, Any]:
@@ -196,7 +205,21 @@ def task_status(task_id: str) -> dict[str, Any]:
 
     State and result come from one read of the result backend. ``AsyncResult.info`` and
     ``.state`` are a read each until the task is done, so a poll landing as the task finished
-    could pair SUCCESS with the progress read a moment before (a result without its keys)."""
+    could pair SUCCESS with the progress read a moment before (a result without its keys).
+
+    A running task whose heartbeat lapsed is ``INTERRUPTED`` (its worker died; the work is
+    queued again within minutes, or the user retries). A fetch superseded by a newer request
+    for its season reports that request instead, so a poller follows the work, not the id."""
+    for _ in range(3):  # a chain of supersessions is short; stop following after a few
+        status = _task_status_once(task_id)
+        info = status["info"]
+        if status["state"] != states.SUCCESS or info.get("status") != "superseded":
+            return status
+        task_id = info["superseded_by"]
+    return status
+
+
+def _task_status_once(task_id: str) -> dict[str, Any]:
     meta = app.backend.get_task_meta(task_id)  # decoded: a failure's result is the exception
     state: str = meta.get("status") or states.PENDING
     info = meta.get("result")
@@ -204,6 +227,8 @@ def task_status(task_id: str) -> dict[str, Any]:
         info = {"error": f"{type(info).__name__}: {info}"}
     elif isinstance(info, dict):
         info = dict(info)  # the backend may cache a finished task's meta: never hand it out
+    if state in (states.STARTED, "PROGRESS") and not redis_client().exists(alive_key(task_id)):
+        state = INTERRUPTED
     return {"task_id": task_id, "state": state, "info": info or {}}
 
 

@@ -14,7 +14,9 @@ from enum import StrEnum
 
 FIRST_START_YEAR = 1996
 SEASON_START_MONTH = 10
-_LABEL = re.compile(r"(\d{4})-(\d{2})")
+# ASCII digits only: \d and int() also take full-width or Arabic-Indic digits, which would
+# then reach file names and the stats site's query string.
+_LABEL = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 
 class SeasonType(StrEnum):

@@ -75,6 +75,19 @@ class Settings(BaseSettings):
         "one training whatever this is (common/pipeline.py).",
     )
 
+    lease_ttl_s: float = Field(
+        30.0,
+        ge=1,
+        description="A claim or lock lapses this long after its task's last heartbeat (a "
+        "third of it apart): how soon a killed worker's work is free again (common/leases.py).",
+    )
+    recovery_interval_s: float = Field(
+        15.0,
+        gt=0,
+        description="How often every worker looks for tasks whose worker died and queues them "
+        "again (common/recovery.py).",
+    )
+
     # --- UI --------------------------------------------------------------------------------------
     mlflow_ui_url: str = "http://localhost:5000"
     flower_url: str = "http://localhost:5555"

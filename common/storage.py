@@ -8,20 +8,73 @@ Layout (``DATA_DIR``)::
                                        (common/fetch_record.py)
     cleaned/<season>.parquet           one row per player, ready for modelling
     mlflow.db, mlartifacts/            MLflow tracking store and artifacts
+
+A file that cannot be read raises :class:`DamagedFileError` naming it and the command that
+repairs it; a write that fails (a full disk) raises :class:`WriteFailedError` and leaves the
+previous version of the file as it was.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common.fetch_record import FetchRecord
-from common.seasons import Season, SeasonType
+from common.seasons import InvalidSeasonError, Season, SeasonType
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# The errno values that mean "no room", said plainly: (what happened, what to do).
+_NO_ROOM = {
+    errno.ENOSPC: ("the data volume is full", "free space on it and try again"),
+    errno.EDQUOT: ("the disk quota is used up", "free space and try again"),
+    errno.EFBIG: ("the file is over the size limit", "raise the limit (ulimit -f) and try again"),
+}
+
+
+class DamagedFileError(RuntimeError):
+    """A stored file is truncated or unreadable. The message's first line names the file and
+    the command that repairs it; the reason the reader gave follows on the next line.
+
+    Built by :meth:`at`; the message alone rebuilds it, as Celery does with a task's error."""
+
+    def __init__(self, message: str, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+    @classmethod
+    def at(cls, path: Path, what: str, fix: str, cause: object = None) -> DamagedFileError:
+        """``what``: "damaged (truncated or not Parquet)", "missing"...; ``fix``: what to run."""
+        detail = f"\n{type(cause).__name__}: {cause}" if cause is not None else ""
+        return cls(f"{path} is {what}: {fix}{detail}", path)
+
+
+class WriteFailedError(OSError):
+    """Writing a file failed (most often a full volume); its previous version is intact.
+
+    Built by :meth:`at`; the message alone rebuilds it, as Celery does with a task's error."""
+
+    def __init__(self, message: str, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+    @classmethod
+    def at(cls, path: Path, cause: OSError) -> WriteFailedError:
+        kept = "the previous version is intact" if path.exists() else "nothing was written"
+        reason, advice = cause.strerror or str(cause), "try again"
+        if cause.errno in _NO_ROOM:
+            what, advice = _NO_ROOM[cause.errno]
+            reason = f"{what} ({reason})"
+        error = cls(f"could not write {path}: {reason}; {kept}: {advice}", path)
+        error.errno = cause.errno
+        return error
 
 
 @contextmanager
@@ -29,20 +82,28 @@ def atomic_output(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; it replaces ``path`` only if the block succeeds.
 
     The temporary file lives in the same directory so ``os.replace`` is an atomic rename:
-    readers see the old file or the new one, never a partial write, even after a crash.
+    readers see the old file or the new one, never a partial write, even after a crash. An
+    ``OSError`` on the way (``ENOSPC`` while writing or syncing) becomes a
+    :class:`WriteFailedError` naming ``path``; the temporary file is always removed.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp: Path | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        tmp = Path(tmp_name)
         yield tmp
         with tmp.open("rb") as written:
-            os.fsync(written.fileno())
+            os.fsync(written.fileno())  # a full disk may only show here (delayed allocation)
         tmp.chmod(0o644)
         os.replace(tmp, path)
+    except WriteFailedError:
+        raise
+    except OSError as error:
+        raise WriteFailedError.at(path, error) from error
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -52,6 +113,20 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_json(path: Path, payload: Any) -> None:
     atomic_write_bytes(path, json.dumps(payload, indent=2, sort_keys=True).encode())
+
+
+def read_parquet(path: Path, fix: str) -> pd.DataFrame:
+    """``path`` as a DataFrame, or a :class:`DamagedFileError` saying ``fix`` (a missing or
+    forbidden file keeps its own error: it is not damaged)."""
+    import pandas as pd
+    from pyarrow import ArrowException
+
+    try:
+        return pd.read_parquet(path)
+    except (FileNotFoundError, PermissionError):
+        raise
+    except (OSError, ValueError, ArrowException) as error:
+        raise DamagedFileError.at(path, "damaged (truncated or not Parquet)", fix, error) from error
 
 
 class DataDir:
@@ -75,9 +150,32 @@ class DataDir:
             return []
         return sorted(Season.parse(p.stem) for p in folder.glob("*.parquet"))
 
+    def raw_seasons(self) -> list[Season]:
+        """Seasons whose regular-season response is kept (what a rebuild can re-clean)."""
+        folder = self.root / "raw"
+        found = []
+        for path in folder.glob(f"*/{SeasonType.REGULAR.slug}.json") if folder.is_dir() else ():
+            try:
+                found.append(Season.parse(path.parent.name))
+            except InvalidSeasonError:
+                continue  # not a season folder: nothing this code wrote
+        return sorted(found)
+
+    def read_cleaned(self, season: Season) -> pd.DataFrame:
+        fix = f"run `nba-archetypes rebuild {season}` (re-cleans it from the raw responses)"
+        return read_parquet(self.cleaned(season), fix)
+
     def read_fetch_record(self, season: Season) -> FetchRecord | None:
         path = self.fetch_record(season)
-        return FetchRecord.from_dict(json.loads(path.read_text())) if path.is_file() else None
+        if not path.is_file():
+            return None
+        try:
+            return FetchRecord.from_dict(json.loads(path.read_bytes()))
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            fix = f"run `nba-archetypes rebuild {season}` (rewrites it from the raw responses)"
+            raise DamagedFileError.at(
+                path, "damaged (not a readable fetch record)", fix, error
+            ) from error
 
     def write_fetch_record(self, record: FetchRecord) -> None:
         atomic_write_json(self.fetch_record(record.season), record.to_dict())

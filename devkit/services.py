@@ -3,6 +3,7 @@ and the settings that point workers at a temporary data directory and the replay
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -32,30 +33,52 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class RedisServer:
-    """A redis-server on a free port with no persistence, for one test session or benchmark."""
+    """A redis-server on a free port, for one test session or benchmark; ``persistent`` keeps
+    an append-only file (as compose's and the local mode's Redis do), so it can be restarted
+    with its data."""
 
-    def __init__(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
+    def __init__(self, *, persistent: bool = False) -> None:
+        self.binary = shutil.which("redis-server")
+        if self.binary is None:
             raise RuntimeError(
                 "the tests need Redis: install redis-server (apt-get install redis-server) "
                 "or set TEST_REDIS_URL to a server the tests may flush"
             )
+        self.persistent = persistent
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="test-redis-")
-        self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir],
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [str(self.binary), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "yes" if self.persistent else "no", "--dir", self.dir],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        wait_until(lambda: redis.Redis.from_url(self.url).ping(), "redis-server to answer")
+        wait_until(lambda: _answers(self.url), "redis-server to answer")
+        return process
+
+    def restart(self, down_s: float = 0.0) -> None:
+        """Shut down (SIGTERM: the append-only file is flushed), stay down ``down_s``, start
+        again on the same port and directory."""
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        time.sleep(down_s)
+        self.process = self._start()
 
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url).ping())
+    except redis.ConnectionError:
+        return False
 
 
 def wait_until(
@@ -120,6 +143,16 @@ def celery_workers(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def kill_worker(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a worker and its pool processes at once, as an OOM kill or a host restart
+    does: nothing runs its cleanup, no task is acknowledged or released."""
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    for pid in [process.pid, *map(int, children)]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    process.wait(timeout=10)
 
 
 def worker_env(data_dir: Path, replay_url: str) -> dict[str, str]:

@@ -2,7 +2,8 @@
 
 The real ``nba_api`` client is pointed at it (``NBAStatsHTTP.base_url``) so the whole fetch
 path runs offline against real bytes. Faults (timeouts, 429, 500, broken bodies, block pages)
-are injected over HTTP so tests in another process can drive them.
+are injected over HTTP so tests in another process can drive them; ``wrong-season-type``
+answers with the other segment's recording (or empty result), echoing its SeasonType.
 
 Stdlib only: it runs in a tiny container image without the project's dependencies.
 
@@ -47,7 +48,7 @@ RESULT_SET_NAME = "LeagueDashPlayerStats"
 DEFAULT_RECORDINGS_DIR = Path(__file__).resolve().parent / "recordings"
 # The empty-answer schema comes from this recording: it carries the current 67-column headers.
 SCHEMA_RECORDING = f"{ENDPOINT}_2022-23_regular_pergame.json"
-FAULT_KINDS = ("delay", "429", "500", "malformed-json", "html", "empty")
+FAULT_KINDS = ("delay", "429", "500", "malformed-json", "html", "empty", "wrong-season-type")
 JSON_TYPE = "application/json; charset=utf-8"
 # What stats.nba.com answers on a server-side error (nba_api looks for exactly this text).
 ERROR_BODY = b'{"Message":"An error has occurred."}'
@@ -63,6 +64,7 @@ _FILENAME_RE = re.compile(
     rf"^{ENDPOINT}_(?P<season>\d{{4}}-\d{{2}})_(?P<type>regular|playoffs)_(?P<permode>[a-z0-9]+)\.json$"
 )
 _SEASON_TYPES = {"regular season": "regular", "playoffs": "playoffs"}
+_OTHER_SEASON_TYPE = {"regular season": "Playoffs", "playoffs": "Regular Season"}
 
 RecordingKey = tuple[str, str, str]  # (season, "regular"|"playoffs", lower-cased PerMode)
 
@@ -85,6 +87,11 @@ def recording_key(params: dict[str, str]) -> RecordingKey | None:
     if season_type is None:
         return None
     return (params.get("Season", "").strip(), season_type, params.get("PerMode", "").lower())
+
+
+def other_season_type(season_type: str) -> str:
+    """The segment a ``wrong-season-type`` fault answers with instead of ``season_type``."""
+    return _OTHER_SEASON_TYPE.get(season_type.strip().lower(), "Regular Season")
 
 
 def _schema_headers(directory: Path, index: dict[RecordingKey, Path]) -> list[str]:
@@ -353,6 +360,11 @@ class ReplayHandler(BaseHTTPRequestHandler):
             self._send_encoded(200, raw[: len(raw) // 2])
         elif fault.kind == "html":
             self._send_encoded(200, HTML_BLOCK_PAGE, "text/html")
+        elif fault.kind == "wrong-season-type":
+            # A mixed-up cache or gateway: a real body, but for the other segment.
+            other = params | {"SeasonType": other_season_type(params.get("SeasonType", ""))}
+            other_key = recording_key(other)
+            self._serve_recording(self.state.index.get(other_key) if other_key else None, other)
         else:  # "empty"
             self._send_encoded(200, empty_result(params, self.state.empty_headers))
 

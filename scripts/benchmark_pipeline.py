@@ -53,15 +53,15 @@ def bench_cleaning() -> dict[str, float]:
     from common.seasons import SeasonType
     from common.settings import Settings
     from workers.fetch.cleaning import clean_season
-    from workers.fetch.recordings import bundled_recordings
+    from workers.fetch.recordings import bundled_recordings, recorded_per_mode
     from workers.fetch.response import parse_dashboard
 
     settings = Settings()
     clean_ms, parse_ms = [], []
     for season, files in sorted(bundled_recordings(settings.recordings_dir).items()):
-        bodies = {t: p.read_bytes() for t, p in files.items()}
+        bodies = {t: (p.read_bytes(), recorded_per_mode(p)) for t, p in files.items()}
         started = time.perf_counter()
-        tables = {t: parse_dashboard(b, season, t, "PerGame") for t, b in bodies.items()}
+        tables = {t: parse_dashboard(b, season, t, m) for t, (b, m) in bodies.items()}
         parse_ms.append((time.perf_counter() - started) * 1000)
         runs = []
         for _ in range(5):

@@ -24,7 +24,8 @@ _started: list[RedisServer] = []
 def pytest_configure(config: pytest.Config) -> None:
     url = os.environ.get("TEST_REDIS_URL")
     if not url:
-        _started.append(RedisServer())
+        # Persistent like the stack's Redis, so the recovery tests can restart it.
+        _started.append(RedisServer(persistent=True))
         url = _started[0].url
     os.environ["REDIS_URL"] = url
     # Keep tests off the real site and off the developer's data, whatever .env says.
@@ -35,6 +36,14 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     for server in _started:
         server.stop()
+
+
+@pytest.fixture
+def redis_server() -> RedisServer:
+    """The tests' own redis-server, for tests that restart it."""
+    if not _started:
+        pytest.skip("needs the tests' own redis-server (TEST_REDIS_URL names an outside one)")
+    return _started[0]
 
 
 @pytest.fixture(autouse=True)

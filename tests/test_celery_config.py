@@ -28,7 +28,9 @@ def test_correctness_settings() -> None:
     assert conf.task_acks_late
     assert conf.task_reject_on_worker_lost
     assert conf.worker_prefetch_multiplier == 1
-    assert conf.task_track_started
+    # STARTED is written by common.executions after its checks, never over a finished task.
+    assert not conf.task_track_started
+    assert app.task_cls == "common.executions:LeasedTask"
     assert conf.worker_send_task_events
     assert conf.task_send_sent_event
     assert 0 < conf.result_expires <= 7 * 24 * 3600

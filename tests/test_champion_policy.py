@@ -6,6 +6,7 @@ Real MLflow store (sqlite in tmp_path), real trainings on bundled recordings.
 from __future__ import annotations
 
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,9 @@ from common.champion import (
     ASSIGNMENTS_ARTIFACT,
     CHALLENGER_ALIAS,
     TAG_ALL_SEASONS,
+    TAG_FEATURES,
     TAG_REFRESHED_FROM,
+    TAG_SPACE,
     Champion,
     download_champion_artifact,
     find_champion,
@@ -29,9 +32,17 @@ from common.storage import DataDir
 from workers.fetch.recordings import bundled_recordings, seed_from_recordings
 from workers.train.candidates import Candidate
 from workers.train.dataset import load_training_data
-from workers.train.scoring import evaluate
+from workers.train.features import FEATURES, STYLE_SPACE
+from workers.train.scoring import Evaluation, evaluate
 from workers.train.tracking import ArchetypeTracker
-from workers.train.training import decide_promotion, refresh_champion, train_archetypes
+from workers.train.training import (
+    decide_and_apply,
+    decide_promotion,
+    promotion_lease,
+    publish_model,
+    refresh_champion,
+    train_archetypes,
+)
 
 FIRST = ["2016-17", "2017-18", "2018-19"]
 LATER = "2019-20"
@@ -152,3 +163,46 @@ def test_promotion_rules() -> None:
     assert decide_promotion(finer, champion, stable, all_seasons=True, force=True).promote
     assert decide_promotion(stable, None, None, all_seasons=True, force=False).promote
     assert not decide_promotion(stable, None, None, all_seasons=False, force=True).promote
+
+
+def test_racing_promotions_move_the_champion_one_decision_at_a_time(tmp_path: Path) -> None:
+    """Two trainings reach promotion together on a store without a champion. Each decision is
+    taken under the promotion lease against the champion as it is then: one of them is the
+    first champion, the other is compared with it (never two "first champions", the later
+    overwriting the earlier whatever their scores)."""
+    data_dir = tmp_path / "data"
+    _seed(data_dir, ["2018-19"])
+    settings = Settings(data_dir=data_dir)
+    tracker = ArchetypeTracker(settings)
+    data = load_training_data(DataDir(data_dir))
+    published = []
+    comparable = {TAG_SPACE: STYLE_SPACE, TAG_FEATURES: ",".join(FEATURES)}
+    for k in (6, 9):
+        evaluation = evaluate(Candidate(k, seed=0), data.features)
+        with tracker.training_run(f"racer k{k}", comparable) as run:
+            published.append((evaluation, publish_model(tracker, run, data, evaluation, None)))
+
+    start = threading.Barrier(len(published))
+    decisions: dict[str, str] = {}
+
+    def race(evaluation: Evaluation, version: str) -> None:
+        start.wait()
+        with promotion_lease(settings, owner=f"racer-{version}"):
+            decision, _, champion = decide_and_apply(
+                ArchetypeTracker(settings), data, evaluation, version, None, force=False
+            )
+        decisions[version] = f"{decision.promote}|{decision.reason}|{champion}"
+
+    threads = [threading.Thread(target=race, args=pair) for pair in published]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    reasons = [d.split("|")[1] for d in decisions.values()]
+    assert reasons.count("first champion") == 1, decisions
+    (later,) = [v for v, d in decisions.items() if "first champion" not in d]
+    (first,) = set(decisions) - {later}
+    promoted_later = decisions[later].startswith("True")
+    assert "same rows, same space" in decisions[later]  # compared with the first champion
+    assert find_champion(settings).version == (later if promoted_later else first)

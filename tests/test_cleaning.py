@@ -19,7 +19,7 @@ import pytest
 from common.seasons import Season, SeasonType
 from tests.conftest import RECORDINGS
 from workers.fetch.cleaning import RATE_COLUMNS, clean_season
-from workers.fetch.recordings import bundled_recordings
+from workers.fetch.recordings import bundled_recordings, recorded_per_mode
 from workers.fetch.response import (
     ID_COLUMNS,
     NUMERIC_COLUMNS,
@@ -33,8 +33,8 @@ SEASON = Season(2018)
 
 
 def _table(name: str, season: Season = SEASON, season_type: SeasonType = SeasonType.REGULAR):
-    body = (RECORDINGS / f"leaguedashplayerstats_{name}.json").read_bytes()
-    return parse_dashboard(body, season, season_type, "PerGame")
+    path = RECORDINGS / f"leaguedashplayerstats_{name}.json"
+    return parse_dashboard(path.read_bytes(), season, season_type, recorded_per_mode(path))
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +149,7 @@ def test_every_era_of_recording_parses(path: Path) -> None:
     payload = json.loads(path.read_bytes())
     label = path.stem.split("_")[1]
     kind = SeasonType.PLAYOFFS if "_playoffs_" in path.name else SeasonType.REGULAR
-    table = parse_dashboard(path.read_bytes(), Season.parse(label), kind, "PerGame")
+    table = parse_dashboard(path.read_bytes(), Season.parse(label), kind, recorded_per_mode(path))
     assert len(table.players) == len(payload["resultSets"][0]["rowSet"])
     assert table.per_mode == payload["parameters"]["PerMode"]
 

@@ -31,7 +31,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -458,3 +458,73 @@ def test_restart_keeps_data_and_champion(stack: Stack, page: Any) -> None:
     assert after == before
     assert stack.cleaned_seasons() == seasons
     assert_app_shows_champion(page, stack, before.champion or "", "after-restart")
+
+
+# --- 7. faults -----------------------------------------------------------------------------------
+
+TASK_STATE_SCRIPT = """
+import sys
+from common.pipeline import task_status
+print("STATES", " ".join(task_status(t)["state"] for t in sys.argv[1:]))
+"""
+
+
+def test_a_redis_restart_loses_no_queued_refresh(stack: Stack) -> None:
+    """Refreshes queued while the fetch worker is down survive a Redis restart (append-only
+    file); every service reconnects by itself and is healthy again."""
+    stack.compose("stop", "--timeout", "60", "worker-fetch", timeout=120)
+    out = stack.exec(
+        "worker-train", "python", "-m", "common.cli", "refresh", "2015-16:2016-17", "--force"
+    )
+    task_ids = re.findall(r"\(([0-9a-f-]{36})\)", out)
+    assert len(task_ids) == 2, out
+    stack.compose("restart", "redis", timeout=120)
+    stack.compose("start", "worker-fetch", timeout=120)
+    stack.up()  # waits for every health check: workers, beat, Flower and the app reconnected
+
+    def states() -> list[str]:
+        out = stack.exec("worker-train", "python", "-c", TASK_STATE_SCRIPT, *task_ids)
+        return next(x for x in out.splitlines() if x.startswith("STATES ")).split()[1:]
+
+    done = wait_until(
+        lambda: (s := states()) and all(x in {"SUCCESS", "FAILURE"} for x in s) and s,
+        "the refreshes queued before the Redis restart",
+        timeout_s=300,
+        interval_s=5,
+    )
+    assert done == ["SUCCESS", "SUCCESS"]
+
+
+# --- 8. backup and restore -----------------------------------------------------------------------
+
+
+def test_a_backup_restored_into_a_new_volume_shows_the_same_champion(
+    stack: Stack, page: Any, tmp_path: Path
+) -> None:
+    """The README's procedure: back up while the services run, copy it out, delete the volume,
+    restore into a new one, start: the same champion and seasons, shown by the app."""
+    before = wait_until(_settled_registry(stack), "trainings in flight to end", 600, interval_s=1)
+    seasons = stack.cleaned_seasons()
+    stack.exec("worker-fetch", "python", "-m", "common.cli", "backup", "/data/backups/e2e")
+    stack.compose("cp", "worker-fetch:/data/backups/e2e", str(tmp_path))
+    stack.compose("down", "-v", "--timeout", "60", timeout=300)
+    stack.compose(
+        "run", "--rm", "--no-deps", "-v", f"{tmp_path}:/backups:ro", "worker-fetch",
+        "python", "-m", "common.cli", "restore", "/backups/e2e",
+        timeout=300,
+    )  # fmt: skip
+    stack.up()
+    assert stack.registry() == before
+    assert stack.cleaned_seasons() == seasons
+    assert_app_shows_champion(page, stack, before.champion or "", "after-restore")
+
+
+def _settled_registry(stack: Stack) -> Callable[[], Registry | None]:
+    """The registry once it has not changed for 20 s (no training left to publish)."""
+
+    def check() -> Registry | None:
+        first = stack.registry()
+        time.sleep(20)
+        return first if stack.registry() == first else None
+
+    return check

@@ -20,7 +20,7 @@ from common.storage import DataDir
 from replay.server import inject_faults, received_requests, run_replay_server
 from tests.conftest import RECORDINGS
 from workers.fetch.nba_client import LeagueDashboardClient, UpstreamError
-from workers.fetch.response import InvalidResponseError
+from workers.fetch.response import InvalidResponseError, parse_dashboard
 from workers.fetch.season_data import refresh_season
 from workers.fetch.throttle import SharedThrottle
 
@@ -218,6 +218,41 @@ def test_invalid_response_is_not_retried_and_keeps_previous_data(
             _refresh(_settings(data_dir, bad), force=True)
         # The empty Totals answer, then the broken PerGame one: not retried.
         assert [r["params"]["PerMode"] for r in received_requests(bad)] == ["Totals", "PerGame"]
+    assert _snapshot(data, PAST) == before
+
+
+def test_a_body_for_the_other_segment_is_rejected(data_dir: Path, replay: str) -> None:
+    # The bug this guards against: a Regular Season body answered to a Playoffs request was
+    # stored as the playoffs. Here a mixed-up stand-in answers exactly that, through nba_api.
+    settings = _settings(data_dir, replay)
+    client = LeagueDashboardClient(
+        settings, SharedThrottle(redis.Redis.from_url(settings.redis_url), 0.0)
+    )
+    inject_faults(replay, ["wrong-season-type"], season="2018-19")
+    download = client.download(PAST, SeasonType.PLAYOFFS, "PerGame")
+    regular = (RECORDINGS / "leaguedashplayerstats_2018-19_regular_pergame.json").read_bytes()
+    assert download.body == regular
+    with pytest.raises(InvalidResponseError) as error:
+        parse_dashboard(download.body, PAST, SeasonType.PLAYOFFS, "PerGame")
+    assert str(error.value) == (
+        "2018-19 Playoffs response is for SeasonType 'Regular Season', not the requested "
+        "'Playoffs'."
+    )
+
+
+def test_a_refresh_answered_for_the_other_segment_keeps_previous_data(
+    data_dir: Path, replay: str
+) -> None:
+    settings = _settings(data_dir, replay)
+    _refresh(settings)
+    data = DataDir(data_dir)
+    before = _snapshot(data, PAST)
+    # The first request (Regular Season, Totals) gets the playoffs' answer: an empty one, which
+    # would have read as "no games"; the echoed SeasonType gives it away.
+    inject_faults(replay, ["wrong-season-type"], season="2018-19")
+    with pytest.raises(InvalidResponseError, match="SeasonType 'Playoffs', not the requested"):
+        _refresh(settings, force=True)
+    assert [r["fault"] for r in received_requests(replay)][4:] == ["wrong-season-type"]
     assert _snapshot(data, PAST) == before
 
 

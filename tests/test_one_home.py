@@ -19,7 +19,7 @@ from common.seasons import Season, SeasonType
 from common.settings import Settings
 from common.storage import DataDir
 from devkit.services import PROJECT_ROOT, RECORDINGS
-from workers.fetch.recordings import bundled_recordings, read_recording
+from workers.fetch.recordings import bundled_recordings, read_recording, recorded_per_mode
 from workers.fetch.response import parse_dashboard
 from workers.fetch.season_data import RawSegment, store_season
 
@@ -74,7 +74,7 @@ def test_the_fetch_worker_writes_what_the_app_reads(
     segments = {}
     for season_type, path in files.items():
         body = read_recording(path)
-        table = parse_dashboard(body, season, season_type, "PerGame")
+        table = parse_dashboard(body, season, season_type, recorded_per_mode(path))
         segments[season_type] = RawSegment(body, f"recording:{path.name}?x=1", table)
     data = DataDir(data_dir)
     store_season(season, segments, data=data, settings=settings, fetched=True, complete=True)
@@ -148,17 +148,12 @@ def _imported_packages(path: Path) -> set[str]:
     return names
 
 
-# Still importing scripts.chromium (a re-export of devkit.chromium) until their owners switch
-# to devkit; then drop them from here and delete scripts/chromium.py.
-_NOT_YET_SWITCHED = {"tests/test_docker_stack.py"}
-
-
 def test_tests_and_benchmarks_share_devkit_not_each_other() -> None:
     crossing = []
     for folder, other in (("tests", "scripts"), ("scripts", "tests"), ("devkit", "tests")):
         for path in sorted((PROJECT_ROOT / folder).glob("*.py")):
             name = path.relative_to(PROJECT_ROOT).as_posix()
-            if name not in _NOT_YET_SWITCHED and other in _imported_packages(path):
+            if other in _imported_packages(path):
                 crossing.append(f"{name} imports {other}")
     assert crossing == []
     # Product code never imports the dev-only packages (they are not in the images).

@@ -37,6 +37,24 @@ def test_rejects_bad_seasons_with_a_clear_message(text: str, message: str) -> No
         Season.parse(text, TODAY)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\uff12\uff10\uff11\uff19-20",  # full-width digits
+        "2019-\uff12\uff10",
+        "\u0662\u0660\u0661\u0669-20",  # Arabic-Indic digits
+        "\u06f2\u06f0\u06f1\u06f9-\u06f2\u06f0",  # Extended Arabic-Indic digits
+        "\U0001d7ee\U0001d7ec\U0001d7ed\U0001d7f5-20",  # mathematical sans-serif bold digits
+        "2019\u201020",  # a Unicode hyphen
+    ],
+    ids=["fullwidth", "fullwidth-end", "arabic-indic", "persian", "math", "hyphen"],
+)
+def test_season_labels_are_ascii_digits_only(text: str) -> None:
+    # int() and \d take non-ASCII digits: the old check read those labels as 2019-20.
+    with pytest.raises(InvalidSeasonError, match="malformed"):
+        Season.parse(text, TODAY)
+
+
 def test_current_season_turns_over_in_october() -> None:
     assert current_season(date(2026, 9, 30)) == Season(2025)
     assert current_season(date(2026, 10, 1)) == Season(2026)

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 import redis
 
-from common.celery_app import FETCH_TIME_LIMIT_S, TRAIN_QUEUE
+from common.celery_app import TRAIN_QUEUE
 from common.pipeline import (
     Ticket,
-    redis_client,
+    refresh_claim_key,
     release_claim,
     request_refresh,
     request_training,
@@ -40,11 +40,10 @@ def _queued_trainings(broker: redis.Redis) -> list[dict[str, Any]]:
 
 
 def _end(ticket: Ticket, *, stored: bool = True) -> str | None:
-    """What the fetch task does when it ends: release its lock and claim, then ask."""
+    """What the fetch task does when it ends: release its claim, then ask."""
     season = Season.parse(str(ticket.season))
-    lock = redis_client().lock(f"nba:fetching:{season}", timeout=FETCH_TIME_LIMIT_S)
-    assert lock.acquire(blocking=False)
-    return _end_fetch(season, lock, ticket.task_id, stored=stored)
+    assert release_claim(refresh_claim_key(season), ticket.task_id)
+    return _end_fetch(season, stored=stored)
 
 
 def test_a_lone_refresh_queues_its_training_at_once(broker: redis.Redis) -> None:

@@ -31,12 +31,15 @@ from common.champion import (
     find_champion,
     read_profiles,
 )
+from common.pipeline import task_status
 from common.seasons import Season, current_season
 from common.settings import Settings, get_settings
 from common.storage import DataDir
 from common.style import STYLE_FEATURES
+from devkit.services import kill_worker
 from replay.server import inject_faults
-from tests.services import PROJECT_ROOT, celery_workers, free_port, worker_env
+from tests.services import PROJECT_ROOT, celery_workers, free_port, wait_until, worker_env
+from ui.views.pipeline import ACTIVE
 from workers.fetch.recordings import bundled_recordings, seed_from_recordings
 from workers.train.training import train_archetypes
 
@@ -695,3 +698,55 @@ def test_refresh_trains_a_new_champion_that_the_app_shows(
     assert texts(at.sidebar.success) == [f"Last refresh (2018-19): {last['message']}"]
     assert at.caption[0].value.startswith(f"Champion model {live}")
     assert "(1996-97 to 2018-19)" in at.caption[0].value
+
+
+def test_a_refresh_whose_worker_dies_shows_interrupted_and_retries(
+    use_env: Callable[..., None], tmp_path: Path, replay: str
+) -> None:
+    """The fetch worker is SIGKILLed mid-download: the page says so (not "downloading…"
+    forever) and its Retry button publishes a new fetch that a new worker runs."""
+    data = tmp_path / "data"
+    data.mkdir()
+    seed_seasons(data, ["1996-97"])
+    env = worker_env(data, replay) | {"LEASE_TTL_S": "3", "RECOVERY_INTERVAL_S": "60"}
+    use_env(data)
+    inject_faults(replay, ["delay", "delay"], season="2018-19")  # 2 s per request
+    with celery_workers({"workers.fetch.tasks": "fetch"}, env, tmp_path) as (worker,):
+        at = open_app(page="pipeline")
+        at.button(key="refresh_2018-19").click().run()
+        first = at.session_state[ACTIVE]["task_id"]
+        wait_until(lambda: task_status(first)["state"] == "PROGRESS", "download", interval_s=0.02)
+        kill_worker(worker)
+    last = _follow_until_done(at, timeout_s=30)
+    assert last["failed"] is True
+    assert "Fetching 2018-19 was interrupted: the fetch worker stopped" in str(last["message"])
+    assert "retry now" in str(last["message"])
+
+    at.button(key="retry_last").click().run()
+    second = at.session_state[ACTIVE]["task_id"]
+    assert second != first  # a new fetch, not the dead one joined
+    # A new worker runs it (and puts the dead one's message back: superseded by this one).
+    with celery_workers({"workers.fetch.tasks": "fetch"}, env, tmp_path):
+        done = wait_until(
+            lambda: task_status(second)["state"] in {"SUCCESS", "FAILURE"} and task_status(second),
+            "the retried fetch",
+            timeout_s=60,
+        )
+    assert done["state"] == "SUCCESS"
+    assert (data / "cleaned" / "2018-19.parquet").is_file()
+
+
+def test_a_damaged_season_file_is_named_with_its_fix(
+    use_env: Callable[..., None], tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    seed_seasons(data, ["1996-97"])
+    cleaned = data / "cleaned" / "1996-97.parquet"
+    cleaned.write_bytes(cleaned.read_bytes()[:300])  # truncated, as a full disk or a crash would
+    use_env(data)
+    at = open_app(page="data", season="1996-97")
+    assert not at.exception, [e.value for e in at.exception]
+    (error,) = texts(at.main.error)
+    assert "1996-97.parquet" in error
+    assert "nba-archetypes rebuild 1996-97" in error

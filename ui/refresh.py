@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from common.failures import queue_problem, split_error
+from common.failures import INTERRUPTED, queue_problem, split_error
 from common.pipeline import Ticket, request_refresh, task_status
 from common.settings import get_settings
 
@@ -40,6 +40,7 @@ class RefreshProgress:
     new_champion: str | None = None  # version that went live, if one did
     details: str = ""  # a failure's technical details (the message is its one-line cause)
     retry: bool = False  # the message is a failed attempt that will be retried
+    interrupted: bool = False  # its worker stopped mid-task: it runs again by itself, or retry
 
     @property
     def state(self) -> str:
@@ -61,6 +62,8 @@ def follow(fetch_task_id: str, season: str) -> RefreshProgress:
             failed=True,
             details=details,
         )
+    if state == INTERRUPTED:
+        return _interrupted("fetch", f"Fetching {season}", "fetch")
     if state in {"PENDING", "RECEIVED"}:
         return RefreshProgress("fetch", f"{season}: waiting for a fetch worker…", 0.02)
     if state in {"STARTED", "RETRY"}:
@@ -105,6 +108,8 @@ def _follow_training(task_id: str, season: str, fetched: dict[str, Any]) -> Refr
             failed=True,
             details=details,
         )
+    if state == INTERRUPTED:
+        return _interrupted("train", f"{stored} Training", "training")
     if state == "PROGRESS" and info.get("total"):
         share = info["done"] / info["total"]
         return RefreshProgress("train", f"Training: {info.get('message', '')}", 0.4 + 0.55 * share)
@@ -145,6 +150,18 @@ def _follow_training(task_id: str, season: str, fetched: dict[str, Any]) -> Refr
             new_champion=str(info["champion_version"]),
         )
     return RefreshProgress("champion", info.get("message", "Training finished."), 1.0, done=True)
+
+
+def _interrupted(step: str, what: str, worker: str) -> RefreshProgress:
+    return RefreshProgress(
+        step,
+        f"{what} was interrupted: the {worker} worker stopped. It runs again by itself within "
+        "2 minutes once a worker is up, or retry now.",
+        0.25 if step == "fetch" else 0.5,
+        done=True,
+        failed=True,
+        interrupted=True,
+    )
 
 
 def _error(info: dict[str, Any]) -> str:

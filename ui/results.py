@@ -26,9 +26,10 @@ from common.champion import (
     load_champion_results,
     tracking_client,
 )
+from common.failures import split_error
 from common.seasons import Season
 from common.settings import Settings, get_settings
-from common.storage import DataDir
+from common.storage import DamagedFileError, DataDir
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -118,21 +119,24 @@ def downloaded_seasons() -> list[Season]:
 
 
 @st.cache_data(show_spinner=False)
-def _read_cleaned(path: str, mtime_ns: int) -> pd.DataFrame:
+def _read_cleaned(label: str, mtime_ns: int) -> pd.DataFrame:
     del mtime_ns  # cache key: a re-fetched season has a new file
-    return pd.read_parquet(path)
+    return data_dir().read_cleaned(Season.parse(label))
 
 
 def cleaned_season(season: Season) -> pd.DataFrame:
-    path = data_dir().cleaned(season)
-    return _read_cleaned(str(path), path.stat().st_mtime_ns)
+    """One season's cleaned table; a damaged file raises ``DamagedFileError`` naming it."""
+    return _read_cleaned(str(season), data_dir().cleaned(season).stat().st_mtime_ns)
 
 
 def fetch_summary() -> pd.DataFrame:
     """Per downloaded season: when it was fetched, from where, rows and eligible players."""
     rows = []
     for season in downloaded_seasons():
-        record = data_dir().read_fetch_record(season)
+        try:
+            record, problem = data_dir().read_fetch_record(season), ""
+        except DamagedFileError as error:
+            record, problem = None, split_error(str(error))[0]
         cleaned = record.cleaned if record else None
         regular = record.regular if record else None
         rows.append(
@@ -143,7 +147,7 @@ def fetch_summary() -> pd.DataFrame:
                 "players": cleaned.rows if cleaned else None,
                 "eligible": cleaned.eligible if cleaned else None,
                 "with playoffs": cleaned.playoff_players if cleaned else None,
-                "source": regular.source_without_query if regular else "",
+                "source": problem or (regular.source_without_query if regular else ""),
             }
         )
     return pd.DataFrame(rows)

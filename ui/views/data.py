@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from common.failures import split_error
 from common.seasons import Season
+from common.storage import DamagedFileError
 from common.style import STYLE_FEATURES
 from ui import labels, results, url_state
 
@@ -61,8 +63,17 @@ def render() -> None:
         default=seasons[-1],
         describe="season",
     )
+    try:
+        table = results.cleaned_season(Season.parse(season))
+    except DamagedFileError as error:
+        headline, details = split_error(str(error))
+        st.error(headline)
+        if details:
+            with st.expander("Technical details"):
+                st.code(details, language=None, wrap_lines=True)
+        return
     # Most minutes first: the players a reader knows, not the site's row order.
-    table = results.cleaned_season(Season.parse(season)).sort_values("MIN", ascending=False)
+    table = table.sort_values("MIN", ascending=False)
 
     left, middle, right = st.columns([2, 2, 1])
     name = left.text_input("Player name contains", key="data_name")

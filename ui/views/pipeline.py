@@ -38,6 +38,10 @@ def render() -> None:
             f"Last refresh ({last['season']}): {last['message']}"
         )
         _attempts_and_details(st, last.get("attempts", []), last.get("details", ""))
+        if last["failed"] and st.button(
+            f"Retry {last['season']}", key="retry_last", disabled=problem is not None
+        ):
+            _start(last["season"], force=False)
 
     st.subheader("Recent trainings")
     runs = results.recent_trainings()

@@ -86,9 +86,11 @@ def segment_percentages(table: DashboardTable, counts: np.ndarray) -> np.ndarray
 
     Totals: made / attempted. PerGame and Per36: counts rebuilt from averages rounded to 0.1
     are up to 0.05 a game off (a 0.1-FTA-a-game shooter can show 0.0 made), so the site's own
-    column, computed from its exact counts, is used. The site writes 0 for 0-for-0; where the
-    rebuilt attempts are 0 too, 0-for-0 cannot be told from 0-for-a-few, so it is undefined
-    (NaN) like a real 0-for-0. A segment without the column falls back to the rebuilt counts.
+    column, computed from its exact counts, is used. The site writes 0 (or null) for 0-for-0;
+    where the rebuilt attempts are 0 too, 0-for-0 cannot be told from 0-for-a-few, so it is
+    undefined (NaN) like a real 0-for-0. A segment without the column, and a null despite
+    attempts, fall back to the rebuilt counts (with a warning): a value off by the rounding
+    beats a NaN that would count the player's shots as all missed in TS%.
     """
     made, attempted = counts[:, _MADE], counts[:, _ATTEMPTED]
     exact = _ratio(made, attempted)
@@ -103,6 +105,14 @@ def segment_percentages(table: DashboardTable, counts: np.ndarray) -> np.ndarray
             )  # fmt: skip
             continue
         site = table.players[column].to_numpy(dtype="float64")
+        unreported = np.isnan(site) & (attempted[:, i] > 0)
+        if unreported.any():
+            log.warning(
+                "%s %s: null %s despite attempts for %d player(s): computed from rounded %s "
+                "averages", table.season, table.season_type, column, int(unreported.sum()),
+                table.per_mode,
+            )  # fmt: skip
+        site = np.where(unreported, exact[:, i], site)
         pct[:, i] = np.where((site == 0) & (attempted[:, i] == 0), np.nan, site)
     return pct
 

@@ -26,8 +26,9 @@ _NAME = re.compile(
     r"leaguedashplayerstats_(\d{4}-\d{2})_(regular|playoffs)_(pergame|per36)\.json(\.gz)?"
 )
 _TYPES = {"regular": SeasonType.REGULAR, "playoffs": SeasonType.PLAYOFFS}
+_PER_MODES = {"pergame": "PerGame", "per36": "Per36"}
 # PerGame where both exist: the mode of every other bundled season, so seasons are cleaned
-# alike. (A live fetch asks for Totals; both modes are read through their echoed PerMode.)
+# alike. (A live fetch asks for Totals; each recording is read as the PerMode its name says.)
 _PREFERENCE = {"pergame": 0, "per36": 1}
 
 
@@ -50,6 +51,14 @@ def bundled_recordings(folder: Path) -> dict[Season, dict[SeasonType, Path]]:
     }
 
 
+def recorded_per_mode(path: Path) -> str:
+    """The PerMode a recording was requested with, from its name: what its echo must say."""
+    match = _NAME.fullmatch(path.name)
+    if not match:
+        raise ValueError(f"not a league dashboard recording: {path.name[:60]}")
+    return _PER_MODES[match[3]]
+
+
 def read_recording(path: Path) -> bytes:
     return gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
 
@@ -63,7 +72,7 @@ def seed_from_recordings(folder: Path, data: DataDir, settings: Settings) -> lis
         segments = {}
         for season_type, path in files.items():
             body = read_recording(path)
-            table = parse_dashboard(body, season, season_type, "PerGame")
+            table = parse_dashboard(body, season, season_type, recorded_per_mode(path))
             name = path.name.removesuffix(".gz")
             segments[season_type] = RawSegment(body, f"recording:{name}", table)
         # Recordings are full-season pulls (PROVENANCE.md), so they count as complete.

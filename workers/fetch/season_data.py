@@ -18,10 +18,10 @@ from typing import Any, Literal
 from common.fetch_record import CleanedRecord, FetchRecord, SegmentRecord
 from common.seasons import Season, SeasonType, current_season
 from common.settings import Settings
-from common.storage import DataDir, atomic_output, atomic_write_bytes
+from common.storage import DamagedFileError, DataDir, atomic_output, atomic_write_bytes
 from workers.fetch.cleaning import clean_season
 from workers.fetch.nba_client import FALLBACK_PER_MODE, PER_MODE, LeagueDashboardClient
-from workers.fetch.response import DashboardTable, parse_dashboard
+from workers.fetch.response import DashboardTable, InvalidResponseError, parse_dashboard
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +63,10 @@ def refresh_season(
     force: bool = False,
     report: Stage = lambda stage, message: None,
 ) -> SeasonOutcome:
-    record = data.read_fetch_record(season)
+    record = previous_record(data, season)  # a damaged one: downloaded again
     if record is not None and not needs_download(record, force):
         report("clean", f"{season}: complete copy on disk, not downloaded again")
-        segments = {
-            season_type: _stored_segment(data, season, season_type, segment)
-            for season_type, segment in record.segments.items()
-        }
-        return store_season(season, segments, data=data, settings=settings, fetched=False,
-                            complete=True, report=report)  # fmt: skip
+        return reclean_season(record, data=data, settings=settings, report=report)
 
     segments = {}
     for season_type in SeasonType:
@@ -150,7 +145,7 @@ def store_season(
         settings,
         complete=complete,
         fetched_at=datetime.now(UTC) if fetched else None,
-        previous=data.read_fetch_record(season),
+        previous=previous_record(data, season),
     )
     data.write_fetch_record(record)
     log.info("%s: stored %d players (%d eligible)", season, outcome.rows, outcome.eligible)
@@ -194,9 +189,48 @@ def _segment_record(segment: RawSegment) -> SegmentRecord:
     )
 
 
-def _stored_segment(
-    data: DataDir, season: Season, season_type: SeasonType, segment: SegmentRecord
+def reclean_season(
+    record: FetchRecord,
+    *,
+    data: DataDir,
+    settings: Settings,
+    report: Stage = lambda stage, message: None,
+) -> SeasonOutcome:
+    """Clean a season again from the raw responses its fetch record lists (no network):
+    rewrites the cleaned table and the record, keeps the raw files and the download time."""
+    segments = {
+        season_type: stored_segment(data, record.season, season_type, segment)
+        for season_type, segment in record.segments.items()
+    }
+    return store_season(record.season, segments, data=data, settings=settings, fetched=False,
+                        complete=record.complete, report=report)  # fmt: skip
+
+
+def stored_segment(
+    data: DataDir, season: Season, season_type: SeasonType, segment: SegmentRecord | None
 ) -> RawSegment:
-    body = data.raw_response(season, season_type).read_bytes()
-    table = parse_dashboard(body, season, season_type, segment.per_mode)
-    return RawSegment(body, segment.source, table)
+    """A kept raw response, checked against the record's hash (``segment``; None when the
+    record is lost: then the body's own echoed PerMode says how to read it)."""
+    path = data.raw_response(season, season_type)
+    fix = f"run `nba-archetypes refresh {season} --force` (downloads it again)"
+    try:
+        body = path.read_bytes()
+    except FileNotFoundError as error:
+        raise DamagedFileError.at(path, "missing", fix) from error
+    if segment is not None and hashlib.sha256(body).hexdigest() != segment.sha256:
+        raise DamagedFileError.at(path, "damaged (not what was downloaded: SHA-256 mismatch)", fix)
+    try:
+        table = parse_dashboard(body, season, season_type, segment.per_mode if segment else "")
+    except InvalidResponseError as error:
+        raise DamagedFileError.at(path, "damaged (not a readable response)", fix, error) from error
+    source = segment.source if segment else f"rebuilt from {path.name}"
+    return RawSegment(body, source, table)
+
+
+def previous_record(data: DataDir, season: Season) -> FetchRecord | None:
+    """The stored record; a damaged one counts as none, and the next write replaces it."""
+    try:
+        return data.read_fetch_record(season)
+    except DamagedFileError as error:
+        log.warning("%s is damaged: treated as absent, and written anew", error.path)
+        return None

@@ -11,7 +11,6 @@ from typing import Any
 
 from celery import Task
 from celery.signals import worker_ready
-from redis.lock import Lock
 
 from common.celery_app import (
     FETCH_SEASON,
@@ -20,10 +19,10 @@ from common.celery_app import (
     SEED_RECORDINGS,
     app,
 )
+from common.executions import hold, let_go, report_progress
 from common.pipeline import (
     redis_client,
     refresh_claim_key,
-    release_claim,
     request_refresh,
     request_training,
     training_after_fetch,
@@ -37,8 +36,6 @@ from workers.fetch.season_data import refresh_season
 from workers.fetch.throttle import SharedThrottle
 
 log = logging.getLogger(__name__)
-
-LOCK_BUSY_RETRY_S = 30
 
 
 @cache
@@ -54,28 +51,35 @@ def _client() -> LeagueDashboardClient:
     bind=True,
     soft_time_limit=FETCH_TIME_LIMIT_S - 60,
     time_limit=FETCH_TIME_LIMIT_S,
-    max_retries=FETCH_TIME_LIMIT_S // LOCK_BUSY_RETRY_S,
 )
-def fetch_season(self: Task, season: str, force: bool = False) -> dict[str, Any]:
+def fetch_season(
+    self: Task, season: str, force: bool = False, requested_at: float | None = None
+) -> dict[str, Any]:
     """Download, validate, clean and store one season, then ask for training: at once when
     no other fetch is queued or running, else when the last of them ends
     (``common.pipeline.training_after_fetch``).
 
-    Idempotent (acks_late may run it twice): every write replaces a file atomically with the
-    same content, and training is deduplicated."""
+    Holds the season's refresh claim as its lease while it runs: one fetch per season at a
+    time. A copy run again after its worker died finds the claim lapsed and takes it, or finds
+    a newer request holding it and ends as ``superseded`` (the newer one writes the season);
+    a season stored since the request (``requested_at``, epoch seconds) is not written again.
+    Every write replaces a file atomically."""
     parsed = Season.parse(season)
-    lock = redis_client().lock(f"nba:fetching:{parsed}", timeout=FETCH_TIME_LIMIT_S, blocking=False)
-    if not lock.acquire():
-        log.info("%s is being fetched by another task; retrying in %d s", parsed, LOCK_BUSY_RETRY_S)
-        raise self.retry(countdown=LOCK_BUSY_RETRY_S)
+    claim = refresh_claim_key(parsed)
+    newer = hold(self, claim)
+    if newer is not None:
+        log.info("%s: superseded by the newer refresh %s", parsed, newer)
+        return {"status": "superseded", "season": season, "superseded_by": newer}
+    if requested_at is not None and _stored_since(parsed, requested_at):
+        let_go(self, claim)
+        log.info("%s was stored after this request was made: not writing it again", parsed)
+        training_id = _end_fetch(parsed, stored=True)  # deduplicated if already trained on
+        return {"status": "up-to-date", "season": season, "training_task_id": training_id}
     try:
         settings = get_settings()
 
         def report(stage: str, message: str, **extra: Any) -> None:
-            self.update_state(
-                state="PROGRESS",
-                meta={"stage": stage, "season": season, "message": message, **extra},
-            )
+            report_progress(self, {"stage": stage, "season": season, "message": message, **extra})
 
         outcome = refresh_season(
             parsed,
@@ -87,18 +91,23 @@ def fetch_season(self: Task, season: str, force: bool = False) -> dict[str, Any]
             report=report,
         )
     except BaseException:
-        _end_fetch(parsed, lock, self.request.id, stored=False)
+        let_go(self, claim)
+        _end_fetch(parsed, stored=False)
         raise
-    training_id = _end_fetch(parsed, lock, self.request.id, stored=outcome.status == "updated")
+    let_go(self, claim)
+    training_id = _end_fetch(parsed, stored=outcome.status == "updated")
     return {**outcome.as_dict(), "training_task_id": training_id}
 
 
-def _end_fetch(season: Season, lock: Lock, task_id: str, *, stored: bool) -> str | None:
-    """Release the season, then ask for training: the claim goes first, so the last fetch of
-    a burst sees none left and queues the burst's training. A failed fetch asks too (it may be
-    the last of a burst); its own error stays the one reported."""
-    lock.release()
-    release_claim(refresh_claim_key(season), task_id)
+def _stored_since(season: Season, moment: float) -> bool:
+    cleaned = DataDir(get_settings().data_dir).cleaned(season)
+    return cleaned.is_file() and cleaned.stat().st_mtime >= moment
+
+
+def _end_fetch(season: Season, *, stored: bool) -> str | None:
+    """Ask for training once the season's claim is released: the claim goes first, so the
+    last fetch of a burst sees none left and queues the burst's training. A failed fetch asks
+    too (it may be the last of a burst); its own error stays the one reported."""
     if stored:
         return training_after_fetch(stored=True)
     try:

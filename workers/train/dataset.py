@@ -47,7 +47,7 @@ def load_training_data(data: DataDir, seasons: list[Season] | None = None) -> Tr
     missing = [str(s) for s in chosen if s not in available]
     if missing:
         raise NoTrainingDataError(f"Seasons without cleaned data: {', '.join(missing)}.")
-    tables = [pd.read_parquet(data.cleaned(season)) for season in chosen]
+    tables = [data.read_cleaned(season) for season in chosen]  # DamagedFileError names it
     players = pd.concat(tables, ignore_index=True)
     players = players[players["ELIGIBLE"]].sort_values(["SEASON", "PLAYER_ID"], ignore_index=True)
     if players.empty:

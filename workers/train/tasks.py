@@ -11,7 +11,8 @@ from typing import Any
 from celery import Task
 
 from common.celery_app import TRAIN_ARCHETYPES, TRAIN_TIME_LIMIT_S, app
-from common.pipeline import redis_client, release_claim, training_claim_key
+from common.executions import hold, report_progress
+from common.pipeline import TRAINING_LEASE_KEY, release_claim, training_claim_key
 from common.seasons import Season
 from common.settings import get_settings
 from workers.train.training import train_archetypes
@@ -31,23 +32,20 @@ LOCK_BUSY_RETRY_S = 20
 def train(self: Task, seasons: list[str] | None = None, force: bool = False) -> dict[str, Any]:
     """Train every candidate on the cleaned seasons (all by default) and maybe promote.
 
-    Idempotent: the same data leaves the same champion (a repeat is skipped outright)."""
+    One training at a time: it holds the lease ``nba:training`` (lapses within a TTL if its
+    worker dies). Idempotent: the same data leaves the same champion (a repeat is skipped
+    outright), and a copy run again after its worker died reuses what the first published
+    (``workers.train.training``)."""
     chosen = [Season.parse(s) for s in seasons] if seasons else None
     # From now on, newly arriving data needs a training of its own: release the claim.
     release_claim(training_claim_key(chosen), self.request.id)
-    lock = redis_client().lock("nba:training", timeout=TRAIN_TIME_LIMIT_S, blocking=False)
-    if not lock.acquire():
-        log.info("another training is running; retrying in %d s", LOCK_BUSY_RETRY_S)
+    if (running := hold(self, TRAINING_LEASE_KEY)) is not None:
+        log.info("training %s is running; retrying in %d s", running, LOCK_BUSY_RETRY_S)
         raise self.retry(countdown=LOCK_BUSY_RETRY_S)
-    try:
 
-        def progress(done: int, total: int, message: str) -> None:
-            self.update_state(
-                state="PROGRESS",
-                meta={"stage": "train", "done": done, "total": total, "message": message},
-            )
+    def progress(done: int, total: int, message: str) -> None:
+        report_progress(self, {"stage": "train", "done": done, "total": total, "message": message})
 
-        outcome = train_archetypes(get_settings(), chosen, force=force, progress=progress)
-    finally:
-        lock.release()
-    return outcome.as_dict()
+    return train_archetypes(
+        get_settings(), chosen, force=force, progress=progress, owner=self.request.id
+    ).as_dict()

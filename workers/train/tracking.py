@@ -36,7 +36,8 @@ from common.champion import (
     PLOT_ARTIFACT,
     PROFILES_ARTIFACT,
     Champion,
-    download_champion_artifact,
+    find_champion,
+    read_champion_artifact,
     read_profiles,
     tracking_client,
 )
@@ -188,16 +189,33 @@ class ArchetypeTracker:
         with self.training_run(run_name, tags) as run:
             yield run
 
-    def promote(self, version: str) -> None:
+    def promote_if(self, expected: str | None, version: str) -> bool:
+        """Point ``champion`` at ``version`` if it still points at ``expected`` (``None``: no
+        champion yet). Compare-and-set only under the promotion lease, which every mover holds
+        (``workers.train.training``)."""
+        current = find_champion(self.settings, self.client)
+        if (current.version if current else None) != expected:
+            return False
         self.set_alias(CHAMPION_ALIAS, version)
+        return True
+
+    def end_orphaned_runs(self) -> None:
+        """End as FAILED the runs a killed training left RUNNING (call under the training
+        lease: no other training is running, so every RUNNING run is an orphan)."""
+        orphans = self.client.search_runs(
+            [self.experiment_id], filter_string="attributes.status = 'RUNNING'", max_results=1000
+        )
+        for run in orphans:
+            self.client.set_tag(run.info.run_id, "ended_because", "its worker stopped")
+            self.client.set_terminated(run.info.run_id, status="FAILED")
+        if orphans:
+            log.warning("ended %d runs left RUNNING by a stopped worker as FAILED", len(orphans))
 
     def set_alias(self, alias: str, version: str) -> None:
         self.client.set_registered_model_alias(self.settings.registered_model_name, alias, version)
 
     def champion_profiles(self, champion: Champion) -> list[dict[str, Any]]:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = download_champion_artifact(self.settings, champion, PROFILES_ARTIFACT, Path(tmp))
-            return read_profiles(path)
+        return read_champion_artifact(self.settings, champion, PROFILES_ARTIFACT, read_profiles)
 
     def load_model(self, champion: Champion) -> Any:
         """The champion's fitted pipeline, loaded with our own list of trusted types.

@@ -9,6 +9,11 @@
   ``champion``: the app covers a new season seconds after its refresh, and keeps that version
   when the champion stays.
 - A training on chosen seasons is an experiment: logged and aliased ``challenger``, never shown.
+- Moving the ``champion`` alias is compare-and-set under the lease ``nba:promotion``: it moves
+  only if it still points where the decision saw it; otherwise the decision is taken again
+  against the new champion, so of two trainings finishing together the better one wins.
+- A training run again after its worker died (same task id, ``owner``) ends the dead one's
+  runs as FAILED and does not republish what it already republished: one champion version.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -33,9 +39,11 @@ from common.champion import (
     TAG_REFRESHED_FROM,
     TAG_SEASONS,
     TAG_SPACE,
+    TAG_TASK_ID,
     Champion,
     find_champion,
 )
+from common.leases import held
 from common.seasons import Season
 from common.settings import Settings
 from common.storage import DataDir
@@ -103,11 +111,15 @@ def train_archetypes(
     *,
     force: bool = False,
     progress: Progress = lambda done, total, message: None,
+    owner: str | None = None,
 ) -> TrainingOutcome:
+    """Train on ``seasons`` (all by default). ``owner`` is the training's task id: it tags the
+    runs and holds the promotion lease (``None``: a library call, no lease, no Redis)."""
     data = load_training_data(DataDir(settings.data_dir), seasons)
     tracker = ArchetypeTracker(settings)
+    tracker.end_orphaned_runs()  # only one training runs at a time: RUNNING ones are dead
     champion = find_champion(settings, tracker.client)
-    tags = _run_tags(data, config_hash(settings))
+    tags = _run_tags(data, config_hash(settings)) | ({TAG_TASK_ID: owner} if owner else {})
     if not force and _already_champion(champion, tags):
         message = f"champion v{champion.version} was trained on exactly this data; nothing to do"
         log.info(message)
@@ -117,26 +129,19 @@ def train_archetypes(
     with threadpool_limits(limits=1), tracker.training_run(f"train {data.label}", tags) as run:
         comparable = _comparable(champion)
         previous = tracker.champion_profiles(champion) if comparable else None
+        defends = comparable and data.all_seasons and not force
         # New data is visible at once: the champion's model assigns every season (a few
         # seconds) before the candidate search (most of a training) decides whether to replace it.
         republished = (
-            refresh_champion(tracker, data, champion, previous)
-            if comparable and data.all_seasons and not force
-            else None
+            _republish_once(tracker, data, champion, previous, owner=owner) if defends else None
         )
         winner, evaluations = _select(data, settings.random_seed, run, progress)
-        version = _publish(tracker, run, data, winner, previous)
+        version = publish_model(tracker, run, data, winner, previous)
         tracker.set_alias(CHALLENGER_ALIAS, version)
-        defending = (
-            scoring.evaluate_fitted(f"champion v{champion.version}", tracker.load_model(champion),
-                                    data.features)
-            if comparable and data.all_seasons and not force
-            else None
-        )  # fmt: skip
-        decision = decide_promotion(
-            winner, champion, defending, all_seasons=data.all_seasons, force=force
-        )
-        champion_version = _apply(decision, tracker, version, champion, republished)
+        with promotion_lease(settings, owner):
+            decision, defending, champion_version = decide_and_apply(
+                tracker, data, winner, version, republished, force=force
+            )
         run.log_summary(
             metrics=_summary_metrics(winner, defending, evaluations, data),
             params={"winner": winner.name, "winner_family": "kmeans"},
@@ -201,9 +206,31 @@ def _run_tags(data: TrainingData, cfg_hash: str) -> dict[str, str]:
 
 
 def _already_champion(champion: Champion | None, tags: dict[str, str]) -> bool:
-    return champion is not None and all(
-        champion.tags.get(key) == tags[key] for key in (TAG_DATA_HASH, TAG_CONFIG_HASH)
+    """The champion was trained on this data: nothing to do. Not when it is the republish of
+    this very training, run again after its worker died before the search ended."""
+    if champion is None or _republished_by(champion, tags.get(TAG_TASK_ID)):
+        return False
+    return all(champion.tags.get(key) == tags[key] for key in (TAG_DATA_HASH, TAG_CONFIG_HASH))
+
+
+def _republished_by(champion: Champion, owner: str | None) -> bool:
+    return (
+        owner is not None
+        and champion.tags.get(TAG_KIND) == KIND_REFRESH
+        and champion.tags.get(TAG_TASK_ID) == owner
     )
+
+
+@contextmanager
+def promotion_lease(settings: Settings, owner: str | None) -> Iterator[None]:
+    """Hold ``nba:promotion`` while deciding and moving the alias (none for a library call)."""
+    if owner is None:
+        yield
+        return
+    from common.pipeline import PROMOTION_LEASE_KEY, redis_client
+
+    with held(redis_client(), PROMOTION_LEASE_KEY, owner, settings.lease_ttl_s, wait_s=300):
+        yield
 
 
 def _comparable(champion: Champion | None) -> bool:
@@ -233,7 +260,7 @@ def _select(
     return winner, evaluations
 
 
-def _publish(
+def publish_model(
     tracker: ArchetypeTracker,
     run: TrainingRun,
     data: TrainingData,
@@ -251,20 +278,54 @@ def _publish(
     return run.register(run.log_model(model, data.features, assignments, profiles, plot))
 
 
-def _apply(
-    decision: Promotion,
+def decide_and_apply(
     tracker: ArchetypeTracker,
+    data: TrainingData,
+    winner: Evaluation,
     version: str,
-    champion: Champion | None,
     republished: str | None,
+    *,
+    force: bool,
+) -> tuple[Promotion, Evaluation | None, str | None]:
+    """Decide against the champion as it is now, and move the alias only if it has not moved
+    since (compare-and-set); a moved alias means another training promoted: decide again."""
+    while True:
+        champion = find_champion(tracker.settings, tracker.client)
+        defending = _defending(tracker, champion, data, force)
+        decision = decide_promotion(
+            winner, champion, defending, all_seasons=data.all_seasons, force=force
+        )
+        if not decision.promote:
+            return decision, defending, champion.version if champion else republished
+        if tracker.promote_if(champion.version if champion else None, version):
+            log.info("v%s is the new champion: %s", version, decision.reason)
+            return decision, defending, version
+
+
+def _defending(
+    tracker: ArchetypeTracker, champion: Champion | None, data: TrainingData, force: bool
+) -> Evaluation | None:
+    """The champion scored like a candidate on this data, when the two are comparable."""
+    if champion is None or force or not data.all_seasons or not _comparable(champion):
+        return None
+    model = tracker.load_model(champion)
+    return scoring.evaluate_fitted(f"champion v{champion.version}", model, data.features)
+
+
+def _republish_once(
+    tracker: ArchetypeTracker,
+    data: TrainingData,
+    champion: Champion,
+    previous: list[dict[str, Any]] | None,
+    *,
+    owner: str | None,
 ) -> str | None:
-    """Move the champion alias to the winner if it won; else it stays where it is (on the
-    champion republished on this data, when that was done)."""
-    if decision.promote:
-        tracker.promote(version)
-        log.info("v%s is the new champion: %s", version, decision.reason)
-        return version
-    return republished or (champion.version if champion else None)
+    """Republish the champion on this data, unless this training did already (a rerun after
+    its worker died). ``None`` if another training moved the alias meanwhile."""
+    if _republished_by(champion, owner):
+        return champion.version
+    with promotion_lease(tracker.settings, owner):
+        return refresh_champion(tracker, data, champion, previous, owner)
 
 
 def refresh_champion(
@@ -272,19 +333,23 @@ def refresh_champion(
     data: TrainingData,
     champion: Champion,
     previous: list[dict[str, Any]] | None,
-) -> str:
-    """Publish the champion's model applied to ``data`` as a new version, aliased champion."""
+    owner: str | None = None,
+) -> str | None:
+    """Publish the champion's model applied to ``data`` as a new version, aliased champion
+    if the alias still points at ``champion``; returns that version, else ``None``."""
     model = tracker.load_model(champion)
     labels = model.predict(data.features)
     tags = {
         **_run_tags(data, champion.tags.get(TAG_CONFIG_HASH, "")),
         TAG_KIND: KIND_REFRESH,
         TAG_REFRESHED_FROM: champion.version,
-    }
+    } | ({TAG_TASK_ID: owner} if owner else {})
     refreshed = Evaluation(f"champion v{champion.version}", model, labels)
     with tracker.refresh_run(f"champion v{champion.version} on {data.label}", tags) as run:
-        version = _publish(tracker, run, data, refreshed, previous)
-        tracker.promote(version)
+        version = publish_model(tracker, run, data, refreshed, previous)
+        if not tracker.promote_if(champion.version, version):
+            log.info("v%s not published as champion: the champion changed meanwhile", version)
+            return None
     log.info("champion kept; v%s = v%s's model on %s", version, champion.version, data.label)
     return version
 

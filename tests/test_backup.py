@@ -1,0 +1,264 @@
+"""Backups: a consistent snapshot while another process writes, and a restore that shows the
+same champion and data. Real MLflow store (sqlite), a real training, the CLI as a subprocess."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from common.backup import DATABASE, backup, read_manifest, restore
+from common.champion import (
+    ASSIGNMENTS_ARTIFACT,
+    Champion,
+    ChampionResults,
+    find_champion,
+    load_champion_results,
+)
+from common.settings import Settings
+from common.storage import DamagedFileError, DataDir
+from tests.services import PROJECT_ROOT, wait_until
+from tests.test_champion_policy import FIRST, _seed
+from tests.test_cli import Cli
+from workers.train.training import train_archetypes
+
+# Logs runs into the store until it is stopped: the workers' writes while a backup runs.
+WRITER = """
+import sys
+from contextlib import closing
+from mlflow import MlflowClient
+
+client = MlflowClient(tracking_uri=sys.argv[1])
+experiment = client.get_experiment_by_name(sys.argv[2]).experiment_id
+while True:
+    run = client.create_run(experiment, run_name="writer")
+    for step in range(10):
+        client.log_metric(run.info.run_id, "loss", 1.0 / (step + 1), step=step)
+    client.set_terminated(run.info.run_id)
+"""
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Three seasons and a champion trained on them."""
+    data = tmp_path_factory.mktemp("store")
+    _seed(data, FIRST)
+    settings = Settings(data_dir=data)
+    assert train_archetypes(settings).status == "promoted"
+    return settings
+
+
+@pytest.fixture(scope="module")
+def champion(store: Settings) -> Champion:
+    found = find_champion(store)
+    assert found is not None
+    return found
+
+
+@pytest.fixture(scope="module")
+def results(store: Settings, champion: Champion) -> ChampionResults:
+    return load_champion_results(store, champion)
+
+
+@pytest.fixture(scope="module")
+def snapshot(store: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("backups") / "snapshot"
+    backup(DataDir(store.data_dir), target, store.registered_model_name)
+    return target
+
+
+@pytest.fixture(scope="module")
+def pycache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pycache")
+
+
+def _writes(database: Path) -> int:
+    """Metric values the writer logged (one commit each)."""
+    with closing(sqlite3.connect(database, timeout=30)) as db:
+        return db.execute("SELECT count(*) FROM metrics WHERE key = 'loss'").fetchone()[0]
+
+
+def _cells_mentioning(database: Path, text: str) -> int:
+    """Text cells anywhere in the database that contain ``text``."""
+    db = sqlite3.connect(database)
+    try:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return sum(
+            db.execute(
+                f'SELECT count(*) FROM "{t}" WHERE typeof("{c}") = \'text\' AND instr("{c}", ?)',
+                (text,),
+            ).fetchone()[0]
+            for t in tables
+            for c in [row[1] for row in db.execute(f'PRAGMA table_info("{t}")')]
+        )
+    finally:
+        db.close()
+
+
+def _files(root: Path, tree: str) -> dict[Path, bytes]:
+    return {p.relative_to(root): p.read_bytes() for p in (root / tree).rglob("*") if p.is_file()}
+
+
+def _assert_same_results(restored: ChampionResults, results: ChampionResults) -> None:
+    assert restored.champion.version == results.champion.version
+    assert restored.champion.run_id == results.champion.run_id
+    pd.testing.assert_frame_equal(restored.assignments, results.assignments)
+    assert restored.profiles == results.profiles
+
+
+# --- backup -------------------------------------------------------------------------------------
+
+
+def test_a_backup_while_another_process_writes_is_consistent(
+    store: Settings, champion: Champion, tmp_path: Path
+) -> None:
+    database = store.data_dir / DATABASE
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, store.tracking_uri, store.mlflow_experiment],
+        cwd=PROJECT_ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    copies = []  # (writes before, backup folder, writes after)
+    try:
+        wait_until(
+            lambda: _writes(database) >= 10 or writer.poll() is not None,
+            "the writer logging runs",
+            timeout_s=180,
+        )
+        # Backups until one demonstrably overlapped the writes (a backup takes a fraction of
+        # a second; a commit lands every few milliseconds).
+        while len(copies) < 10 and not any(after > before for before, _, after in copies):
+            assert writer.poll() is None, writer.stderr.read() if writer.stderr else ""
+            before, folder = _writes(database), tmp_path / f"live-{len(copies)}"
+            backup(DataDir(store.data_dir), folder, store.registered_model_name)
+            copies.append((before, folder, _writes(database)))
+    finally:
+        writer.terminate()
+        writer.wait(timeout=30)
+    assert any(after > before for before, _, after in copies)
+
+    for before, folder, after in copies:
+        copy = folder / DATABASE
+        assert not list(folder.glob(f"{DATABASE}-*"))  # one self-contained file
+        with closing(sqlite3.connect(copy)) as db:
+            assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert before <= _writes(copy) <= after
+        manifest = read_manifest(folder)
+        assert manifest.champion_version == champion.version
+        assert manifest.seasons == FIRST
+
+
+def test_backup_refuses_a_target_that_holds_files(
+    store: Settings, tmp_path: Path, pycache: Path
+) -> None:
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "notes.txt").write_text("keep me")
+    run = Cli(store.data_dir, pycache)("backup", str(taken))
+    assert run.code == 2
+    assert run.err == f"error: {taken} already exists: give a new path for the backup\n"
+    assert (taken / "notes.txt").read_text() == "keep me"
+    inside = Cli(store.data_dir, pycache)("backup", str(store.data_dir / "raw" / "backup"))
+    assert inside.code == 2
+    assert "write the backup elsewhere" in inside.err
+
+
+# --- restore ------------------------------------------------------------------------------------
+
+
+def test_backup_then_restore_elsewhere_shows_the_same_champion_and_data(
+    store: Settings, results: ChampionResults, tmp_path: Path, pycache: Path
+) -> None:
+    saved = tmp_path / "saved"
+    run = Cli(store.data_dir, pycache)("backup", str(saved))
+    assert run.code == 0, run.err
+    assert run.out.startswith(
+        f"backup written to {saved}: champion v{results.champion.version}, 3 seasons, "
+    )
+
+    target = tmp_path / "restored"
+    (target / "raw").mkdir(parents=True)  # a fresh volume's empty folders are no data
+    run = Cli(target, pycache)("restore", str(saved))
+    assert run.code == 0, run.err
+    assert run.out.startswith("restored the backup of ")
+
+    settings = Settings(data_dir=target)
+    champion = find_champion(settings)
+    assert champion is not None
+    _assert_same_results(load_champion_results(settings, champion), results)
+    for tree in ("raw", "cleaned"):
+        assert _files(target, tree) == _files(store.data_dir, tree)
+    # Every artifact location now points into the new directory, none to the old one.
+    assert _cells_mentioning(target / DATABASE, str(store.data_dir / "mlartifacts")) == 0
+    assert _cells_mentioning(target / DATABASE, str(target / "mlartifacts")) > 0
+
+    answer = Cli(target, pycache)("player", "LeBron James", "2018-19", "--json")
+    assert answer.code == 0, answer.err
+    assert answer.json()["champion_version"] == results.champion.version
+
+
+def test_a_restore_into_the_same_path_keeps_the_locations(
+    store: Settings, snapshot: Path, results: ChampionResults, tmp_path: Path
+) -> None:
+    # The compose case: the backup of /data restored into a new volume mounted at /data.
+    volume = DataDir(tmp_path / "volume")
+    restore(snapshot, volume)
+    again = tmp_path / "again"
+    backup(volume, again, store.registered_model_name)
+    shutil.rmtree(volume.root)
+    assert read_manifest(again).data_dir == str(volume.root)
+    restore(again, volume)
+    settings = Settings(data_dir=volume.root)
+    champion = find_champion(settings)
+    assert champion is not None
+    _assert_same_results(load_champion_results(settings, champion), results)
+
+
+def test_restore_refuses_a_data_directory_holding_files(
+    snapshot: Path, tmp_path: Path, pycache: Path
+) -> None:
+    target = tmp_path / "data"
+    (target / "cleaned").mkdir(parents=True)
+    (target / "cleaned" / "2018-19.parquet").write_bytes(b"someone's data")
+    run = Cli(target, pycache)("restore", str(snapshot))
+    assert run.code == 2
+    assert run.err.startswith(f"error: {target} is not empty (1 files, e.g. cleaned/2018-19")
+    assert len(run.err.splitlines()) == 1
+    assert sorted(p.name for p in target.rglob("*")) == ["2018-19.parquet", "cleaned"]
+
+    not_a_backup = Cli(tmp_path / "empty", pycache)("restore", str(tmp_path))
+    assert not_a_backup.code == 2
+    assert f"{tmp_path} is not a backup" in not_a_backup.err
+
+
+# --- a damaged champion artifact ------------------------------------------------------------------
+
+
+def test_a_damaged_champion_artifact_names_the_file(
+    snapshot: Path, champion: Champion, tmp_path: Path, pycache: Path
+) -> None:
+    copy = DataDir(tmp_path / "copy")
+    restore(snapshot, copy)
+    [artifact] = (copy.root / "mlartifacts").glob(
+        f"**/{champion.run_id}/artifacts/{ASSIGNMENTS_ARTIFACT}"
+    )
+    artifact.write_bytes(artifact.read_bytes()[:500])
+
+    settings = Settings(data_dir=copy.root)
+    with pytest.raises(DamagedFileError) as raised:
+        load_champion_results(settings, champion)
+    assert raised.value.path == artifact
+    assert str(raised.value).startswith(f"{artifact} is damaged or missing (champion v")
+
+    run = Cli(copy.root, pycache)("player", "LeBron James", "2018-19")
+    assert run.code == 1
+    [line] = run.err.splitlines()
+    assert line.startswith(f"error: {artifact} is damaged")
+    assert "restore a backup" in line
