@@ -21,8 +21,9 @@ Policy for bursts (many seasons at once, or one season clicked many times):
   burst reports) and the last fetch of the burst to end, whatever its outcome, queues it: a
   backfill of 27 seasons gets one training. The training releases the claim when it starts
   (then holds the lease ``nba:training`` while it runs), so data arriving during a training
-  gets a training of its own afterwards (at most one more waits behind a running one). Training itself is skipped when the champion was already
-  trained on exactly the same data and configuration.
+  gets a training of its own afterwards (at most one more waits behind a running one).
+  Training itself is skipped when the champion was already trained on exactly the same data
+  and configuration.
 
   Every fetch does, in this order: release its refresh claim, claim (or join) the training
   if it stored data, look for fetches still in flight, and queue the claimed training if
