@@ -507,6 +507,7 @@ def test_a_backup_restored_into_a_new_volume_shows_the_same_champion(
     seasons = stack.cleaned_seasons()
     stack.exec("worker-fetch", "python", "-m", "common.cli", "backup", "/data/backups/e2e")
     stack.compose("cp", "worker-fetch:/data/backups/e2e", str(tmp_path))
+    tmp_path.chmod(0o755)  # pytest makes it 0700: the containers' user could not enter it
     stack.compose("down", "-v", "--timeout", "60", timeout=300)
     stack.compose(
         "run", "--rm", "--no-deps", "-v", f"{tmp_path}:/backups:ro", "worker-fetch",

@@ -32,6 +32,7 @@ from common.cli import main
 from common.executions import alive_key
 from common.failures import INTERRUPTED
 from common.pipeline import (
+    Ticket,
     pending_refreshes,
     redis_client,
     refresh_claim_key,
@@ -91,6 +92,19 @@ def _downloading(task_id: str) -> dict[str, Any]:
     )
 
 
+def _kill_mid_download(
+    tmp_path: Path, env: dict[str, str], replay: str, season: str
+) -> tuple[Ticket, float]:
+    """Refresh ``season`` with its first request held by the replay server, and SIGKILL the
+    fetch worker while it waits; returns the refresh and when the kill happened."""
+    inject_faults(replay, ["delay"], season=season)
+    ticket = request_refresh(season)
+    with celery_workers(FETCH, env, _logs(tmp_path, "fetch-1")) as (worker,):
+        _downloading(ticket.task_id)
+        kill_worker(worker)
+    return ticket, time.monotonic()
+
+
 def _regular_season_requests(replay: str, season: str) -> int:
     return sum(
         r["params"].get("Season") == season and r["params"].get("SeasonType") == "Regular Season"
@@ -101,18 +115,11 @@ def _regular_season_requests(replay: str, season: str) -> int:
 def test_a_killed_fetch_shows_interrupted_frees_its_season_and_writes_it_once(
     tmp_path: Path, env: dict[str, str], slow_replay: str
 ) -> None:
-    inject_faults(slow_replay, ["delay"], season="2018-19")
-    first = request_refresh("2018-19")
-    with celery_workers(FETCH, env, _logs(tmp_path, "fetch-1")) as (worker,):
-        _downloading(first.task_id)
-        kill_worker(worker)
-    killed_at = time.monotonic()
-
+    first, killed_at = _kill_mid_download(tmp_path, env, slow_replay, "2018-19")
     # The app and the CLI see it interrupted once its heartbeat lapses, not "downloading".
     _wait_state(first.task_id, {INTERRUPTED}, timeout_s=15)
     assert time.monotonic() - killed_at < 15
-    # A new request is not stuck joining a task no worker runs.
-    wait_until(lambda: not redis_client().exists(refresh_claim_key(Season(2018))), "claim lapse")
+    # A new request is not stuck joining a task no worker runs: it takes the claim over.
     second = request_refresh("2018-19")
     assert not second.joined_existing
     assert second.task_id != first.task_id
@@ -138,12 +145,7 @@ def _recovered(task_id: str) -> bool:
 def test_a_killed_fetch_runs_again_by_itself(
     tmp_path: Path, env: dict[str, str], slow_replay: str
 ) -> None:
-    inject_faults(slow_replay, ["delay"], season="2017-18")
-    ticket = request_refresh("2017-18")
-    with celery_workers(FETCH, env, _logs(tmp_path, "fetch-1")) as (worker,):
-        _downloading(ticket.task_id)
-        kill_worker(worker)
-    killed_at = time.monotonic()
+    ticket, killed_at = _kill_mid_download(tmp_path, env, slow_replay, "2017-18")
     # A restarted worker (as compose restarts it) picks the lost work up again.
     with celery_workers(FETCH, env, _logs(tmp_path, "fetch-2")):
         done = _wait_state(ticket.task_id, {"SUCCESS", "FAILURE"}, timeout_s=120)
