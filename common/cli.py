@@ -308,7 +308,7 @@ def _player(name: str, season: str, *, as_json: bool) -> int:
             "player": str(row["PLAYER_NAME"]),
             "player_id": int(row["PLAYER_ID"]),
             "season": str(row["SEASON"]),
-            "team": str(row["TEAM_ABBREVIATION"]),
+            "team": _team(row),
             "archetype": str(row["ARCHETYPE_NAME"]),
             "memberships": [{"archetype": n, "share": round(s, 4)} for n, s in memberships],
             "stats": {
@@ -320,7 +320,7 @@ def _player(name: str, season: str, *, as_json: bool) -> int:
         echo(json.dumps(answer, ensure_ascii=False, indent=2))
         return 0
     echo(
-        f"{row['PLAYER_NAME']}, {row['SEASON']} ({row['TEAM_ABBREVIATION']}): "
+        f"{row['PLAYER_NAME']}, {row['SEASON']} ({_team(row) or 'team unknown'}): "
         f"{row['ARCHETYPE_NAME']}"
     )
     shown = [f"{round(100 * s)} % {n}" for n, s in memberships if round(100 * s) >= 1]
@@ -328,6 +328,14 @@ def _player(name: str, season: str, *, as_json: bool) -> int:
         echo("  memberships: " + ", ".join(shown))
     echo("  " + _stats_line(stats))
     return 0
+
+
+def _team(row: pd.Series) -> str | None:
+    """The player's team; the site may send none (the fetch keeps the row, with a warning)."""
+    import pandas as pd
+
+    team = row["TEAM_ABBREVIATION"]
+    return None if pd.isna(team) else str(team)
 
 
 def _stats_line(stats: dict[str, float | None]) -> str:
@@ -363,7 +371,7 @@ def _similar(name: str, season: str, versus: str | None, limit: int, *, as_json:
             "player": str(m["PLAYER_NAME"]),
             "player_id": int(m["PLAYER_ID"]),
             "season": str(m["SEASON"]),
-            "team": str(m["TEAM_ABBREVIATION"]),
+            "team": _team(m),
             "archetype": str(m["ARCHETYPE_NAME"]),
             "distance": round(float(m["DISTANCE"]), 4),
             "similarity": round(float(m["SIMILARITY"]), 1),
@@ -377,7 +385,7 @@ def _similar(name: str, season: str, versus: str | None, limit: int, *, as_json:
         return 0
     where = f"in {only}" if only else "in every season"
     echo(
-        f"Most similar to {row['PLAYER_NAME']}, {row['SEASON']} ({row['TEAM_ABBREVIATION']}, "
+        f"Most similar to {row['PLAYER_NAME']}, {row['SEASON']} ({_team(row) or 'team unknown'}, "
         f"{row['ARCHETYPE_NAME']}), {where}:"
     )
     if not answer:
@@ -386,7 +394,7 @@ def _similar(name: str, season: str, versus: str | None, limit: int, *, as_json:
     kind_width = max((len(a["archetype"]) for a in answer), default=0)
     for a in answer:
         echo(
-            f"  {a['rank']:>2}. {a['player']:<{name_width}}  {a['season']} {a['team']:<3}  "
+            f"  {a['rank']:>2}. {a['player']:<{name_width}}  {a['season']} {a['team'] or '?':<3}  "
             f"{a['archetype']:<{kind_width}}  distance {a['distance']:.2f} "
             f"({a['similarity']:.0f} %)  closest: {', '.join(a['closest'])}; "
             f"farthest: {', '.join(a['farthest'])}"

@@ -25,6 +25,14 @@ SHORT = {feature: labels.label(feature) for feature in FEATURES}  # "AST/36", "3
 # common.similarity names features in words ("assists/36"); the table's headers are short.
 SHORT_BY_WORDS = {words: SHORT[feature] for feature, words in STYLE_FEATURES.items()}
 
+# The site may send a player-season without a team (kept, with a warning, by the fetch).
+NO_TEAM = "team unknown"
+
+
+def _team(row: pd.Series) -> str:
+    team = row["TEAM_ABBREVIATION"]
+    return NO_TEAM if pd.isna(team) else str(team)
+
 
 def render(results: ChampionResults) -> None:
     assignments = results.assignments
@@ -38,7 +46,7 @@ def render(results: ChampionResults) -> None:
     names = dict(
         zip(
             players["PLAYER_ID"],
-            players["PLAYER_NAME"] + " (" + players["TEAM_ABBREVIATION"] + ")",
+            players["PLAYER_NAME"] + " (" + players["TEAM_ABBREVIATION"].fillna(NO_TEAM) + ")",
             strict=True,
         )
     )
@@ -96,7 +104,7 @@ def _player_header(results: ChampionResults, player: pd.Series) -> None:
     if _has_memberships(results.assignments):
         st.markdown(f"**Style mix:** {membership_text(results, player)}")
     st.caption(
-        f"{player['TEAM_ABBREVIATION']} · {int(player['GP'])} games · "
+        f"{_team(player)} · {int(player['GP'])} games · "
         f"{player['MIN_PER_GAME']:.1f} min/game · {player['PTS_PER36']:.1f} pts, "
         f"{player['REB_PER36']:.1f} reb, {player['AST_PER36']:.1f} ast per 36 · "
         f"TS {player['TS_PCT']:.1%}"
