@@ -20,6 +20,7 @@ from mlflow.artifacts import download_artifacts
 from mlflow.exceptions import MlflowException
 from pyarrow import ArrowException
 
+from common.mlflow_store import tracking_client
 from common.settings import Settings
 from common.storage import DamagedFileError
 
@@ -58,10 +59,6 @@ class Champion:
     @property
     def seasons(self) -> list[str]:
         return [s for s in self.tags.get(TAG_SEASONS, "").split(",") if s]
-
-
-def tracking_client(settings: Settings) -> MlflowClient:
-    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
 
 
 def find_champion(settings: Settings, client: MlflowClient | None = None) -> Champion | None:

@@ -48,6 +48,7 @@ from tqdm import tqdm
 
 from common.failures import (
     INTERRUPTED,
+    StoreUnavailableError,
     is_queue_error,
     queue_problem,
     queue_unreachable,
@@ -100,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _player(args.name, args.season, as_json=args.json)
         if args.command == "similar":
             return _similar(args.name, args.season, args.versus, args.limit, as_json=args.json)
-    except (CommandError, DamagedFileError) as error:
+    except (CommandError, DamagedFileError, StoreUnavailableError) as error:
         return _error_exit(error, getattr(args, "verbose", None))
     verbose = getattr(args, "verbose", False)
     try:
@@ -125,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidSeasonError as error:
         echo(f"error: {error}")
         return EXIT_BAD_INPUT
-    except (CommandError, DamagedFileError, WriteFailedError) as error:
+    except (CommandError, DamagedFileError, WriteFailedError, StoreUnavailableError) as error:
         return _error_exit(error, getattr(args, "verbose", None))
     except Exception as error:
         if not is_queue_error(error):
@@ -246,10 +247,13 @@ def _champion_results(settings: Settings) -> ChampionResults:
     uri = settings.tracking_uri
     if uri.startswith("sqlite:///") and not os.path.exists(uri.removeprefix("sqlite:///")):
         raise CommandError(NO_CHAMPION, EXIT_FAILED)
-    champion = find_champion(settings)
-    if champion is None:
-        raise CommandError(NO_CHAMPION, EXIT_FAILED)
-    return load_champion_results(settings, champion)
+    from common.mlflow_store import answering
+
+    with answering(settings, "read the champion from"):
+        champion = find_champion(settings)
+        if champion is None:
+            raise CommandError(NO_CHAMPION, EXIT_FAILED)
+        return load_champion_results(settings, champion)
 
 
 def _season_label(text: str) -> str:
@@ -456,11 +460,11 @@ def _training_lease(settings: Settings, owner: str) -> Iterator[None]:
 
 def _seed_inline() -> int:
     """What the seed task does (workers/fetch/tasks.py), here: import, then train here too."""
-    from common.storage import DataDir
+    from common.season_store import open_data
     from workers.fetch.recordings import seed_from_recordings
 
     settings = get_settings()
-    outcomes = seed_from_recordings(settings.recordings_dir, DataDir(settings.data_dir), settings)
+    outcomes = seed_from_recordings(settings.recordings_dir, open_data(settings).sync(), settings)
     seeded = [str(o.season) for o in outcomes if o.status == "updated"]
     echo(f"seeded {len(seeded)} seasons" + (f" ({seeded[0]} … {seeded[-1]})" if seeded else ""))
     # Like the task, always train: skipped when the champion already has exactly this data.
@@ -471,7 +475,8 @@ def _seed_inline() -> int:
 
 
 def _error_exit(
-    error: CommandError | DamagedFileError | WriteFailedError, verbose: bool | None
+    error: CommandError | DamagedFileError | WriteFailedError | StoreUnavailableError,
+    verbose: bool | None,
 ) -> int:
     """One line on stderr (a damaged file or a failed write: naming the file and the fix;
     ``verbose``: the reader's own error below it; None: the command has no --verbose) and the
@@ -501,8 +506,10 @@ def _rebuild(text: str | None, verbose: bool) -> int:
             "worker-fetch container, or after `uv sync`",
             EXIT_FAILED,
         ) from error
+    from common.season_store import open_data
+
     settings = get_settings()
-    data = DataDir(settings.data_dir)
+    data = open_data(settings).sync()
     seasons = _kept_seasons(data, parse_seasons(text) if text else None)
     failures = 0
     bar = tqdm(total=len(seasons), desc="rebuilding", unit="season", disable=len(seasons) < 2)
@@ -543,6 +550,13 @@ def _backup_or_restore(command: str, path: Path) -> int:
     from common.backup import BackupError, BadPathError, backup, restore
 
     settings = get_settings()
+    if settings.data_store != "volume" or settings.tracking_server_url:
+        raise CommandError(
+            f"{command} covers the single-host profile's data volume; with an MLflow server "
+            "(TRACKING_SERVER_URL), back up its PostgreSQL database and artifact volume instead "
+            '(README, "Two profiles")',
+            EXIT_FAILED,
+        )
     data = DataDir(settings.data_dir)
     try:
         if command == "backup":

@@ -4,6 +4,7 @@ Shared by the app and the CLI, so both say the same thing about the same failure
 
 * a task's error (``task_status(...)["info"]["error"]``) splits into its headline and details;
 * an unreachable task queue (Redis at ``REDIS_URL``) is one line, without the URL's password;
+* so is an MLflow tracking server that does not answer (:class:`StoreUnavailableError`);
 * user input quoted in a message is clipped to a few dozen characters.
 """
 
@@ -20,8 +21,14 @@ HEADLINE_LIMIT = 300  # a longer first line goes to the details whole, clipped i
 # Exceptions whose message is written for people: their type name is not repeated to them.
 _PLAIN = re.compile(
     r"^(?:UpstreamError|InvalidSeasonError|InvalidResponseError"
-    r"|DamagedFileError|WriteFailedError): "
+    r"|DamagedFileError|WriteFailedError|StoreUnavailableError): "
 )
+
+
+class StoreUnavailableError(RuntimeError):
+    """The MLflow tracking server did not answer (``common.mlflow_store.answering``): its first
+    line says what could not be done and what to do, the client's error follows."""
+
 
 # The task state of work whose worker stopped mid-task (its heartbeat lease lapsed; see
 # common/executions.py): reported by common.pipeline.task_status, shown by the app and CLI.

@@ -20,6 +20,14 @@ MLFLOW_DEFAULTS = {
     "MLFLOW_UV_AUTO_DETECT": "false",
     # No tqdm bars in worker logs, the app's console or the CLI's output.
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    # With a tracking server, every run ended would print "View run ... at: URL" to stdout.
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+    # With a tracking server: MLflow retries 7 times with doubling waits (minutes, made for
+    # rate-limited hosted servers); ours is on the next host: 3 retries, ~7 s, ride out a
+    # restart of it and still let the app and the tasks say "MLflow is down" within seconds.
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
 }
 
 

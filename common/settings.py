@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,9 +25,25 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(
         Path("var/data"),
-        description="Shared data directory: raw responses, cleaned Parquet, mlflow.db, artifacts.",
+        description="Data directory: raw responses, cleaned Parquet, and (without "
+        "TRACKING_SERVER_URL) mlflow.db and artifacts. With DATA_STORE=mlflow, this process's "
+        "own scratch copy of the seasons.",
+    )
+    tracking_server_url: str | None = Field(
+        None,
+        description="MLflow tracking server (http://mlflow:5000) for runs, models and the "
+        "registry, artifacts served through it; unset: the SQLite store in DATA_DIR.",
+    )
+    data_store: Literal["volume", "mlflow"] = Field(
+        "volume",
+        description="Where seasons live: 'volume', DATA_DIR shared by every service; 'mlflow', "
+        "logged as artifacts to the MLflow store, each process keeping a copy in DATA_DIR "
+        "(common/season_store.py).",
     )
     mlflow_experiment: str = "nba-archetypes"
+    mlflow_seasons_experiment: str = Field(
+        "nba-archetypes-seasons", description="With DATA_STORE=mlflow: one run per stored season."
+    )
     registered_model_name: str = "nba-archetypes"
     log_level: str = "INFO"
     recordings_dir: Path = Field(
@@ -104,14 +121,18 @@ class Settings(BaseSettings):
 
     @property
     def tracking_uri(self) -> str:
-        # Always the store on the shared volume. Deliberately not read from MLFLOW_TRACKING_URI:
-        # mlflow.set_tracking_uri() exports that variable, so one training would otherwise
-        # redirect every later Settings() of the same process to its store.
+        # The server when one is set, else the store on the shared volume. Deliberately not
+        # read from MLFLOW_TRACKING_URI: mlflow.set_tracking_uri() exports that variable, so
+        # one training would otherwise redirect every later Settings() of the process to its store.
+        if self.tracking_server_url:
+            return self.tracking_server_url.rstrip("/")
         return f"sqlite:///{self.data_dir / 'mlflow.db'}"
 
     @property
-    def artifact_root(self) -> Path:
-        return self.data_dir / "mlartifacts"
+    def artifact_root(self) -> Path | None:
+        """Where new experiments keep artifacts: the shared volume, or ``None`` with a tracking
+        server (its own default, ``mlflow-artifacts:/``, served over HTTP)."""
+        return None if self.tracking_server_url else self.data_dir / "mlartifacts"
 
 
 @cache

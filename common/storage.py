@@ -20,7 +20,7 @@ import errno
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -134,6 +134,16 @@ class DataDir:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+
+    def sync(self, seasons: Iterable[Season] | None = None) -> DataDir:
+        """Bring the local copy up to date before reading: nothing to do here, the directory
+        is the store (``common/season_store.py`` has the copy kept in MLflow)."""
+        del seasons
+        return self
+
+    def has_seasons(self) -> bool:
+        """Whether any season is stored (the store's answer, not a local copy's)."""
+        return bool(self.cleaned_seasons())
 
     def raw_response(self, season: Season, season_type: SeasonType) -> Path:
         return self.root / "raw" / season.label / f"{season_type.slug}.json"

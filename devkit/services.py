@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -74,6 +74,52 @@ class RedisServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class MlflowServer:
+    """A real MLflow tracking server (``mlflow server``) on a free port, as the multi-host
+    profile runs it: runs and registry in its own store (SQLite here, PostgreSQL in compose),
+    artifacts served through it (``--serve-artifacts``), so clients need nothing but HTTP."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="test-mlflow-"))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [
+            sys.executable, "-m", "mlflow", "server",
+            "--backend-store-uri", f"sqlite:///{self.dir / 'server.db'}",
+            "--serve-artifacts", "--artifacts-destination", str(self.dir / "artifacts"),
+            "--default-artifact-root", "mlflow-artifacts:/",
+            "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
+        ]  # fmt: skip
+        with (log_dir / "mlflow-server.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                command,
+                cwd=self.dir,
+                env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # stop() ends uvicorn's worker process too
+            )
+        wait_until(self._healthy, f"the MLflow server (log in {log_dir})", timeout_s=120)
+
+    def _healthy(self) -> bool:
+        import urllib.request
+
+        if self.process.poll() is not None:
+            raise RuntimeError(f"mlflow server exited with {self.process.returncode}")
+        with urllib.request.urlopen(f"{self.url}/health", timeout=2) as answer:
+            return answer.status == 200
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 def _answers(url: str) -> bool:
     try:
         return bool(redis.Redis.from_url(url).ping())
@@ -98,30 +144,37 @@ def wait_until(
     raise TimeoutError(f"timed out after {timeout_s}s waiting for {what} (last: {last_error})")
 
 
+# One worker: its task module, its queue and settings of its own over the shared ``env``.
+WorkerSpec = tuple[str, str, Mapping[str, str]]
+
+
 @contextmanager
 def celery_workers(
-    workers: Mapping[str, str], env: Mapping[str, str], log_dir: Path
+    workers: Mapping[str, str] | Sequence[WorkerSpec], env: Mapping[str, str], log_dir: Path
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """Real worker processes, one per ``{task module: queue}``, started together (start-up is
-    mostly imports, so in parallel it costs one worker's time) and stopped with SIGTERM.
+    """Real worker processes, one per ``{task module: queue}`` (or per ``(module, queue,
+    own env)``: several of one kind, each with its own settings), started together (start-up
+    is mostly imports, so in parallel it costs one worker's time) and stopped with SIGTERM.
 
     The workers reach the broker at this process's ``REDIS_URL`` (unless ``env`` says
     otherwise), which is also where :mod:`common.celery_app` publishes."""
     from common.celery_app import app
 
+    specs = [(m, q, {}) for m, q in workers.items()] if isinstance(workers, Mapping) else workers
     processes, names = [], []
     try:
-        for module, queue in workers.items():
+        for index, (module, queue, own_env) in enumerate(specs):
             name = f"{queue}-{os.getpid()}-{time.monotonic_ns()}@test"
             command = [
                 sys.executable, "-m", "celery", "-A", module, "worker", "-Q", queue, "-c", "1",
                 "-n", name, "--without-gossip", "--without-mingle", "--loglevel", "INFO",
             ]  # fmt: skip
-            with (log_dir / f"{queue}.log").open("ab") as log:
+            log_name = f"{queue}.log" if isinstance(workers, Mapping) else f"{queue}-{index}.log"
+            with (log_dir / log_name).open("ab") as log:
                 process = subprocess.Popen(
                     command,
                     cwd=PROJECT_ROOT,
-                    env={**os.environ, **env},
+                    env={**os.environ, **env, **own_env},
                     stdout=log,
                     stderr=subprocess.STDOUT,
                 )

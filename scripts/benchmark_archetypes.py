@@ -17,10 +17,11 @@ from __future__ import annotations
 import csv
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from devkit.figures import emit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 COMPARISONS = PROJECT_ROOT / "tests" / "data" / "comparisons.csv"
@@ -35,11 +36,6 @@ TARGETS = {
     "train_one_season_s": ("≤", 5.0),
     "similar_query_warm_ms": ("≤", 50.0),
 }
-
-
-def emit(line: str = "") -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
 
 
 def train(data_dir: Path) -> dict[str, float]:

@@ -51,13 +51,14 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 import tarfile
 import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from devkit.figures import emit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 COPIED = [
@@ -125,11 +126,6 @@ COMPOSE_VARIABLES = re.compile(
     r"COMPOSE_.*|TAG|PYTHON_IMAGE|REDIS_IMAGE|FLOWER_BASIC_AUTH|ENV_FILE|"
     r"(UI|MLFLOW|FLOWER)_PORT|MLFLOW_UI_URL|FLOWER_URL"
 )
-
-
-def emit(line: str = "") -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
 
 
 def mb(n: float) -> str:

@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from devkit.figures import emit
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MEMORY_RUNS = 5
 ONE_SEASON = "2018-19"
@@ -33,11 +35,6 @@ TARGETS = {
     "one_season_peak_rss_mib": ("≤", 300.0),
     "enqueue_to_start_p50_ms": ("≤", 5.0),
 }
-
-
-def emit(line: str = "") -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
 
 
 def seed_data(data_dir: Path) -> None:

@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -36,6 +35,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from devkit.figures import emit
 
 SEASON = "2018-19"
 SEEDED = ["2016-17", "2017-18"]
@@ -51,11 +52,6 @@ TARGETS = {
     "partial_files": 0,
     "runs_left_running": 0,
 }
-
-
-def emit(line: str = "") -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
 
 
 class Stack:

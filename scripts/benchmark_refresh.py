@@ -30,21 +30,17 @@ import json
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from devkit.figures import emit
+
 CLICKED = "2018-19"
 POLL_S = 0.1  # task states (Redis)
 LOOKUP_S = 0.5  # the champion alias (MLflow), while the training runs
 TARGETS = {"click_to_champion_s": ("≤", 10.0)}
-
-
-def emit(line: str = "") -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
 
 
 def seed(data_dir: Path, seasons: list[str], recordings: Path) -> None:

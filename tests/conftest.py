@@ -31,6 +31,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # Keep tests off the real site and off the developer's data, whatever .env says.
     os.environ["NBA_STATS_BASE_URL"] = "http://127.0.0.1:9/unreachable"
     os.environ["DATA_DIR"] = str(Path(config.rootpath) / "var" / "test-data-unused")
+    # The single-host store unless a test says otherwise (a developer's .env may name a server).
+    os.environ["TRACKING_SERVER_URL"] = ""
+    os.environ["DATA_STORE"] = "volume"
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -29,7 +29,7 @@ from common.seasons import current_season
 from common.settings import Settings
 from common.style import STYLE_FEATURES, STYLE_PREFIX
 from tests.conftest import RECORDINGS
-from tests.services import PROJECT_ROOT
+from tests.services import PROJECT_ROOT, free_port
 
 CLI = Path(sys.executable).parent / "nba-archetypes"  # the installed console script
 BUNDLED_SEASONS = sorted(
@@ -250,3 +250,27 @@ def test_train_force_is_queued_past_the_debounce(capsys: pytest.CaptureFixture[s
     args, kwargs, _ = json.loads(base64.b64decode(json.loads(raw)["body"]))
     assert args == []
     assert kwargs == {"seasons": ["2018-19"], "force": True}
+
+
+def test_an_unreachable_mlflow_server_is_one_line(
+    tmp_path: Path, pycache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The multi-host profile with its MLflow server down: each reading command says so in one
+    line, naming the server and the setting; backup and restore say what covers that profile."""
+    server = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("TRACKING_SERVER_URL", server)
+    monkeypatch.setenv("DATA_STORE", "mlflow")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    cli = Cli(tmp_path / "data", pycache)
+    for args in (("player", "Kobe Bryant", "2005-06"), ("rebuild",)):
+        run = cli(*args)
+        assert run.code == 1, run
+        (line,) = run.err.strip().splitlines()
+        assert line.startswith("error: could not read the ")
+        assert f"the MLflow store at {server}: check that the MLflow server answers" in line
+    for command in ("backup", "restore"):
+        run = cli(command, str(tmp_path / "backup"))
+        assert run.code == 1, run
+        (line,) = run.err.strip().splitlines()
+        assert "covers the single-host profile's data volume" in line
+        assert "back up its PostgreSQL database and artifact volume" in line

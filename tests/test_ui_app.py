@@ -750,3 +750,25 @@ def test_a_damaged_season_file_is_named_with_its_fix(
     (error,) = texts(at.main.error)
     assert "1996-97.parquet" in error
     assert "nba-archetypes rebuild 1996-97" in error
+
+
+@pytest.mark.parametrize("page", ["data", "pipeline", "archetypes"])
+def test_an_unreachable_mlflow_server_is_one_line_on_every_page(
+    use_env: Callable[..., None], data_dir: Path, page: str
+) -> None:
+    """The multi-host profile with its MLflow server down: the cause and what to do, in one
+    line; the client's own error folded below it; the app stays up."""
+    server = f"http://127.0.0.1:{free_port()}"
+    use_env(
+        data_dir,
+        DATA_STORE="mlflow",
+        TRACKING_SERVER_URL=server,
+        MLFLOW_HTTP_REQUEST_MAX_RETRIES="0",
+    )
+    at = open_app(page=page)
+
+    (error,) = at.error
+    assert f"the MLflow store at {server}" in error.value
+    assert "check that the MLflow server answers (TRACKING_SERVER_URL)" in error.value
+    assert "\n" not in error.value
+    assert "Technical details" in [e.label for e in at.expander]

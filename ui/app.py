@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from common.season_store import StoreUnavailableError
 from ui import url_state
+from ui.failure import show_failure
 
 if TYPE_CHECKING:
     from common.champion import ChampionResults
@@ -56,14 +58,17 @@ def main() -> None:
     with st.spinner("Starting up…"):  # first run of a server process only: imports
         from ui.views import archetypes, compare, data, pipeline
 
-    if page == "data":
-        data.render()
-    elif page == "pipeline":
-        pipeline.render()
-    elif page == "compare":
-        _results_page(compare.render)
-    else:
-        _results_page(archetypes.render)
+    try:
+        if page == "data":
+            data.render()
+        elif page == "pipeline":
+            pipeline.render()
+        elif page == "compare":
+            _results_page(compare.render)
+        else:
+            _results_page(archetypes.render)
+    except StoreUnavailableError as error:  # the MLflow server holding the seasons is down
+        show_failure(error)
 
 
 def _results_page(render: Callable[[ChampionResults], None]) -> None:
@@ -71,8 +76,10 @@ def _results_page(render: Callable[[ChampionResults], None]) -> None:
 
     try:
         champion = results.load_champion()
+    except StoreUnavailableError:
+        raise  # said plainly by main()
     except Exception as error:  # a broken store must not take the app down
-        st.error(f"Could not read the model registry: {error}")
+        show_failure(error, prefix="Could not read the model registry: ")
         return
     if champion is None:
         if not results.downloaded_seasons():

@@ -7,6 +7,7 @@ champion's version, so nothing is re-read while it stays the same.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +28,8 @@ from common.champion import (
     tracking_client,
 )
 from common.failures import split_error
+from common.mlflow_store import answering
+from common.season_store import open_data
 from common.seasons import Season
 from common.settings import Settings, get_settings
 from common.storage import DamagedFileError, DataDir
@@ -54,7 +57,10 @@ def _store_exists(s: Settings) -> bool:
 def current_champion() -> Champion | None:
     """The alias lookup, refreshed every few seconds so a new champion shows up on its own."""
     s = settings()
-    return find_champion(s, _client(s.tracking_uri)) if _store_exists(s) else None
+    if not _store_exists(s):
+        return None
+    with answering(s, "read the champion from"):
+        return find_champion(s, _client(s.tracking_uri))
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the champion's archetypes…")
@@ -64,7 +70,8 @@ def champion_results(version: str, run_id: str, _champion: Champion) -> Champion
     Keyed on version and run; ``_champion`` (not hashed) is that same version, passed in
     rather than looked up again, which could find a newer one promoted in between."""
     del version, run_id  # the cache key only
-    return load_champion_results(settings(), _champion)
+    with answering(settings(), "read the champion's archetypes from"):
+        return load_champion_results(settings(), _champion)
 
 
 def load_champion() -> ChampionResults | None:
@@ -80,15 +87,16 @@ def recent_trainings(limit: int = 10) -> pd.DataFrame:
     if not _store_exists(s):
         return pd.DataFrame()
     client = _client(s.tracking_uri)
-    experiment = client.get_experiment_by_name(s.mlflow_experiment)
-    if experiment is None:
-        return pd.DataFrame()
-    runs = client.search_runs(
-        [experiment.experiment_id],
-        filter_string=f"tags.{TAG_KIND} = '{KIND_TRAINING}'",
-        order_by=["attributes.start_time DESC"],
-        max_results=limit,
-    )
+    with answering(s, "read the trainings from"):
+        experiment = client.get_experiment_by_name(s.mlflow_experiment)
+        if experiment is None:
+            return pd.DataFrame()
+        runs = client.search_runs(
+            [experiment.experiment_id],
+            filter_string=f"tags.{TAG_KIND} = '{KIND_TRAINING}'",
+            order_by=["attributes.start_time DESC"],
+            max_results=limit,
+        )
     rows = []
     for run in runs:
         seasons = run.data.tags.get(TAG_SEASONS, "").split(",")
@@ -110,8 +118,17 @@ def recent_trainings(limit: int = 10) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@st.cache_data(ttl=10, show_spinner=False)
+def _synced_at() -> float:
+    """Bring this process's copy of the seasons up to date (a no-op when the data directory
+    is the store, ``DATA_STORE=volume``); at most every few seconds."""
+    open_data(settings()).sync()
+    return time.time()
+
+
 def data_dir() -> DataDir:
-    return DataDir(settings().data_dir)
+    _synced_at()
+    return open_data(settings())
 
 
 def downloaded_seasons() -> list[Season]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from common.failures import split_error
 from common.seasons import Season
 from common.storage import DamagedFileError
 from common.style import STYLE_FEATURES
 from ui import labels, results, url_state
+from ui.failure import show_failure
 
 # Who he is and how much he played, the style features (what the model compares), then
 # scoring and efficiency, which describe a player but are not model inputs.
@@ -66,11 +66,7 @@ def render() -> None:
     try:
         table = results.cleaned_season(Season.parse(season))
     except DamagedFileError as error:
-        headline, details = split_error(str(error))
-        st.error(headline)
-        if details:
-            with st.expander("Technical details"):
-                st.code(details, language=None, wrap_lines=True)
+        show_failure(error)
         return
     # Most minutes first: the players a reader knows, not the site's row order.
     table = table.sort_values("MIN", ascending=False)

@@ -27,6 +27,7 @@ from common.pipeline import (
     request_training,
     training_after_fetch,
 )
+from common.season_store import open_data
 from common.seasons import Season, current_season
 from common.settings import get_settings
 from common.storage import DataDir
@@ -70,37 +71,41 @@ def fetch_season(
     if newer is not None:
         log.info("%s: superseded by the newer refresh %s", parsed, newer)
         return {"status": "superseded", "season": season, "superseded_by": newer}
-    if requested_at is not None and _stored_since(parsed, requested_at):
-        let_go(self, claim)
-        log.info("%s was stored after this request was made: not writing it again", parsed)
-        training_id = _end_fetch(parsed, stored=True)  # deduplicated if already trained on
-        return {"status": "up-to-date", "season": season, "training_task_id": training_id}
+    settings = get_settings()
+
+    def report(stage: str, message: str, **extra: Any) -> None:
+        report_progress(self, {"stage": stage, "season": season, "message": message, **extra})
+
     try:
-        settings = get_settings()
-
-        def report(stage: str, message: str, **extra: Any) -> None:
-            report_progress(self, {"stage": stage, "season": season, "message": message, **extra})
-
-        outcome = refresh_season(
-            parsed,
-            data=DataDir(settings.data_dir),
-            settings=settings,
-            # Each failed attempt that will be retried shows in the progress (app, CLI).
-            client=_client().reporting_retries(lambda line: report("fetch", line, retry=True)),
-            force=force,
-            report=report,
-        )
+        data = open_data(settings).sync([parsed])  # the store's newest copy of the season
+        if requested_at is not None and _stored_since(data, parsed, requested_at):
+            outcome = None
+        else:
+            outcome = refresh_season(
+                parsed,
+                data=data,
+                settings=settings,
+                # Each failed attempt that will be retried shows in the progress (app, CLI).
+                client=_client().reporting_retries(lambda line: report("fetch", line, retry=True)),
+                force=force,
+                report=report,
+            )
     except BaseException:
         let_go(self, claim)
         _end_fetch(parsed, stored=False)
         raise
+    if outcome is None:
+        let_go(self, claim)
+        log.info("%s was stored after this request was made: not writing it again", parsed)
+        training_id = _end_fetch(parsed, stored=True)  # deduplicated if already trained on
+        return {"status": "up-to-date", "season": season, "training_task_id": training_id}
     let_go(self, claim)
     training_id = _end_fetch(parsed, stored=outcome.status == "updated")
     return {**outcome.as_dict(), "training_task_id": training_id}
 
 
-def _stored_since(season: Season, moment: float) -> bool:
-    cleaned = DataDir(get_settings().data_dir).cleaned(season)
+def _stored_since(data: DataDir, season: Season, moment: float) -> bool:
+    cleaned = data.cleaned(season)
     return cleaned.is_file() and cleaned.stat().st_mtime >= moment
 
 
@@ -129,7 +134,7 @@ def seed_recordings() -> dict[str, Any]:
 
     Gives a fresh install a champion without reaching the stats site; idempotent."""
     settings = get_settings()
-    outcomes = seed_from_recordings(settings.recordings_dir, DataDir(settings.data_dir), settings)
+    outcomes = seed_from_recordings(settings.recordings_dir, open_data(settings).sync(), settings)
     seeded = [o.season for o in outcomes if o.status == "updated"]
     # Always ask: training is skipped when the champion already has exactly this data, and
     # a first boot whose training failed gets another chance.
@@ -140,7 +145,13 @@ def seed_recordings() -> dict[str, Any]:
 def _seed_an_empty_data_dir(**_: Any) -> None:
     """First boot: a data directory without seasons gets the bundled ones, then a champion."""
     settings = get_settings()
-    if not settings.seed_on_empty or DataDir(settings.data_dir).cleaned_seasons():
+    if not settings.seed_on_empty:
+        return
+    try:
+        if open_data(settings).has_seasons():
+            return
+    except Exception:  # the store is down: the worker still starts; beat or a person seeds later
+        log.exception("could not tell whether the data directory is empty: not seeding now")
         return
     # Several fetch workers may start together; one seed is enough (and it is idempotent).
     if redis_client().set("nba:seed:claimed", "1", nx=True, ex=FETCH_TIME_LIMIT_S):

@@ -41,6 +41,7 @@ from common.champion import (
     read_profiles,
     tracking_client,
 )
+from common.mlflow_store import experiment_id
 from common.settings import Settings
 from workers.train.candidates import SKOPS_TRUSTED_TYPES
 from workers.train.scoring import Evaluation
@@ -163,15 +164,7 @@ class ArchetypeTracker:
         _use_write_ahead_log(settings.tracking_uri)
 
     def _experiment_id(self) -> str:
-        name = self.settings.mlflow_experiment
-        existing = self.client.get_experiment_by_name(name)
-        if existing:
-            return existing.experiment_id
-        # Artifacts go into the shared data directory, by absolute path (as MLflow requires).
-        self.settings.artifact_root.mkdir(parents=True, exist_ok=True)
-        return self.client.create_experiment(
-            name, artifact_location=self.settings.artifact_root.as_uri()
-        )
+        return experiment_id(self.client, self.settings, self.settings.mlflow_experiment)
 
     @contextmanager
     def training_run(self, run_name: str, tags: dict[str, str]) -> Iterator[TrainingRun]:

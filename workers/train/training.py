@@ -44,9 +44,9 @@ from common.champion import (
     find_champion,
 )
 from common.leases import held
+from common.season_store import open_data
 from common.seasons import Season
 from common.settings import Settings
-from common.storage import DataDir
 from workers.train import scoring
 from workers.train.assignments import build_assignments
 from workers.train.candidates import CLUSTER_COUNTS, N_INIT, candidate_grid
@@ -115,7 +115,7 @@ def train_archetypes(
 ) -> TrainingOutcome:
     """Train on ``seasons`` (all by default). ``owner`` is the training's task id: it tags the
     runs and holds the promotion lease (``None``: a library call, no lease, no Redis)."""
-    data = load_training_data(DataDir(settings.data_dir), seasons)
+    data = load_training_data(open_data(settings).sync(), seasons)
     tracker = ArchetypeTracker(settings)
     tracker.end_orphaned_runs()  # only one training runs at a time: RUNNING ones are dead
     champion = find_champion(settings, tracker.client)

@@ -1,0 +1,72 @@
+"""The MLflow store every service talks to: the SQLite file on the shared volume, or a tracking
+server over HTTP (``TRACKING_SERVER_URL``), chosen by the settings alone.
+
+MLflow is imported inside the functions: the app imports this module before its first page is
+drawn, and MLflow takes seconds to import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from common.failures import StoreUnavailableError
+from common.settings import Settings
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+
+def tracking_client(settings: Settings) -> MlflowClient:
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+
+
+def experiment_id(client: MlflowClient, settings: Settings, name: str) -> str:
+    """Experiment ``name``'s id, created if missing (racing creators get the same one)."""
+    from mlflow.exceptions import MlflowException
+
+    existing = client.get_experiment_by_name(name)
+    if existing is not None:
+        return existing.experiment_id
+    root = settings.artifact_root
+    if root is not None:  # the shared volume, by absolute path (as MLflow requires)
+        root.mkdir(parents=True, exist_ok=True)
+    try:
+        return client.create_experiment(name, artifact_location=root and root.as_uri())
+    except MlflowException as error:
+        existing = client.get_experiment_by_name(name)
+        if error.error_code != "RESOURCE_ALREADY_EXISTS" or existing is None:
+            raise
+        return existing.experiment_id
+
+
+@contextmanager
+def answering(settings: Settings, what: str, kept: str = "") -> Iterator[None]:
+    """Run MLflow calls; a tracking server that does not answer (after the client's retries,
+    ``common/mlflow_env.py``) becomes a :class:`StoreUnavailableError` whose first line says
+    ``what`` could not be done (e.g. "read the seasons from") and what to do, then ``kept``."""
+    try:
+        yield
+    except Exception as error:
+        if not _unreachable(error):
+            raise
+        detail = " ".join(str(error).split())[:500]
+        raise StoreUnavailableError(
+            f"could not {what} the MLflow store at {settings.tracking_uri}: check that the "
+            f"MLflow server answers (TRACKING_SERVER_URL) and try again{kept}\n"
+            f"{type(error).__name__}: {detail}"
+        ) from error
+
+
+def _unreachable(error: Exception) -> bool:
+    """A connection that failed, not an answer: MLflow's REST client reports those as
+    "API request to <url> failed with exception ..." once its retries are spent."""
+    from mlflow.exceptions import MlflowException
+    from requests import RequestException
+
+    if isinstance(error, RequestException | ConnectionError):
+        return True
+    return isinstance(error, MlflowException) and str(error).startswith("API request to")

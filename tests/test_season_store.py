@@ -1,0 +1,257 @@
+"""Seasons kept in MLflow (``DATA_STORE=mlflow``, the multi-host profile), with a real MLflow
+tracking server serving artifacts over HTTP: every process has its own scratch data directory
+and they share nothing but the server (and Redis, for the workers).
+
+Each test uses experiments and a model name of its own on the one server of this module."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mlflow import MlflowClient
+
+from common.champion import find_champion, load_champion_results
+from common.pipeline import request_refresh, task_status
+from common.season_store import MlflowDataDir, StoreUnavailableError, open_data
+from common.seasons import Season
+from common.settings import Settings
+from common.storage import DamagedFileError, DataDir
+from devkit.services import RECORDINGS, MlflowServer, celery_workers, wait_until, worker_env
+from replay.server import received_requests
+from workers.fetch.rebuild import rebuild_season
+from workers.fetch.recordings import seed_from_recordings
+
+pytestmark = pytest.mark.timeout(600)
+
+SEASONS = [Season.parse(s) for s in ("2016-17", "2017-18")]
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow-logs"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def names() -> dict[str, str]:
+    """Experiments and model of one test, so tests on the shared server never see each other."""
+    tag = uuid.uuid4().hex[:8]
+    return {
+        "MLFLOW_EXPERIMENT": f"archetypes-{tag}",
+        "MLFLOW_SEASONS_EXPERIMENT": f"seasons-{tag}",
+        "REGISTERED_MODEL_NAME": f"model-{tag}",
+    }
+
+
+def _settings(scratch: Path, server_url: str, names: dict[str, str]) -> Settings:
+    return Settings(
+        data_dir=scratch,
+        tracking_server_url=server_url,
+        data_store="mlflow",
+        **{k.lower(): v for k, v in names.items()},
+    )
+
+
+def _stored_files(root: Path, season: Season) -> dict[str, bytes]:
+    """Every file of ``season`` under a data directory, by path relative to it."""
+    paths = [
+        root / "cleaned" / f"{season}.parquet",
+        *sorted((root / "raw" / str(season)).glob("*")),
+    ]
+    return {str(p.relative_to(root)): p.read_bytes() for p in paths}
+
+
+def _seed(settings: Settings, seasons: list[Season]) -> None:
+    """Store ``seasons`` from the bundled recordings, through the store (the seed task's path)."""
+    folder = settings.data_dir.parent / "recordings"
+    folder.mkdir(exist_ok=True)
+    for season in seasons:
+        for path in RECORDINGS.glob(f"*_{season}_*"):
+            shutil.copy(path, folder / path.name)
+    seed_from_recordings(folder, open_data(settings).sync(), settings)
+
+
+def test_open_data_follows_the_setting(tmp_path: Path) -> None:
+    volume = open_data(Settings(data_dir=tmp_path))
+    assert type(volume) is DataDir
+    assert volume.sync() is volume  # the directory is the store: nothing to bring over
+    store = open_data(Settings(data_dir=tmp_path, data_store="mlflow"))
+    assert isinstance(store, MlflowDataDir)
+
+
+def test_a_stored_season_reaches_another_process_copy(
+    tmp_path: Path, mlflow_server: MlflowServer, names: dict[str, str]
+) -> None:
+    writer = _settings(tmp_path / "fetch-a", mlflow_server.url, names)
+    reader = open_data(_settings(tmp_path / "app", mlflow_server.url, names))
+    assert not reader.has_seasons()  # what a fetch worker asks before seeding the store
+    before = time.time()
+    _seed(writer, SEASONS)
+    after = time.time()
+
+    assert reader.has_seasons()  # asked of the store: the local copy is still empty
+    reader.sync()
+    assert reader.cleaned_seasons() == SEASONS
+    for season in SEASONS:
+        assert _stored_files(reader.root, season) == _stored_files(writer.data_dir, season)
+        # Dated when it was stored, not when this copy was made ("stored since" compares it).
+        assert before - 1 <= reader.cleaned(season).stat().st_mtime <= after + 1
+    assert reader.read_fetch_record(SEASONS[0]).regular.rows > 400
+
+
+def test_a_newer_version_replaces_the_copy_and_an_unchanged_one_is_not_downloaded(
+    tmp_path: Path, mlflow_server: MlflowServer, names: dict[str, str]
+) -> None:
+    writer_settings = _settings(tmp_path / "fetch-a", mlflow_server.url, names)
+    _seed(writer_settings, SEASONS)
+    reader = open_data(_settings(tmp_path / "train-b", mlflow_server.url, names)).sync()
+    first_copy = reader.cleaned(SEASONS[0]).stat()
+
+    reader.sync()  # nothing changed in the store: the copy is left as it is
+    assert reader.cleaned(SEASONS[0]).stat().st_ino == first_copy.st_ino
+
+    # Another fetch worker re-cleans the season (a new fetch record): the copy follows.
+    writer = open_data(writer_settings).sync()
+    rebuild_season(SEASONS[0], writer, writer_settings)
+    reader.sync([SEASONS[0]])
+    assert _stored_files(reader.root, SEASONS[0]) == _stored_files(writer.root, SEASONS[0])
+    assert reader.read_fetch_record(SEASONS[0]) == writer.read_fetch_record(SEASONS[0])
+
+
+def test_a_season_the_store_does_not_have_is_dropped_from_the_copy(
+    tmp_path: Path, mlflow_server: MlflowServer, names: dict[str, str]
+) -> None:
+    writer = _settings(tmp_path / "fetch-a", mlflow_server.url, names)
+    _seed(writer, SEASONS[:1])
+    reader = open_data(_settings(tmp_path / "app", mlflow_server.url, names))
+    # A season written here and never stored (its worker died before publishing it).
+    stray = SEASONS[1]
+    reader.cleaned(stray).parent.mkdir(parents=True)
+    shutil.copy(writer.data_dir / "cleaned" / f"{SEASONS[0]}.parquet", reader.cleaned(stray))
+    reader.fetch_record(stray).parent.mkdir(parents=True)
+    reader.fetch_record(stray).write_text("{}")
+
+    assert reader.sync().cleaned_seasons() == SEASONS[:1]
+    assert not reader.fetch_record(stray).parent.exists()
+
+
+def test_a_damaged_artifact_is_named_and_the_copy_kept(
+    tmp_path: Path, mlflow_server: MlflowServer, names: dict[str, str]
+) -> None:
+    writer_settings = _settings(tmp_path / "fetch-a", mlflow_server.url, names)
+    _seed(writer_settings, SEASONS[:1])
+    reader = open_data(_settings(tmp_path / "app", mlflow_server.url, names)).sync()
+    kept = _stored_files(reader.root, SEASONS[0])
+
+    writer = open_data(writer_settings).sync()
+    rebuild_season(SEASONS[0], writer, writer_settings)  # a newer version, then damaged
+    experiment = MlflowClient(mlflow_server.url).get_experiment_by_name(
+        names["MLFLOW_SEASONS_EXPERIMENT"]
+    )
+    stored = mlflow_server.dir / "artifacts" / experiment.experiment_id
+    (newest,) = sorted(
+        stored.rglob(f"cleaned/{SEASONS[0]}.parquet"), key=lambda p: p.stat().st_mtime
+    )[-1:]
+    newest.write_bytes(newest.read_bytes()[:1000])
+
+    with pytest.raises(DamagedFileError) as raised:
+        reader.sync()
+    first_line = str(raised.value).splitlines()[0]
+    assert f"cleaned/{SEASONS[0]}.parquet is damaged" in first_line
+    assert f"nba-archetypes refresh {SEASONS[0]} --force" in first_line
+    assert _stored_files(reader.root, SEASONS[0]) == kept
+
+
+def test_an_unreachable_store_is_one_line_and_changes_nothing(
+    tmp_path: Path, mlflow_server: MlflowServer, names: dict[str, str], monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    good = _settings(tmp_path / "app", mlflow_server.url, names)
+    _seed(good, SEASONS[:1])
+    kept = _stored_files(good.data_dir, SEASONS[0])
+
+    down = open_data(_settings(tmp_path / "app", "http://127.0.0.1:9", names))
+    with pytest.raises(StoreUnavailableError) as raised:
+        down.sync()
+    first, *details = str(raised.value).splitlines()
+    assert first.startswith(
+        "could not read the seasons from the MLflow store at http://127.0.0.1:9"
+    )
+    assert "check that the MLflow server answers (TRACKING_SERVER_URL)" in first
+    assert details  # the client's own error, below
+    assert _stored_files(down.root, SEASONS[0]) == kept
+
+
+def _wait_done(task_id: str, timeout_s: float = 240) -> dict[str, Any]:
+    def poll() -> dict[str, Any] | bool:
+        status = task_status(task_id)
+        return status["state"] in {"SUCCESS", "FAILURE"} and status
+
+    return wait_until(poll, f"task {task_id}", timeout_s=timeout_s, interval_s=0.2)
+
+
+def test_two_of_each_worker_share_only_redis_and_the_mlflow_server(
+    tmp_path: Path, mlflow_server: MlflowServer, names: dict[str, str], replay: str
+) -> None:
+    """The scaled multi-host run, in processes: two fetch and two train workers, each with a
+    scratch directory of its own; a burst of refreshes is fetched once per season, at the
+    politeness gap across both fetch workers, spread over both, and trained once."""
+    gap = 0.4
+    env = worker_env(tmp_path / "unused", replay) | names
+    env |= {"TRACKING_SERVER_URL": mlflow_server.url, "DATA_STORE": "mlflow"}
+    env["NBA_MIN_REQUEST_GAP_S"] = str(gap)
+    workers = [
+        (f"workers.{kind}.tasks", kind, {"DATA_DIR": str(tmp_path / f"{kind}-{i}")})
+        for kind in ("fetch", "train")
+        for i in (1, 2)
+    ]
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    seasons = ["2014-15", "2015-16", "2016-17", "2017-18", "2018-19", "2019-20"]
+    with celery_workers(workers, env, logs):
+        tickets = [request_refresh(s) for s in seasons]  # published together, as a backfill
+        fetches = [_wait_done(t.task_id) for t in tickets]
+        assert [(f["state"], f["info"]["status"]) for f in fetches] == [
+            ("SUCCESS", "updated")
+        ] * len(seasons), fetches
+        (training_id,) = {f["info"]["training_task_id"] for f in fetches}
+        training = _wait_done(training_id, timeout_s=420)
+        assert training["info"]["status"] == "promoted", training
+
+    # One download per season and segment, however many workers.
+    requests = [r for r in received_requests(replay) if r["status"] == 200]
+    asked = [
+        (r["params"]["Season"], r["params"]["SeasonType"], r["params"]["PerMode"]) for r in requests
+    ]
+    assert len(asked) == len(set(asked)), asked
+    assert {season for season, _, _ in asked} == set(seasons)
+    # The politeness gap holds across both workers (the shared throttle in Redis).
+    stamps = sorted(r["time"] for r in requests)
+    assert min(b - a for a, b in itertools.pairwise(stamps)) >= gap - 0.05
+    # The backfill was spread: each fetch worker stored some of it.
+    stored = [
+        (logs / f"fetch-{i}.log").read_text().count("stored in the MLflow store") for i in (0, 1)
+    ]
+    assert all(stored), stored
+    assert sum(stored) == len(seasons), stored
+
+    # Another process, with only the server's address and a scratch of its own (the app):
+    # the seasons and the champion, one model version for the one training.
+    app = _settings(tmp_path / "app", mlflow_server.url, names)
+    assert [str(s) for s in open_data(app).sync().cleaned_seasons()] == seasons
+    champion = find_champion(app)
+    assert champion is not None
+    assert champion.seasons == seasons
+    assert champion.version == training["info"]["model_version"] == "1"
+    results = load_champion_results(app, champion)
+    assert set(results.assignments["SEASON"].astype(str)) == set(seasons)
+    assert json.dumps(results.profiles)  # the profiles came over HTTP intact
