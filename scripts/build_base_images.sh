@@ -17,19 +17,40 @@
 #                              an entrypoint like the official one (drops to
 #                              the redis user, protected-mode off by default
 #                              as the official build does), CMD ["redis-server"].
-# Both are slimmed the way Debian's official slim images are (dpkg path
+#   postgres:15-bookworm       Debian minbase + postgresql-15 (bookworm's major
+#                              version), user `postgres` uid/gid 999, no
+#                              Debian cluster; PGDATA=/var/lib/postgresql/data
+#                              (a VOLUME), PATH starts with
+#                              /usr/lib/postgresql/15/bin (postgres, initdb,
+#                              pg_isready, psql), LANG=C.UTF-8. An entrypoint
+#                              like the official one: on a PGDATA without a
+#                              database it runs initdb for POSTGRES_USER (default
+#                              postgres) with POSTGRES_PASSWORD (required:
+#                              it refuses to initialise without one, in one
+#                              line), creates POSTGRES_DB (default the user),
+#                              allows TCP from anywhere with scram-sha-256
+#                              passwords (127.0.0.1 too, unlike the official
+#                              image; the local socket trusts, as there),
+#                              then drops to the postgres user (setpriv) and
+#                              execs `postgres`, listening on *:5432.
+#                              STOPSIGNAL SIGINT (fast shutdown) as the
+#                              official image (set by a `docker build` on
+#                              top: no layer); SIGTERM shuts down cleanly
+#                              too, once the clients leave. CMD ["postgres"].
+# All are slimmed the way Debian's official slim images are (dpkg path
 # excludes for docs/man/locales, the docker-* apt configs, no apt lists).
 #
 # Corporate-proxy builds: `--ca-bundle PATH` bakes the PEM certificates in
 # PATH (e.g. the host's /etc/ssl/certs/ca-certificates.crt, which trusts a
-# TLS-intercepting proxy) into both images via
+# TLS-intercepting proxy) into every image via
 # /usr/local/share/ca-certificates + update-ca-certificates, and sets (in the
 # python image) SSL_CERT_FILE, PIP_CERT and REQUESTS_CA_BUNDLE to the system
 # bundle so that pip (vendored certifi) and uv (bundled roots) inside
 # `docker build` trust the proxy too. Default: no extra CA and no such ENV.
 #
 # Usage: scripts/build_base_images.sh [options]
-#   --only python|redis     build just one image
+#   --only python|redis|postgres
+#                           build just one image
 #   --force                 rebuild even if the tag already exists locally
 #   --refresh               also redo debootstrap (ignore the cached base rootfs)
 #   --mirror URL            Debian mirror (default: the host's apt sources,
@@ -49,6 +70,8 @@ set -euo pipefail
 SUITE=bookworm
 PY_TAG="python:3.11-slim-bookworm"
 REDIS_TAG="redis:7.0-bookworm"
+PG_MAJOR=15
+POSTGRES_TAG="postgres:$PG_MAJOR-bookworm"
 DESCRIPTION="Local stand-in built from Debian packages by scripts/build_base_images.sh"
 IMAGE_PATH="/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_MIRROR="http://deb.debian.org/debian"
@@ -67,7 +90,7 @@ usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
 
 while (($#)); do
     case "$1" in
-        --only) [[ $# -ge 2 ]] || die "--only needs python|redis"; ONLY="$2"; shift 2 ;;
+        --only) [[ $# -ge 2 ]] || die "--only needs python|redis|postgres"; ONLY="$2"; shift 2 ;;
         --only=*) ONLY="${1#*=}"; shift ;;
         --force) FORCE=1; shift ;;
         --refresh) REFRESH=1; FORCE=1; shift ;;
@@ -85,8 +108,8 @@ while (($#)); do
 done
 
 case "$ONLY" in
-    "" | python | redis) ;;
-    *) die "--only takes python or redis, not '$ONLY'" ;;
+    "" | python | redis | postgres) ;;
+    *) die "--only takes python, redis or postgres, not '$ONLY'" ;;
 esac
 
 # --- preconditions --------------------------------------------------------
@@ -477,15 +500,154 @@ build_redis() {
     rm -rf "$WORK_DIR/build/redis/rootfs"
 }
 
+# --- postgres:15-bookworm ---------------------------------------------------------
+PG_BIN="/usr/lib/postgresql/$PG_MAJOR/bin"
+PGDATA_DIR=/var/lib/postgresql/data
+
+postgres_before() {
+    local r="$1"
+    # Same ids as the official image, created first so Debian's postinst reuses them.
+    in_chroot "$r" groupadd -r -g 999 postgres
+    in_chroot "$r" useradd -r -g postgres -u 999 -d /var/lib/postgresql -s /bin/bash postgres
+    # As the official image does: postgresql-common first, told not to create Debian's
+    # "main" cluster (initdb inside the chroot, data in the image), then the server.
+    log "  apt-get install postgresql-common (create_main_cluster = false)"
+    {
+        in_chroot "$r" apt-get update -q
+        in_chroot "$r" apt-get -y -q --no-install-recommends install postgresql-common
+    } >"$WORK_DIR/build/postgres/apt-common.log" 2>&1 || {
+        tail -n 30 "$WORK_DIR/build/postgres/apt-common.log" >&2
+        die "apt-get in the postgres rootfs failed (log: $WORK_DIR/build/postgres/apt-common.log)"
+    }
+    sed -ri 's/^#?[[:space:]]*(create_main_cluster)[[:space:]]*=.*$/\1 = false/' \
+        "$r/etc/postgresql-common/createcluster.conf"
+    grep -q '^create_main_cluster = false$' "$r/etc/postgresql-common/createcluster.conf" \
+        || die "could not set create_main_cluster = false in the postgres rootfs"
+}
+
+postgres_after() {
+    local r="$1"
+    [[ -x "$r$PG_BIN/postgres" ]] || die "no $PG_BIN/postgres in the postgres rootfs"
+    if [[ -e "$r/etc/postgresql/$PG_MAJOR" || -e "$r/var/lib/postgresql/$PG_MAJOR" ]]; then
+        die "Debian created a cluster in the postgres rootfs despite create_main_cluster = false"
+    fi
+    PG_VERSION="$(in_chroot "$r" "$PG_BIN/postgres" --version | sed -n 's/^postgres (PostgreSQL) \([^ ]*\).*/\1/p')"
+    [[ -n "$PG_VERSION" ]] || die "could not read the PostgreSQL version in the postgres rootfs"
+    # New clusters listen on every address (the official image edits the sample the same way).
+    sed -ri "s!^#?(listen_addresses)[[:space:]]*=[[:space:]]*[^[:space:]]+(.*)!\1 = '*'\2!" \
+        "$r/usr/share/postgresql/$PG_MAJOR/postgresql.conf.sample"
+    grep -q "^listen_addresses = '\*'" "$r/usr/share/postgresql/$PG_MAJOR/postgresql.conf.sample" \
+        || die "could not set listen_addresses in postgresql.conf.sample"
+    # ssl-cert's postinst generated a key pair no cluster here uses (ssl is off): a private
+    # key baked into an image is one every container would share.
+    rm -f "$r/etc/ssl/private/ssl-cert-snakeoil.key" "$r/etc/ssl/certs/ssl-cert-snakeoil.pem"
+    mkdir -p "$r$PGDATA_DIR" "$r/var/run/postgresql"
+    chown 999:999 "$r$PGDATA_DIR" "$r/var/run/postgresql"
+    chmod 0700 "$r$PGDATA_DIR"
+    chmod 3777 "$r/var/run/postgresql"
+    cat >"$r/usr/local/bin/docker-entrypoint.sh" <<'EOF'
+#!/bin/sh
+# Like the official postgres image's entrypoint, for what this project uses (no
+# /docker-entrypoint-initdb.d, no POSTGRES_INITDB_ARGS), with setpriv instead of gosu.
+# On an empty PGDATA: initdb for POSTGRES_USER with POSTGRES_PASSWORD, scram-sha-256 for
+# TCP from anywhere, trust on the local socket; then POSTGRES_DB is created.
+set -eu
+
+# first arg is `-f` or `--some-option` (or none)
+if [ "$#" -eq 0 ] || [ "${1#-}" != "$1" ]; then
+	set -- postgres "$@"
+fi
+
+if [ "$1" = 'postgres' ]; then
+	PGDATA="${PGDATA:-/var/lib/postgresql/data}"
+	export PGDATA
+	# allow the container to be started with `--user`
+	if [ "$(id -u)" = '0' ]; then
+		mkdir -p "$PGDATA" /var/run/postgresql
+		chmod 00700 "$PGDATA"
+		find "$PGDATA" \! -user postgres -exec chown postgres:postgres '{}' +
+		chown postgres:postgres /var/run/postgresql
+		chmod 03775 /var/run/postgresql
+		HOME=/var/lib/postgresql
+		export HOME
+		exec setpriv --reuid=postgres --regid=postgres --init-groups "$0" "$@"
+	fi
+
+	if [ ! -s "$PGDATA/PG_VERSION" ]; then
+		if [ -z "${POSTGRES_PASSWORD:-}" ]; then
+			echo "error: no database in $PGDATA yet and POSTGRES_PASSWORD is not set: set it (the password of POSTGRES_USER, ${POSTGRES_USER:-postgres}) to initialise one" >&2
+			exit 1
+		fi
+		user="${POSTGRES_USER:-postgres}"
+		db="${POSTGRES_DB:-$user}"
+		printf '%s\n' "$POSTGRES_PASSWORD" \
+			| initdb --username="$user" --pwfile=/dev/stdin \
+				--auth-local=trust --auth-host=scram-sha-256
+		printf '\nhost all all all scram-sha-256\n' >>"$PGDATA/pg_hba.conf"
+		if [ "$db" != 'postgres' ]; then
+			# A server for the CREATE DATABASE alone: no TCP, and its socket in PGDATA, so
+			# that pg_isready (a health check) fails until the real server is up.
+			pg_ctl -D "$PGDATA" -w start \
+				-o "-c listen_addresses='' -c unix_socket_directories='$PGDATA'"
+			psql -v ON_ERROR_STOP=1 --no-psqlrc --host="$PGDATA" --username="$user" \
+				--dbname=postgres --set db="$db" <<-'SQL'
+				CREATE DATABASE :"db";
+				SQL
+			pg_ctl -D "$PGDATA" -m fast -w stop
+		fi
+		echo "PostgreSQL init process complete; ready for start up."
+	fi
+fi
+
+exec "$@"
+EOF
+    chmod 0755 "$r/usr/local/bin/docker-entrypoint.sh"
+}
+
+build_postgres() {
+    log "building $POSTGRES_TAG"
+    build_rootfs postgres postgres_before postgres_after \
+        "postgresql-$PG_MAJOR" ca-certificates
+    import_rootfs "$WORK_DIR/build/postgres/rootfs" "$POSTGRES_TAG" \
+        "ENV PATH=$PG_BIN:$IMAGE_PATH" \
+        "ENV LANG=C.UTF-8" \
+        "ENV PG_MAJOR=$PG_MAJOR" \
+        "ENV PG_VERSION=$PG_VERSION" \
+        "ENV PGDATA=$PGDATA_DIR" \
+        "VOLUME $PGDATA_DIR" \
+        "EXPOSE 5432" \
+        'ENTRYPOINT ["docker-entrypoint.sh"]' \
+        'CMD ["postgres"]'
+    # `docker stop` sends SIGINT, a fast shutdown, as with the official image (SIGTERM is a
+    # smart one: it waits for the clients to leave, past Docker's 10 s if a pool stays).
+    # Docker 20.10's import takes no STOPSIGNAL: a build adds it (configuration only, no layer).
+    log "  docker build -> $POSTGRES_TAG (STOPSIGNAL SIGINT)"
+    local out
+    out="$(printf 'FROM %s\nSTOPSIGNAL SIGINT\n' "$POSTGRES_TAG" \
+        | docker build -q -t "$POSTGRES_TAG" - 2>&1)" || {
+        printf '%s\n' "$out" >&2
+        die "docker build of the STOPSIGNAL for $POSTGRES_TAG failed"
+    }
+    rm -rf "$WORK_DIR/build/postgres/rootfs"
+}
+
 # --- main ---------------------------------------------------------------------------
+tag_of() { # python|redis|postgres
+    case "$1" in
+        python) printf '%s\n' "$PY_TAG" ;;
+        redis) printf '%s\n' "$REDIS_TAG" ;;
+        postgres) printf '%s\n' "$POSTGRES_TAG" ;;
+    esac
+}
+
 targets=()
-[[ -z "$ONLY" || "$ONLY" == python ]] && targets+=(python)
-[[ -z "$ONLY" || "$ONLY" == redis ]] && targets+=(redis)
+for t in python redis postgres; do
+    [[ -z "$ONLY" || "$ONLY" == "$t" ]] && targets+=("$t")
+done
 
 todo=()
 for t in "${targets[@]}"; do
-    tag="$PY_TAG"
-    [[ "$t" == redis ]] && tag="$REDIS_TAG"
+    tag="$(tag_of "$t")"
     if image_exists "$tag" && [[ "$FORCE" -eq 0 ]]; then
         log "$tag already exists locally; skipping (use --force to rebuild)"
     else
@@ -503,8 +665,7 @@ fi
 
 log "images:"
 for t in "${targets[@]}"; do
-    tag="$PY_TAG"
-    [[ "$t" == redis ]] && tag="$REDIS_TAG"
+    tag="$(tag_of "$t")"
     if image_exists "$tag"; then
         size="$(docker image inspect -f '{{.Size}}' "$tag")"
         printf '  %-28s %6s MB  (%s bytes)\n' "$tag" "$((size / 1000000))" "$size"

@@ -7,9 +7,10 @@
 #      procps, debootstrap (+ debian-archive-keyring), python3 with venv.
 #   1. Docker engine + Compose v2 plugin (scripts/install_docker.sh) if `docker compose` or
 #      the daemon does not answer.
-#   2. Base images (python:3.11-slim-bookworm, redis:7.0-bookworm): used if present locally,
-#      else pulled; if the pull fails (no registry reachable: air-gapped or proxied machines)
-#      stand-ins are built from Debian packages (scripts/build_base_images.sh).
+#   2. Base images (python:3.11-slim-bookworm, redis:7.0-bookworm, and postgres:15-bookworm for
+#      the multi-host profile's MLflow store): used if present locally, else pulled; if the
+#      pull fails (no registry reachable: air-gapped or proxied machines) stand-ins are built
+#      from Debian packages (scripts/build_base_images.sh).
 #
 # Environment:
 #   BUILD_CA_BUNDLE=/path.pem  CA certificates the stand-in images trust on top of Debian's
@@ -20,7 +21,8 @@
 #                              this machine trusts (certificates Debian already ships are
 #                              not added twice). `none`: Debian's bundle only.
 #   PULL_TIMEOUT=30            seconds to try `docker pull` of a missing base image
-#   PYTHON_IMAGE, REDIS_IMAGE  other base images (stand-ins exist only for the defaults)
+#   PYTHON_IMAGE, REDIS_IMAGE, POSTGRES_IMAGE
+#                              other base images (stand-ins exist only for the defaults)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,8 +32,10 @@ die() { printf '[ensure_docker] ERROR: %s\n' "$*" >&2; exit 1; }
 HOST_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
 PYTHON_DEFAULT=python:3.11-slim-bookworm
 REDIS_DEFAULT=redis:7.0-bookworm
+POSTGRES_DEFAULT=postgres:15-bookworm
 PYTHON_IMAGE="${PYTHON_IMAGE:-$PYTHON_DEFAULT}"
 REDIS_IMAGE="${REDIS_IMAGE:-$REDIS_DEFAULT}"
+POSTGRES_IMAGE="${POSTGRES_IMAGE:-$POSTGRES_DEFAULT}"
 
 # --- 0. Tools the steps below call (each only if missing): docker.io, procps (pgrep),
 # debootstrap, python3-venv (the Compose plugin comes from PyPI) -------------------------------
@@ -47,7 +51,8 @@ fi
 
 # --- 2. Base images ---------------------------------------------------------------------------
 standins=()
-for pair in "python=$PYTHON_IMAGE=$PYTHON_DEFAULT" "redis=$REDIS_IMAGE=$REDIS_DEFAULT"; do
+for pair in "python=$PYTHON_IMAGE=$PYTHON_DEFAULT" "redis=$REDIS_IMAGE=$REDIS_DEFAULT" \
+    "postgres=$POSTGRES_IMAGE=$POSTGRES_DEFAULT"; do
     IFS='=' read -r which image default <<<"$pair"
     if docker image inspect "$image" >/dev/null 2>&1; then
         log "base image $image: present"
@@ -72,6 +77,7 @@ if ((${#standins[@]})); then
         [[ -r "$ca" ]] || die "BUILD_CA_BUNDLE=$ca is not a readable file"
         args+=(--ca-bundle "$ca")
     fi
+    # One missing: --only it. More: all of them (the script skips the tags already present).
     if ((${#standins[@]} == 1)); then
         args+=(--only "${standins[0]}")
     fi

@@ -12,6 +12,8 @@
   no pip, no apt, no toolchain), only the UI's 8501 is published beyond 127.0.0.1;
 * bytecode ships: each venv stage compiles what its service imports (slim-venv), the code
   stage compiles the project, every image copies the stdlib bytecode of what it imports;
+  the multi-host profile's imports too (MLflow's HTTP client in the workers and the app,
+  psycopg2 in the MLflow server);
 * health checks are cheap: no Python, no import of the app; the workers' reads the heartbeat
   common/health.py writes, often enough to be healthy within 10 s of a start;
 * every image starts through the placeholder-secret check (common/secret_check.py), which
@@ -248,7 +250,8 @@ def compose() -> list[str]:
 # Variables the compose files interpolate (or compose itself reads): the process environment
 # wins over --env-file, so the tests drop them rather than inherit a developer's settings.
 COMPOSE_VARIABLES = re.compile(
-    r"COMPOSE_.*|TAG|PYTHON_IMAGE|REDIS_IMAGE|FLOWER_BASIC_AUTH|ENV_FILE|"
+    r"COMPOSE_.*|TAG|PYTHON_IMAGE|REDIS_IMAGE|POSTGRES_IMAGE|POSTGRES_PASSWORD|"
+    r"FLOWER_BASIC_AUTH|ENV_FILE|"
     r"(UI|MLFLOW|FLOWER)_PORT|MLFLOW_UI_URL|FLOWER_URL"
 )
 
@@ -428,6 +431,35 @@ def test_the_workers_start_imports_are_compiled() -> None:
         runs = " ".join(a for k, a in stages[f"venv-{image}"].instructions if k == "RUN")
         for module in ["celery.apps.worker", "celery.concurrency.prefork", "kombu.transport.redis"]:
             assert module in runs.split(), (image, module)
+
+
+# In the multi-host profile the workers and the app reach MLflow over HTTP (the REST store, the
+# server's artifact proxy; the fetch worker also reads seasons back), and the server keeps its
+# metadata in PostgreSQL through psycopg2: their venvs compile those modules too.
+MULTIHOST_MODULES = {
+    "fetch": {
+        "mlflow", "mlflow.tracking", "mlflow.artifacts", "mlflow.store.tracking.rest_store",
+        "mlflow.store.artifact.mlflow_artifacts_repo", "mlflow.store.artifact.http_artifact_repo",
+    },
+    "train": {"mlflow.store.tracking.rest_store", "mlflow.store.artifact.mlflow_artifacts_repo"},
+    "ui": {"mlflow.store.tracking.rest_store", "mlflow.store.artifact.mlflow_artifacts_repo"},
+    "mlflow": {"psycopg2", "sqlalchemy.dialects.postgresql.psycopg2"},
+}  # fmt: skip
+
+
+def slim_venv_modules(stages: list[Stage], image: str) -> list[str]:
+    """The modules venv-<image> has slim-venv import (and compile)."""
+    runs = [a for k, a in stage_map(stages)[f"venv-{image}"].instructions if k == "RUN"]
+    listed = [a.split("slim-venv /opt/venv", 1)[1].split() for a in runs if "slim-venv" in a]
+    assert len(listed) == 1, f"venv-{image}: one slim-venv run"
+    return listed[0]
+
+
+@pytest.mark.parametrize("image", sorted(MULTIHOST_MODULES))
+def test_the_multihost_imports_are_compiled(image: str) -> None:
+    listed = slim_venv_modules(parse_dockerfile(DOCKERFILE), image)
+    assert MULTIHOST_MODULES[image] <= set(listed), MULTIHOST_MODULES[image] - set(listed)
+    assert len(listed) == len(set(listed)), f"venv-{image} lists a module twice"
 
 
 # --- health checks -------------------------------------------------------------------------------
