@@ -4,12 +4,16 @@
 #   scripts/up.sh              # upstream: the real stats.nba.com
 #   scripts/up.sh --offline    # upstream: the replay server (recorded real responses)
 #   scripts/up.sh --check-upstream   # only: does the configured upstream answer? (exit 1 if not)
+#   scripts/up.sh --multihost  # the multi-host profile (docker-compose.multihost.yaml): every
+#                              # service on the MLflow server (PostgreSQL), seasons in MLflow,
+#                              # no shared volume; FETCH_WORKERS=2 TRAIN_WORKERS=2 to scale out
 #
 # Idempotent; each step is skipped when it is not needed:
 #   1-2. Docker engine, Compose plugin and base images (scripts/ensure_docker.sh: installs
 #      Docker if missing; pulls the base images, or builds stand-ins from Debian packages
 #      when no registry is reachable).
-#   3. .env from .env.example, with a generated Flower password (printed once), if missing.
+#   3. .env from .env.example, with a generated Flower password (printed once), if missing;
+#      with --multihost, a generated POSTGRES_PASSWORD added to it if it has none.
 #      Without --offline: one request to the upstream, saying whether refreshes can work.
 #   4. `docker compose build`, then `up -d --wait` (returns when every service is healthy).
 #   5. The URLs.
@@ -20,8 +24,16 @@
 # first boot imports the bundled seasons and trains a first champion, so the app has content.
 # Switching between the two is safe: the same volumes are used, orphans are removed.
 #
+# Profiles: the default runs on one host around one shared volume. --multihost (or MULTIHOST=1)
+# adds docker-compose.multihost.yaml: the services share only Redis and the MLflow server, so
+# the workers scale (FETCH_WORKERS, TRAIN_WORKERS) and each service could run on a machine of
+# its own (README, "Two profiles"). The two keep their data in different volumes: switching
+# starts the other profile's data, it does not move any.
+#
 # Environment:
 #   OFFLINE=1                  same as --offline
+#   MULTIHOST=1                same as --multihost
+#   FETCH_WORKERS=1, TRAIN_WORKERS=1   with --multihost: replicas of each worker (--scale)
 #   UPSTREAM_CHECK_S=10        how long the one upstream check waits (not with --offline)
 #   BUILD_CA_BUNDLE, PULL_TIMEOUT, PYTHON_IMAGE, REDIS_IMAGE   see scripts/ensure_docker.sh
 #   UI_PORT, MLFLOW_PORT, FLOWER_PORT, TAG   as in docker-compose.yaml
@@ -56,16 +68,26 @@ env_setting() { # NAME
 }
 
 offline="${OFFLINE:-0}"
+multihost="${MULTIHOST:-0}"
 check_only=0
 for arg in "$@"; do
     case "$arg" in
         --offline) offline=1 ;;
+        --multihost) multihost=1 ;;
         --check-upstream) check_only=1 ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument: $arg (see --help)" ;;
     esac
 done
 [[ "$offline" == 0 || "$offline" == 1 ]] || die "OFFLINE must be 0 or 1, not '$offline'"
+[[ "$multihost" == 0 || "$multihost" == 1 ]] || die "MULTIHOST must be 0 or 1, not '$multihost'"
+fetch_workers="${FETCH_WORKERS:-1}"
+train_workers="${TRAIN_WORKERS:-1}"
+[[ "$fetch_workers" =~ ^[1-9][0-9]*$ ]] || die "FETCH_WORKERS must be a number from 1, not '$fetch_workers'"
+[[ "$train_workers" =~ ^[1-9][0-9]*$ ]] || die "TRAIN_WORKERS must be a number from 1, not '$train_workers'"
+if [[ "$multihost" == 0 && "$fetch_workers$train_workers" != 11 ]]; then
+    die "FETCH_WORKERS and TRAIN_WORKERS need --multihost (the single-host stack runs one of each)"
+fi
 if [[ "$check_only" == 1 ]]; then
     upstream="$(env_setting NBA_STATS_BASE_URL)"
     check_upstream "${upstream:-https://stats.nba.com/stats}" "$(env_setting NBA_PROXY)"
@@ -86,9 +108,24 @@ elif ! grep -q '^FLOWER_BASIC_AUTH=.\+:.\+' .env; then
 elif grep -q '^FLOWER_BASIC_AUTH=admin:change-me$' .env; then
     log "warning: .env still has the example Flower password (admin:change-me)"
 fi
+# The multi-host profile's database password (MLflow's PostgreSQL; nobody logs in with it).
+if [[ "$multihost" == 1 ]] && ! grep -q '^POSTGRES_PASSWORD=.' .env; then
+    sed -i '/^POSTGRES_PASSWORD=/d' .env
+    [[ -z "$(tail -c 1 .env)" ]] || echo >>.env  # a last line without its newline
+    printf 'POSTGRES_PASSWORD=%s\n' "$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')" >>.env
+    chmod 600 .env
+    log "added a generated POSTGRES_PASSWORD to .env (MLflow's database, --multihost)"
+fi
 
 # --- 4. Build and start -----------------------------------------------------------------------
 files=(-f docker-compose.yaml)
+scale=()
+if [[ "$multihost" == 1 ]]; then
+    files+=(-f docker-compose.multihost.yaml)
+    scale=(--scale "worker-fetch=$fetch_workers" --scale "worker-train=$train_workers")
+    log "profile: multi-host (MLflow server on PostgreSQL, seasons in MLflow, no shared volume;" \
+        "workers: $fetch_workers fetch, $train_workers train)"
+fi
 if [[ "$offline" == 1 ]]; then
     files+=(-f docker-compose.replay.yaml)
     log "upstream: the replay server (recorded stats.nba.com responses; --offline)"
@@ -100,7 +137,7 @@ fi
 log "building images"
 docker compose "${files[@]}" build
 log "starting the stack (waits until every service is healthy; the first boot seeds and trains)"
-if ! docker compose "${files[@]}" up -d --wait --remove-orphans; then
+if ! docker compose "${files[@]}" up -d --wait --remove-orphans "${scale[@]}"; then
     docker compose "${files[@]}" ps -a
     die "some service did not become healthy: docker compose logs <service>"
 fi
@@ -118,3 +155,9 @@ cat <<EOF
   Stop:    $dc stop
   Reset:   $dc down -v     (deletes all data)
 EOF
+if [[ "$multihost" == 1 ]]; then
+    cat <<EOF
+  Scale:   $dc up -d --wait --scale worker-fetch=N --scale worker-train=N
+           (an up without --scale goes back to one of each; here: FETCH_WORKERS, TRAIN_WORKERS)
+EOF
+fi

@@ -105,17 +105,29 @@ class Registry:
 
 
 class Stack:
-    def __init__(self, project: str, env: dict[str, str], ports: dict[str, int]) -> None:
+    """One throwaway compose project; ``files``: its compose files, ``name``: what its
+    screenshots are called after (the multi-host test runs another profile of the stack)."""
+
+    def __init__(
+        self,
+        project: str,
+        env: dict[str, str],
+        ports: dict[str, int],
+        files: list[Path] = COMPOSE_FILES,
+        name: str = "docker",
+    ) -> None:
         self.project = project
         self.env = env
         self.ports = ports
+        self.files = files
+        self.name = name
         self.ui_url = f"http://127.0.0.1:{ports['UI_PORT']}"
 
     def compose(
         self, *args: str, timeout: float = 300, check: bool = True
     ) -> subprocess.CompletedProcess:
         command = ["docker", "compose", "-p", self.project, "--env-file", self.env["ENV_FILE"]]
-        for path in COMPOSE_FILES:
+        for path in self.files:
             command += ["-f", str(path)]
         result = subprocess.run(
             [*command, *args],
@@ -239,7 +251,7 @@ def assert_app_shows_champion(page: Any, stack: Stack, version: str, shot: str) 
     # The heat map, the scatter and the era mix: Altair charts drawn from the champion's data.
     expect(page.locator(".vega-embed > .marks")).to_have_count(ARCHETYPE_CHARTS)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"docker-{shot}.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{stack.name}-{shot}.png"), full_page=True)
 
 
 # --- 1. first boot -----------------------------------------------------------------------------
