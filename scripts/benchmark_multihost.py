@@ -3,6 +3,7 @@
     uv run python -m scripts.benchmark_multihost                 # 27-season backfills, trainings
     uv run python -m scripts.benchmark_multihost --seasons 8     # a shorter backfill
     uv run python -m scripts.benchmark_multihost --no-backfill   # the trainings only
+    uv run python -m scripts.benchmark_multihost --gap 0.2 --no-training   # backfills, local gap
 
 The profile's code paths, as processes on this machine (what the code and MLflow cost, without
 Docker's): a real Redis, a real MLflow tracking server serving artifacts
@@ -14,10 +15,10 @@ Figures:
 
 * **Backfill**: from publishing refreshes of every season (``force``, as
   ``nba-archetypes refresh 1996-97:2022-23 --force`` does) until the last fetch ends, with 1
-  and with 2 fetch workers at the same politeness gap (the default 1 s between two requests,
-  shared through Redis): requests made, seasons per worker, the smallest gap seen. The replay
-  server holds PerGame recordings only, so each segment takes two requests (Totals answered
-  empty, then PerGame); the real site answers Totals at once (half the requests).
+  and with 2 fetch workers at the same politeness gap (``--gap``: the default 1 s between two
+  requests, shared through Redis): requests made, seasons per worker, the smallest gap seen.
+  The replay server holds PerGame recordings only, so each segment takes two requests (Totals
+  answered empty, then PerGame); the real site answers Totals at once (half the requests).
 * **Training** on every season, inline in a child process (``nba-archetypes train --inline``,
   the task's code): wall and CPU time and peak memory (the child's VmHWM), with the SQLite
   store in the data directory (single host) and over HTTP to the server (multi-host, its
@@ -43,7 +44,7 @@ from typing import Any
 
 from devkit.figures import emit
 
-GAP_S = 1.0  # the default NBA_MIN_REQUEST_GAP_S
+DEFAULT_GAP_S = 1.0  # NBA_MIN_REQUEST_GAP_S's default
 CHILD = """
 import json, resource, sys, time
 from common.cli import main
@@ -76,7 +77,7 @@ def multihost_env(server_url: str, scratch: Path, own: dict[str, str]) -> dict[s
 
 
 def backfill(
-    workers: int, seasons: list[str], server_url: str, replay_url: str, root: Path
+    workers: int, seasons: list[str], server_url: str, replay_url: str, root: Path, *, gap_s: float
 ) -> dict[str, Any]:
     """Refresh ``seasons`` with ``workers`` fetch workers; wall time until the last fetch ends."""
     from common.pipeline import redis_client, request_refresh, task_status
@@ -85,7 +86,7 @@ def backfill(
 
     redis_client().flushdb()
     clear_requests(replay_url)
-    env = worker_env(root / "unused", replay_url) | {"NBA_MIN_REQUEST_GAP_S": str(GAP_S)}
+    env = worker_env(root / "unused", replay_url) | {"NBA_MIN_REQUEST_GAP_S": str(gap_s)}
     env |= multihost_env(server_url, root / "unused", names())
     specs = [
         ("workers.fetch.tasks", "fetch", {"DATA_DIR": str(root / f"fetch-{workers}-{i}")})
@@ -112,6 +113,7 @@ def backfill(
     ]
     return {
         "workers": workers,
+        "gap_s": gap_s,
         "seasons": len(seasons),
         "wall_s": wall,
         "requests": len(stamps),
@@ -180,6 +182,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seasons", type=int, default=27, help="seasons in the backfill")
     parser.add_argument("--no-backfill", action="store_true", help="only the trainings")
+    parser.add_argument("--no-training", action="store_true", help="only the backfills")
+    parser.add_argument(
+        "--gap", type=float, default=DEFAULT_GAP_S, help="politeness gap, seconds (default 1)"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 
@@ -203,29 +209,37 @@ def main() -> None:
                     for workers in (1, 2):
                         emit(f"backfill of {len(seasons)} seasons, {workers} fetch worker(s)…")
                         figures[f"backfill_{workers}"] = backfill(
-                            workers, seasons, server.url, replay_url, root
+                            workers, seasons, server.url, replay_url, root, gap_s=args.gap
                         )
                         emit(f"  {json.dumps(figures[f'backfill_{workers}'], default=str)}")
-            own = names()
-            emit("seeding every bundled season into a data directory and into the store…")
-            volume, _ = seed_both(root, server.url, own)
-            figures["first_copy_s"] = first_copy(server.url, root / "train-http", own)
-            emit(f"  first copy of {len(every)} seasons: {figures['first_copy_s']:.1f} s")
-            emit("training on every season, SQLite store in the data directory…")
-            figures["train_sqlite"] = training(
-                {"DATA_DIR": str(volume), "DATA_STORE": "volume", "TRACKING_SERVER_URL": ""}
-                | names()
-            )
-            emit(f"  {figures['train_sqlite']}")
-            emit("training on every season, over HTTP to the MLflow server…")
-            figures["train_http"] = training(multihost_env(server.url, root / "train-http", own))
-            emit(f"  {figures['train_http']}")
+            if not args.no_training:
+                figures |= trainings(root, server.url)
         finally:
             server.stop()
             redis_server.stop()
     report(figures)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, default=str))
+
+
+def trainings(root: Path, server_url: str) -> dict[str, Any]:
+    """The first copy of every season into an empty scratch, then a training on every season
+    with each store."""
+    figures: dict[str, Any] = {}
+    own = names()
+    emit("seeding every bundled season into a data directory and into the store…")
+    volume, _ = seed_both(root, server_url, own)
+    figures["first_copy_s"] = first_copy(server_url, root / "train-http", own)
+    emit(f"  first copy of every season: {figures['first_copy_s']:.1f} s")
+    emit("training on every season, SQLite store in the data directory…")
+    figures["train_sqlite"] = training(
+        {"DATA_DIR": str(volume), "DATA_STORE": "volume", "TRACKING_SERVER_URL": ""} | names()
+    )
+    emit(f"  {figures['train_sqlite']}")
+    emit("training on every season, over HTTP to the MLflow server…")
+    figures["train_http"] = training(multihost_env(server_url, root / "train-http", own))
+    emit(f"  {figures['train_http']}")
+    return figures
 
 
 def report(figures: dict[str, Any]) -> None:
@@ -237,12 +251,15 @@ def report(figures: dict[str, Any]) -> None:
             emit(
                 f"backfill, {workers} fetch worker(s): {run['wall_s']:.1f} s for "
                 f"{run['seasons']} seasons, {run['requests']} requests, smallest gap "
-                f"{run['smallest_gap_s']:.2f} s (≥ {GAP_S}), seasons per worker "
+                f"{run['smallest_gap_s']:.2f} s (gap {run['gap_s']} s), seasons per worker "
                 f"{run['seasons_per_worker']}, failed {len(run['failed'])}"
             )
-    emit(f"first copy of every season into an empty scratch: {figures['first_copy_s']:.1f} s")
+    if "first_copy_s" in figures:
+        emit(f"first copy of every season into an empty scratch: {figures['first_copy_s']:.1f} s")
     for name, label in (("train_sqlite", "SQLite, data directory"), ("train_http", "HTTP")):
-        run = figures[name]
+        run = figures.get(name)
+        if run is None:
+            continue
         emit(
             f"training, {label}: {run['wall_s']:.1f} s wall, {run['cpu_s']:.1f} s CPU, "
             f"peak {run['peak_mib']:.0f} MiB"
