@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -118,6 +119,17 @@ class MlflowServer:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def own_mlflow_names() -> dict[str, str]:
+    """Experiments and model name (as environment variables) no one else uses, so tests and
+    benchmark rounds on one MLflow server never see each other's runs."""
+    tag = uuid.uuid4().hex[:8]
+    return {
+        "MLFLOW_EXPERIMENT": f"archetypes-{tag}",
+        "MLFLOW_SEASONS_EXPERIMENT": f"seasons-{tag}",
+        "REGISTERED_MODEL_NAME": f"model-{tag}",
+    }
 
 
 def _answers(url: str) -> bool:

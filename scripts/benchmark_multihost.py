@@ -38,11 +38,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 from devkit.figures import emit
+from devkit.services import own_mlflow_names
 
 DEFAULT_GAP_S = 1.0  # NBA_MIN_REQUEST_GAP_S's default
 CHILD = """
@@ -56,15 +56,6 @@ with open("/proc/self/status") as status:
 print("FIGURES " + json.dumps({"code": code, "wall_s": time.perf_counter() - wall,
       "cpu_s": usage.ru_utime + usage.ru_stime, "peak_mib": hwm / 1024}))
 """
-
-
-def names() -> dict[str, str]:
-    tag = uuid.uuid4().hex[:8]
-    return {
-        "MLFLOW_EXPERIMENT": f"bench-archetypes-{tag}",
-        "MLFLOW_SEASONS_EXPERIMENT": f"bench-seasons-{tag}",
-        "REGISTERED_MODEL_NAME": f"bench-model-{tag}",
-    }
 
 
 def multihost_env(server_url: str, scratch: Path, own: dict[str, str]) -> dict[str, str]:
@@ -87,7 +78,7 @@ def backfill(
     redis_client().flushdb()
     clear_requests(replay_url)
     env = worker_env(root / "unused", replay_url) | {"NBA_MIN_REQUEST_GAP_S": str(gap_s)}
-    env |= multihost_env(server_url, root / "unused", names())
+    env |= multihost_env(server_url, root / "unused", own_mlflow_names())
     specs = [
         ("workers.fetch.tasks", "fetch", {"DATA_DIR": str(root / f"fetch-{workers}-{i}")})
         for i in range(workers)
@@ -226,15 +217,14 @@ def trainings(root: Path, server_url: str) -> dict[str, Any]:
     """The first copy of every season into an empty scratch, then a training on every season
     with each store."""
     figures: dict[str, Any] = {}
-    own = names()
+    own = own_mlflow_names()
     emit("seeding every bundled season into a data directory and into the store…")
     volume, _ = seed_both(root, server_url, own)
     figures["first_copy_s"] = first_copy(server_url, root / "train-http", own)
     emit(f"  first copy of every season: {figures['first_copy_s']:.1f} s")
     emit("training on every season, SQLite store in the data directory…")
-    figures["train_sqlite"] = training(
-        {"DATA_DIR": str(volume), "DATA_STORE": "volume", "TRACKING_SERVER_URL": ""} | names()
-    )
+    single_host = {"DATA_DIR": str(volume), "DATA_STORE": "volume", "TRACKING_SERVER_URL": ""}
+    figures["train_sqlite"] = training(single_host | own_mlflow_names())
     emit(f"  {figures['train_sqlite']}")
     emit("training on every season, over HTTP to the MLflow server…")
     figures["train_http"] = training(multihost_env(server_url, root / "train-http", own))

@@ -10,7 +10,6 @@ import itertools
 import json
 import shutil
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,14 @@ from common.season_store import MlflowDataDir, StoreUnavailableError, open_data
 from common.seasons import Season
 from common.settings import Settings
 from common.storage import DamagedFileError, DataDir
-from devkit.services import RECORDINGS, MlflowServer, celery_workers, wait_until, worker_env
+from devkit.services import (
+    RECORDINGS,
+    MlflowServer,
+    celery_workers,
+    own_mlflow_names,
+    wait_until,
+    worker_env,
+)
 from replay.server import received_requests
 from workers.fetch.rebuild import rebuild_season
 from workers.fetch.recordings import seed_from_recordings
@@ -44,12 +50,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
 @pytest.fixture
 def names() -> dict[str, str]:
     """Experiments and model of one test, so tests on the shared server never see each other."""
-    tag = uuid.uuid4().hex[:8]
-    return {
-        "MLFLOW_EXPERIMENT": f"archetypes-{tag}",
-        "MLFLOW_SEASONS_EXPERIMENT": f"seasons-{tag}",
-        "REGISTERED_MODEL_NAME": f"model-{tag}",
-    }
+    return own_mlflow_names()
 
 
 def _settings(scratch: Path, server_url: str, names: dict[str, str]) -> Settings:
