@@ -81,6 +81,17 @@ def _seed(settings: Settings, seasons: list[Season]) -> None:
     seed_from_recordings(folder, open_data(settings).sync(), settings)
 
 
+def _recleaned(settings: Settings, season: Season) -> None:
+    """Another version of ``season``, stored through the store: re-cleaned from its raw
+    responses with a stricter eligibility, so the table and the fetch record differ (a
+    re-clean with the same settings in the same second writes the very same bytes)."""
+    stricter = settings.model_copy(update={"eligible_min_games": settings.eligible_min_games + 20})
+    writer = open_data(stricter).sync()
+    before = writer.read_fetch_record(season)
+    rebuild_season(season, writer, stricter)
+    assert writer.read_fetch_record(season).cleaned.eligible < before.cleaned.eligible
+
+
 def test_open_data_follows_the_setting(tmp_path: Path) -> None:
     volume = open_data(Settings(data_dir=tmp_path))
     assert type(volume) is DataDir
@@ -120,12 +131,12 @@ def test_a_newer_version_replaces_the_copy_and_an_unchanged_one_is_not_downloade
     reader.sync()  # nothing changed in the store: the copy is left as it is
     assert reader.cleaned(SEASONS[0]).stat().st_ino == first_copy.st_ino
 
-    # Another fetch worker re-cleans the season (a new fetch record): the copy follows.
-    writer = open_data(writer_settings).sync()
-    rebuild_season(SEASONS[0], writer, writer_settings)
+    # Another fetch worker stores a new version of the season: the copy follows.
+    _recleaned(writer_settings, SEASONS[0])
     reader.sync([SEASONS[0]])
-    assert _stored_files(reader.root, SEASONS[0]) == _stored_files(writer.root, SEASONS[0])
-    assert reader.read_fetch_record(SEASONS[0]) == writer.read_fetch_record(SEASONS[0])
+    writer = writer_settings.data_dir
+    assert _stored_files(reader.root, SEASONS[0]) == _stored_files(writer, SEASONS[0])
+    assert reader.cleaned(SEASONS[0]).stat().st_ino != first_copy.st_ino
 
 
 def test_a_season_the_store_does_not_have_is_dropped_from_the_copy(
@@ -153,8 +164,7 @@ def test_a_damaged_artifact_is_named_and_the_copy_kept(
     reader = open_data(_settings(tmp_path / "app", mlflow_server.url, names)).sync()
     kept = _stored_files(reader.root, SEASONS[0])
 
-    writer = open_data(writer_settings).sync()
-    rebuild_season(SEASONS[0], writer, writer_settings)  # a newer version, then damaged
+    _recleaned(writer_settings, SEASONS[0])  # a newer version, then damaged
     experiment = MlflowClient(mlflow_server.url).get_experiment_by_name(
         names["MLFLOW_SEASONS_EXPERIMENT"]
     )
