@@ -233,8 +233,6 @@ def _positive_int(text: str) -> int:
 
 def _champion_results(settings: Settings) -> ChampionResults:
     """The champion's assignments and archetypes, or a :class:`CommandError` saying why not."""
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     try:
         from common.champion import find_champion, load_champion_results
     except ImportError as error:

@@ -7,6 +7,7 @@ drawn, and MLflow takes seconds to import.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -62,11 +63,22 @@ def answering(settings: Settings, what: str, kept: str = "") -> Iterator[None]:
 
 
 def _unreachable(error: Exception) -> bool:
-    """A connection that failed, not an answer: MLflow's REST client reports those as
-    "API request to <url> failed with exception ..." once its retries are spent."""
-    from mlflow.exceptions import MlflowException
+    """A connection that failed, not an answer: requests' errors (the season store's client,
+    ``common/mlflow_rest.py``, and MLflow's artifact downloads), a gateway saying the server is
+    not there, or MLflow's REST client's "API request to <url> failed with exception ..." once
+    its retries are spent."""
     from requests import RequestException
+
+    from common.mlflow_rest import MlflowRestError
 
     if isinstance(error, RequestException | ConnectionError):
         return True
-    return isinstance(error, MlflowException) and str(error).startswith("API request to")
+    if isinstance(error, MlflowRestError):
+        return error.unavailable
+    # Only a process that imported MLflow can hold its errors (the fetch worker has no MLflow).
+    exceptions = sys.modules.get("mlflow.exceptions")
+    return (
+        exceptions is not None
+        and isinstance(error, exceptions.MlflowException)
+        and str(error).startswith("API request to")
+    )

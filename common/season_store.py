@@ -30,18 +30,14 @@ import tempfile
 from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from common.failures import StoreUnavailableError
 from common.fetch_record import FetchRecord
-from common.mlflow_store import answering, experiment_id, tracking_client
+from common.mlflow_rest import MlflowRestClient, StoredRun
+from common.mlflow_store import answering
 from common.seasons import InvalidSeasonError, Season
 from common.settings import Settings
 from common.storage import DamagedFileError, DataDir, atomic_output
-
-if TYPE_CHECKING:
-    from mlflow import MlflowClient
-    from mlflow.entities import Run
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +76,12 @@ class MlflowDataDir(DataDir):
         self.settings = settings
 
     @cached_property
-    def _client(self) -> MlflowClient:
-        return tracking_client(self.settings)
+    def _client(self) -> MlflowRestClient:
+        return MlflowRestClient(self.settings.tracking_uri)
 
     @cached_property
     def _experiment_id(self) -> str:
-        return experiment_id(self._client, self.settings, self.settings.mlflow_seasons_experiment)
+        return self._client.experiment_id(self.settings.mlflow_seasons_experiment)
 
     # --- reading --------------------------------------------------------------------------------
 
@@ -107,67 +103,63 @@ class MlflowDataDir(DataDir):
 
     def has_seasons(self) -> bool:
         with answering(self.settings, "read the seasons from"):
-            return bool(self._client.search_runs([self._experiment_id], _STORED, max_results=1))
+            runs, _ = self._client.search_runs(self._experiment_id, _STORED, [], max_results=1)
+            return bool(runs)
 
-    def _latest(self, wanted: list[Season] | None) -> dict[Season, Run]:
+    def _latest(self, wanted: list[Season] | None) -> dict[Season, StoredRun]:
         """The newest finished run of each season (of ``wanted``, else every season)."""
         query = _STORED
         if wanted is not None and len(wanted) == 1:
             query += f" and tags.{TAG_SEASON} = '{wanted[0]}'"
-        latest: dict[Season, Run] = {}
+        latest: dict[Season, StoredRun] = {}
         token = None
         while True:
-            page = self._client.search_runs(
-                [self._experiment_id],
-                filter_string=query,
+            page, token = self._client.search_runs(
+                self._experiment_id,
+                query,
                 order_by=["attributes.start_time DESC"],
                 max_results=_SEARCH_PAGE,
                 page_token=token,
             )
             for run in page:
                 try:
-                    season = Season.parse(run.data.tags.get(TAG_SEASON, ""))
+                    season = Season.parse(run.tags.get(TAG_SEASON, ""))
                 except InvalidSeasonError:
                     continue  # not a run this code wrote
                 if (wanted is None or season in wanted) and season not in latest:
                     latest[season] = run
-            token = page.token
             if not token or (wanted is not None and len(latest) == len(wanted)):
                 return latest
 
-    def _local_matches(self, season: Season, run: Run) -> bool:
-        tags = run.data.tags
+    def _local_matches(self, season: Season, run: StoredRun) -> bool:
+        tags = run.tags
         return sha256_of(self.cleaned(season)) == tags.get(TAG_CLEANED_SHA256) and sha256_of(
             self.fetch_record(season)
         ) == tags.get(TAG_RECORD_SHA256)
 
-    def _install(self, run: Run) -> None:
+    def _install(self, run: StoredRun) -> None:
         """Download one season's run and replace the local copy with it, fetch record last."""
-        from mlflow.artifacts import download_artifacts
-
-        season = Season.parse(run.data.tags[TAG_SEASON])
+        season = Season.parse(run.tags[TAG_SEASON])
         self.root.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.root, prefix=".download-") as tmp:
-            download_artifacts(
-                run_id=run.info.run_id, dst_path=tmp, tracking_uri=self.settings.tracking_uri
-            )
+            self._client.download_all(run, Path(tmp))
             got = DataDir(Path(tmp))
             for path, tag in ((got.cleaned(season), TAG_CLEANED_SHA256),
                               (got.fetch_record(season), TAG_RECORD_SHA256)):  # fmt: skip
-                if sha256_of(path) != run.data.tags.get(tag):
+                if sha256_of(path) != run.tags.get(tag):
                     raise DamagedFileError.at(
-                        Path(f"{run.info.artifact_uri}/{path.relative_to(tmp)}"),
+                        Path(f"{run.artifact_uri}/{path.relative_to(tmp)}"),
                         "damaged (its hash differs from the one the run recorded)",
                         f"refresh {season} again (`nba-archetypes refresh {season} --force`)",
                     )
-            stamp = run.info.start_time / 1000
+            stamp = run.start_time_ms / 1000
             raw = got.fetch_record(season).parent
             for body in sorted(raw.glob("*.json")):
                 if body.name != "fetch.json":
                     self._place(body, self.root / "raw" / str(season) / body.name, stamp)
             self._place(got.cleaned(season), self.cleaned(season), stamp)
             self._place(got.fetch_record(season), self.fetch_record(season), stamp)
-        log.info("%s: local copy updated from the MLflow store (run %s)", season, run.info.run_id)
+        log.info("%s: local copy updated from the MLflow store (run %s)", season, run.run_id)
 
     @staticmethod
     def _place(source: Path, target: Path, stamp: float) -> None:
@@ -200,13 +192,13 @@ class MlflowDataDir(DataDir):
             TAG_FETCHED_AT: record.fetched_at.isoformat() if record.fetched_at else "",
         }
         client = self._client
-        run = client.create_run(self._experiment_id, tags=tags, run_name=f"season {label}")
+        run = client.create_run(self._experiment_id, tags, run_name=f"season {label}")
         try:
-            client.log_artifacts(run.info.run_id, str(self.fetch_record(season).parent),
-                                 artifact_path=f"raw/{label}")  # fmt: skip
-            client.log_artifact(run.info.run_id, str(self.cleaned(season)), artifact_path="cleaned")
+            for raw in sorted(self.fetch_record(season).parent.glob("*.json")):
+                client.upload(run, raw, f"raw/{label}")
+            client.upload(run, self.cleaned(season), "cleaned")
         except BaseException:
-            client.set_terminated(run.info.run_id, status="FAILED")
+            client.end_run(run.run_id, status="FAILED")
             raise
-        client.set_terminated(run.info.run_id)
-        log.info("%s: stored in the MLflow store (run %s)", season, run.info.run_id)
+        client.end_run(run.run_id)
+        log.info("%s: stored in the MLflow store (run %s)", season, run.run_id)

@@ -11,7 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,8 +37,8 @@ class Settings(BaseSettings):
     data_store: Literal["volume", "mlflow"] = Field(
         "volume",
         description="Where seasons live: 'volume', DATA_DIR shared by every service; 'mlflow', "
-        "logged as artifacts to the MLflow store, each process keeping a copy in DATA_DIR "
-        "(common/season_store.py).",
+        "logged as artifacts to the MLflow server at TRACKING_SERVER_URL (needed), each process "
+        "keeping a copy in DATA_DIR (common/season_store.py).",
     )
     mlflow_experiment: str = "nba-archetypes"
     mlflow_seasons_experiment: str = Field(
@@ -118,6 +118,15 @@ class Settings(BaseSettings):
     def _absolute_data_dir(cls, value: Path) -> Path:
         # MLflow stores absolute artifact paths; a relative data dir would break across cwd.
         return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _seasons_need_a_server(self) -> Settings:
+        if self.data_store == "mlflow" and not self.tracking_server_url:
+            raise ValueError(
+                "DATA_STORE=mlflow keeps the seasons on an MLflow tracking server: set "
+                "TRACKING_SERVER_URL (e.g. http://mlflow:5000), or use DATA_STORE=volume"
+            )
+        return self
 
     @property
     def tracking_uri(self) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +18,10 @@ from typing import Any
 
 import pytest
 from mlflow import MlflowClient
+from pydantic import ValidationError
 
 from common.champion import find_champion, load_champion_results
+from common.mlflow_rest import MlflowRestError
 from common.pipeline import request_refresh, task_status
 from common.season_store import MlflowDataDir, StoreUnavailableError, open_data
 from common.seasons import Season
@@ -96,8 +100,24 @@ def test_open_data_follows_the_setting(tmp_path: Path) -> None:
     volume = open_data(Settings(data_dir=tmp_path))
     assert type(volume) is DataDir
     assert volume.sync() is volume  # the directory is the store: nothing to bring over
-    store = open_data(Settings(data_dir=tmp_path, data_store="mlflow"))
+    store = open_data(
+        Settings(data_dir=tmp_path, data_store="mlflow", tracking_server_url="http://mlflow:5000")
+    )
     assert isinstance(store, MlflowDataDir)
+    with pytest.raises(ValidationError, match=r"DATA_STORE=mlflow .* set TRACKING_SERVER_URL"):
+        Settings(data_dir=tmp_path, data_store="mlflow", tracking_server_url="")
+
+
+def test_the_season_store_imports_no_mlflow() -> None:
+    """The fetch image has no MLflow (common/mlflow_rest.py): neither the fetch worker's modules
+    nor the season store may import any of it."""
+    code = (
+        "import sys, common.season_store, common.cli, workers.fetch.tasks\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'mlflow')\n"
+        "assert not loaded, loaded"
+    )
+    run = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
 
 
 def test_a_stored_season_reaches_another_process_copy(
@@ -200,6 +220,27 @@ def test_an_unreachable_store_is_one_line_and_changes_nothing(
     assert "check that the MLflow server answers (TRACKING_SERVER_URL)" in first
     assert details  # the client's own error, below
     assert _stored_files(down.root, SEASONS[0]) == kept
+
+
+def test_a_server_that_does_not_serve_artifacts_is_named_and_nothing_is_stored(
+    tmp_path: Path, mlflow_server: MlflowServer, names: dict[str, str]
+) -> None:
+    """Seasons whose experiment keeps artifacts where only the server can reach them (a file
+    path, not the server's mlflow-artifacts proxy): the error says what to change, the run is
+    left FAILED, and no reader takes a season from it."""
+    settings = _settings(tmp_path / "fetch", mlflow_server.url, names)
+    client = MlflowClient(mlflow_server.url)
+    experiment = client.create_experiment(
+        settings.mlflow_seasons_experiment, artifact_location=(tmp_path / "server-only").as_uri()
+    )
+    with pytest.raises(MlflowRestError, match="start the MLflow server with --serve-artifacts"):
+        _seed(settings, SEASONS[:1])
+
+    runs = client.search_runs([experiment])
+    assert [run.info.status for run in runs] == ["FAILED"]
+    reader = open_data(_settings(tmp_path / "app", mlflow_server.url, names))
+    assert not reader.has_seasons()
+    assert reader.sync().cleaned_seasons() == []
 
 
 def _wait_done(task_id: str, timeout_s: float = 240) -> dict[str, Any]:
