@@ -20,7 +20,6 @@ Standard library only: it runs in every service's image.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -33,7 +32,7 @@ from pathlib import Path
 
 from common.fetch_record import FetchRecord
 from common.seasons import InvalidSeasonError, Season, SeasonType
-from common.storage import DataDir
+from common.storage import DataDir, sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -191,13 +190,9 @@ def _matches(out: DataDir, season: Season, record: bytes | None) -> bool:
     except (ValueError, KeyError, TypeError, AttributeError):
         return True  # a damaged record is backed up as it is; `rebuild` rewrites it
     return all(
-        _sha256(out.raw_response(season, season_type)) == segment.sha256
+        sha256_of(out.raw_response(season, season_type)) == segment.sha256
         for season_type, segment in segments.items()
     )
-
-
-def _sha256(path: Path) -> str | None:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 
 
 def _read_or_none(path: Path) -> bytes | None:

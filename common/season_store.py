@@ -22,7 +22,6 @@ Everything else reads and writes the local copy through the ``DataDir`` API, unc
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -37,7 +36,7 @@ from common.mlflow_rest import MlflowRestClient, StoredRun
 from common.mlflow_store import answering
 from common.seasons import InvalidSeasonError, Season
 from common.settings import Settings
-from common.storage import DamagedFileError, DataDir, atomic_output
+from common.storage import DamagedFileError, DataDir, atomic_output, sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +58,6 @@ def open_data(settings: Settings) -> DataDir:
     if settings.data_store == "mlflow":
         return MlflowDataDir(settings)
     return DataDir(settings.data_dir)
-
-
-def sha256_of(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except FileNotFoundError:
-        return None
 
 
 class MlflowDataDir(DataDir):

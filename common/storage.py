@@ -17,6 +17,7 @@ previous version of the file as it was.
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import tempfile
@@ -113,6 +114,14 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_json(path: Path, payload: Any) -> None:
     atomic_write_bytes(path, json.dumps(payload, indent=2, sort_keys=True).encode())
+
+
+def sha256_of(path: Path) -> str | None:
+    """The file's SHA-256 (hex), or ``None`` if there is no such file."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except (FileNotFoundError, IsADirectoryError):
+        return None
 
 
 def read_parquet(path: Path, fix: str) -> pd.DataFrame:
