@@ -11,9 +11,11 @@ from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
-from celery.signals import setup_logging, worker_ready
+from celery.signals import setup_logging
 from kombu import Queue
 
+# Imported for its worker_ready handler: every worker recovers lost tasks (common/recovery.py).
+import common.recovery  # noqa: F401
 from common.logs import configure_logging
 from common.settings import get_settings
 
@@ -115,15 +117,6 @@ def create_app() -> Celery:
         worker_hijack_root_logger=False,
     )
     return app
-
-
-@worker_ready.connect
-def _recover_lost_work(sender: Any = None, **_: Any) -> None:
-    # Every worker looks for tasks whose worker died (common/recovery.py); imported here,
-    # late, because recovery imports this module.
-    from common.recovery import start_recovery_loop
-
-    start_recovery_loop(sender.app)
 
 
 @setup_logging.connect

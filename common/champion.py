@@ -1,7 +1,8 @@
-"""Reading the champion model's results through MLflow: registry alias → version → run → artifacts.
+"""The champion model and its results: registry alias → version → run → artifacts.
 
-Shared by the train worker (to compare a new winner with the champion) and the UI (to show
-it). Needs the ``mlflow-skinny`` client, installed by the ``train`` and ``ui`` extras.
+Shared by the train worker (to compare a new winner with the champion), the app and the CLI
+(to show it). Read through :mod:`common.model_registry`, without MLflow's client, so a cold
+CLI answer takes about a second; the train worker writes through MLflow's client.
 """
 
 from __future__ import annotations
@@ -12,17 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
 
 import pandas as pd
-from mlflow import MlflowClient
-from mlflow.artifacts import download_artifacts
-from mlflow.exceptions import MlflowException
 from pyarrow import ArrowException
 
-from common.mlflow_store import tracking_client
+from common.failures import DamagedFileError
+from common.model_registry import is_connection_failure, open_registry
 from common.settings import Settings
-from common.storage import DamagedFileError
 
 T = TypeVar("T")
 
@@ -45,7 +42,9 @@ TAG_FEATURES = "features"
 TAG_SPACE = "style_space"  # version of the era adjustment: models compare only within one
 TAG_ALL_SEASONS = "all_seasons"  # "true" when trained on every cleaned season (promotable)
 TAG_TASK_ID = "task_id"  # the training task that logged the run (a rerun after a crash reuses it)
-TAG_REFRESHED_FROM = "refreshed_from"  # on a champion refresh: the version whose model it reuses
+# On a republished champion: the version whose model it reuses. (The stored names predate the
+# word "republish"; runs already in a store keep them.)
+TAG_REPUBLISHED_FROM = "refreshed_from"
 
 
 @dataclass(frozen=True)
@@ -54,43 +53,26 @@ class Champion:
     run_id: str
     tags: dict[str, str]  # of the training run that produced it
     metrics: dict[str, float]
-    created_at_ms: int
+    created_at_ms: int  # when this version was registered: it went live then, or moments after
+    artifact_uri: str = ""
 
     @property
     def seasons(self) -> list[str]:
         return [s for s in self.tags.get(TAG_SEASONS, "").split(",") if s]
 
 
-def find_champion(settings: Settings, client: MlflowClient | None = None) -> Champion | None:
+def find_champion(settings: Settings) -> Champion | None:
     """The model version the ``champion`` alias points to, or None before the first one."""
-    client = client or tracking_client(settings)
-    try:
-        version = client.get_model_version_by_alias(settings.registered_model_name, CHAMPION_ALIAS)
-    except MlflowException as error:
-        if error.error_code in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}:
-            return None
-        raise
-    run = client.get_run(version.run_id)
+    found = open_registry(settings).aliased(settings.registered_model_name, CHAMPION_ALIAS)
+    if found is None:
+        return None
     return Champion(
-        version=str(version.version),
-        run_id=version.run_id,
-        tags=dict(run.data.tags),
-        metrics=dict(run.data.metrics),
-        created_at_ms=int(version.creation_timestamp),
-    )
-
-
-def download_champion_artifact(
-    settings: Settings, champion: Champion, name: str, dst: Path
-) -> Path:
-    """Copy one artifact of the champion's run into ``dst`` and return its local path."""
-    return Path(
-        download_artifacts(
-            run_id=champion.run_id,
-            artifact_path=name,
-            dst_path=str(dst),
-            tracking_uri=settings.tracking_uri,
-        )
+        version=found.version,
+        run_id=found.run_id,
+        tags=found.tags,
+        metrics=found.metrics,
+        created_at_ms=found.created_at_ms,
+        artifact_uri=found.artifact_uri,
     )
 
 
@@ -145,22 +127,17 @@ def read_champion_artifact(
 ) -> T:
     """One artifact of the champion's run, read by ``read``; a truncated or unreadable one
     raises a :class:`DamagedFileError` naming the file in the artifact store."""
+    registry = open_registry(settings)
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            return read(download_champion_artifact(settings, champion, name, Path(tmp)))
-        except (OSError, ValueError, ArrowException, MlflowException) as error:
-            if isinstance(error, MlflowException) and error.error_code != "RESOURCE_DOES_NOT_EXIST":
+            return read(registry.download(champion.artifact_uri, name, Path(tmp)))
+        except (OSError, ValueError, ArrowException) as error:
+            if is_connection_failure(error):
                 raise  # the store failed, not the file
             raise DamagedFileError.at(
-                _stored_artifact(settings, champion, name),
+                Path(registry.location(champion.artifact_uri, name)),
                 f"damaged or missing (champion v{champion.version}'s {name})",
                 "restore a backup (`nba-archetypes restore`), or point the champion alias at "
                 "another version in the MLflow UI",
                 error,
             ) from error
-
-
-def _stored_artifact(settings: Settings, champion: Champion, name: str) -> Path:
-    """Where the artifact lives in the store (the run's artifact URI is a ``file://`` one)."""
-    uri = tracking_client(settings).get_run(champion.run_id).info.artifact_uri
-    return Path(unquote(urlsplit(uri).path)) / name

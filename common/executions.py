@@ -12,8 +12,8 @@ its body runs, an execution:
 
 The alive lease, and every lease the body takes through :func:`hold`, are renewed by one
 heartbeat until the task's result is stored (``task_postrun``), then released. A task that
-says STARTED or PROGRESS without its alive lease was interrupted (``common.pipeline
-.task_status``), and ``common.recovery`` runs it again.
+says STARTED or PROGRESS without its alive lease was interrupted (``common.task_status``),
+and ``common.recovery`` runs it again.
 """
 
 from __future__ import annotations
@@ -27,14 +27,13 @@ from celery import Task, states
 from celery.exceptions import Ignore
 from celery.signals import task_postrun
 
+from common.keys import alive_key
 from common.leases import Heartbeat, Lease
+from common.redis_client import redis_client
+from common.results import TaskProgress
 from common.settings import get_settings
 
 log = logging.getLogger(__name__)
-
-
-def alive_key(task_id: str) -> str:
-    return f"nba:alive:{task_id}"
 
 
 class LeasedTask(Task):
@@ -48,7 +47,7 @@ def hold(task: Task, key: str) -> str | None:
     """Hold ``key`` as a lease of the running ``task`` (its id is the holder), renewed with
     its heartbeat and released when it ends; ``None`` on success, else the current holder."""
     heartbeat: Heartbeat = task.request.heartbeat
-    return heartbeat.hold(Lease(_redis(), key, task.request.id, heartbeat.ttl_s))
+    return heartbeat.hold(Lease(redis_client(), key, task.request.id, heartbeat.ttl_s))
 
 
 def let_go(task: Task, key: str) -> None:
@@ -56,11 +55,11 @@ def let_go(task: Task, key: str) -> None:
     task.request.heartbeat.release(key)
 
 
-def report_progress(task: Task, meta: dict[str, Any]) -> None:
-    """Publish PROGRESS for the UI and CLI; best effort: a Redis restart must not fail the
+def report_progress(task: Task, progress: TaskProgress) -> None:
+    """Report PROGRESS for the app and the CLI; best effort: a Redis restart must not fail the
     work (the task's heartbeat and result survive it, common/celery_app.py)."""
     try:
-        task.update_state(state="PROGRESS", meta=meta)
+        task.update_state(state="PROGRESS", meta=progress.to_json())
     except redis.RedisError as error:
         log.warning("%s[%s]: progress not published (%s)", task.name, task.request.id, error)
 
@@ -74,7 +73,7 @@ def _begin(task: Task) -> None:
         raise Ignore()
     heartbeat = Heartbeat(get_settings().lease_ttl_s)
     execution = f"{task_id}:{uuid.uuid4().hex[:8]}"
-    if heartbeat.hold(Lease(_redis(), alive_key(task_id), execution, heartbeat.ttl_s)):
+    if heartbeat.hold(Lease(redis_client(), alive_key(task_id), execution, heartbeat.ttl_s)):
         heartbeat.stop()
         log.warning("%s[%s] is running elsewhere: skipping this copy", task.name, task_id)
         raise Ignore()
@@ -89,9 +88,3 @@ def _end(task: Task | None = None, **_: Any) -> None:
     if heartbeat is not None:
         task.request.heartbeat = None
         heartbeat.stop()
-
-
-def _redis() -> Any:
-    from common.pipeline import redis_client  # the pipeline imports the Celery app
-
-    return redis_client()

@@ -2,15 +2,19 @@
 
 Shared by the app and the CLI, so both say the same thing about the same failure:
 
-* a task's error (``task_status(...)["info"]["error"]``) splits into its headline and details;
+* a task's error (``task_status(...).error``) splits into its headline and details;
 * an unreachable task queue (Redis at ``REDIS_URL``) is one line, without the URL's password;
 * so is an MLflow tracking server that does not answer (:class:`StoreUnavailableError`);
-* user input quoted in a message is clipped to a few dozen characters.
+* user input quoted in a message is clipped to a few dozen characters;
+* a damaged stored file names itself and its repair (:class:`DamagedFileError`), a failed
+  write its file and what was kept (:class:`WriteFailedError`).
 """
 
 from __future__ import annotations
 
+import errno
 import re
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
@@ -28,11 +32,6 @@ _PLAIN = re.compile(
 class StoreUnavailableError(RuntimeError):
     """The MLflow tracking server did not answer (``common.mlflow_store.answering``): its first
     line says what could not be done and what to do, the client's error follows."""
-
-
-# The task state of work whose worker stopped mid-task (its heartbeat lease lapsed; see
-# common/executions.py): reported by common.pipeline.task_status, shown by the app and CLI.
-INTERRUPTED = "INTERRUPTED"
 
 
 def clip(text: object, limit: int = QUOTE_LIMIT) -> str:
@@ -110,3 +109,49 @@ def _reason(error: BaseException) -> str:
     if "auth" in text or "password" in text:
         return "authentication failed"
     return clip(error, 60)
+
+
+# The errno values that mean "no room", said plainly: (what happened, what to do).
+_NO_ROOM = {
+    errno.ENOSPC: ("the data volume is full", "free space on it and try again"),
+    errno.EDQUOT: ("the disk quota is used up", "free space and try again"),
+    errno.EFBIG: ("the file is over the size limit", "raise the limit (ulimit -f) and try again"),
+}
+
+
+class DamagedFileError(RuntimeError):
+    """A stored file is truncated or unreadable. The message's first line names the file and
+    the command that repairs it; the reason the reader gave follows on the next line.
+
+    Built by :meth:`at`; the message alone rebuilds it, as Celery does with a task's error."""
+
+    def __init__(self, message: str, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+    @classmethod
+    def at(cls, path: Path, what: str, fix: str, cause: object = None) -> DamagedFileError:
+        """``what``: "damaged (truncated or not Parquet)", "missing"...; ``fix``: what to run."""
+        detail = f"\n{type(cause).__name__}: {cause}" if cause is not None else ""
+        return cls(f"{path} is {what}: {fix}{detail}", path)
+
+
+class WriteFailedError(OSError):
+    """Writing a file failed (most often a full volume); its previous version is intact.
+
+    Built by :meth:`at`; the message alone rebuilds it, as Celery does with a task's error."""
+
+    def __init__(self, message: str, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+    @classmethod
+    def at(cls, path: Path, cause: OSError) -> WriteFailedError:
+        kept = "the previous version is intact" if path.exists() else "nothing was written"
+        reason, advice = cause.strerror or str(cause), "try again"
+        if cause.errno in _NO_ROOM:
+            what, advice = _NO_ROOM[cause.errno]
+            reason = f"{what} ({reason})"
+        error = cls(f"could not write {path}: {reason}; {kept}: {advice}", path)
+        error.errno = cause.errno
+        return error

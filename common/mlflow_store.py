@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from common.failures import StoreUnavailableError
+from common.mlflow_rest import MlflowRestError
+from common.model_registry import is_connection_failure
 from common.settings import Settings
 
 if TYPE_CHECKING:
@@ -20,14 +22,16 @@ if TYPE_CHECKING:
 
 
 def tracking_client(settings: Settings) -> MlflowClient:
-    from mlflow import MlflowClient
+    # Late: importing MLflow takes seconds, and only writers and the app's run history need
+    # its client (the app's first paint and a worker's start are measured).
+    from mlflow import MlflowClient  # noqa: PLC0415
 
     return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
 
 
 def experiment_id(client: MlflowClient, settings: Settings, name: str) -> str:
     """Experiment ``name``'s id, created if missing (racing creators get the same one)."""
-    from mlflow.exceptions import MlflowException
+    from mlflow.exceptions import MlflowException  # noqa: PLC0415 (as tracking_client)
 
     existing = client.get_experiment_by_name(name)
     if existing is not None:
@@ -67,11 +71,7 @@ def _unreachable(error: Exception) -> bool:
     ``common/mlflow_rest.py``, and MLflow's artifact downloads), a gateway saying the server is
     not there, or MLflow's REST client's "API request to <url> failed with exception ..." once
     its retries are spent."""
-    from requests import RequestException
-
-    from common.mlflow_rest import MlflowRestError
-
-    if isinstance(error, RequestException | ConnectionError):
+    if is_connection_failure(error):
         return True
     if isinstance(error, MlflowRestError):
         return error.unavailable

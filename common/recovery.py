@@ -23,8 +23,10 @@ from datetime import datetime
 from typing import Any
 
 from celery import Celery
+from celery.signals import worker_ready, worker_shutdown
 
-from common.executions import alive_key
+from common.keys import WORKER_PRESENCE_PREFIX, alive_key
+from common.redis_client import redis_client
 from common.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -58,13 +60,18 @@ def _lost(client: Any, headers: dict[str, Any], delivered: float, now: float, gr
     return not client.exists(alive_key(headers["id"]))
 
 
-def start_recovery_loop(app: Celery) -> threading.Thread:
-    """Recover at once, then every ``RECOVERY_INTERVAL_S``, on a daemon thread."""
+def start_recovery_loop(app: Celery, worker: str) -> threading.Thread:
+    """Recover at once, then every ``RECOVERY_INTERVAL_S``, on a daemon thread; each round
+    also says that ``worker`` is alive (``nba-archetypes status`` lists it)."""
     settings = get_settings()
+    presence_ttl_s = round(2 * settings.recovery_interval_s + 10)
 
     def loop() -> None:
         while True:
             try:
+                redis_client().set(
+                    f"{WORKER_PRESENCE_PREFIX}{worker}", time.time(), ex=presence_ttl_s
+                )
                 recover_lost_tasks(app, grace_s=settings.lease_ttl_s)
             except Exception as error:  # the broker may be restarting: try again next round
                 log.warning("recovery check failed (%s); retrying", error)
@@ -73,3 +80,18 @@ def start_recovery_loop(app: Celery) -> threading.Thread:
     thread = threading.Thread(target=loop, name="task-recovery", daemon=True)
     thread.start()
     return thread
+
+
+@worker_ready.connect
+def _recover_lost_work(sender: Any = None, **_: Any) -> None:
+    # Every worker looks for tasks whose worker died, whatever queue they came from.
+    start_recovery_loop(sender.app, sender.hostname)
+
+
+@worker_shutdown.connect
+def _say_goodbye(sender: Any = None, **_: Any) -> None:
+    # A worker stopped on purpose leaves the list at once (a killed one within a minute).
+    try:
+        redis_client().delete(f"{WORKER_PRESENCE_PREFIX}{sender.hostname}")
+    except Exception as error:  # Redis away: the key lapses by itself
+        log.warning("could not remove this worker's presence (%s)", error)

@@ -30,13 +30,13 @@ from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 
-from common.failures import StoreUnavailableError
+from common.failures import DamagedFileError, StoreUnavailableError
 from common.fetch_record import FetchRecord
 from common.mlflow_rest import MlflowRestClient, StoredRun
 from common.mlflow_store import answering
 from common.seasons import InvalidSeasonError, Season
 from common.settings import Settings
-from common.storage import DamagedFileError, DataDir, atomic_output, sha256_of
+from common.storage import DataDir, atomic_output, sha256_of
 
 log = logging.getLogger(__name__)
 

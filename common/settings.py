@@ -89,7 +89,7 @@ class Settings(BaseSettings):
         0.0,
         ge=0,
         description="Extra wait before a fetch's training starts; a burst of fetches shares "
-        "one training whatever this is (common/pipeline.py).",
+        "one training whatever this is (common/queueing.py).",
     )
 
     lease_ttl_s: float = Field(

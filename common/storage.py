@@ -16,7 +16,6 @@ previous version of the file as it was.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
@@ -24,58 +23,14 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import pandas as pd
+from pyarrow import ArrowException
+
+from common.failures import DamagedFileError, WriteFailedError
 from common.fetch_record import FetchRecord
 from common.seasons import InvalidSeasonError, Season, SeasonType
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-# The errno values that mean "no room", said plainly: (what happened, what to do).
-_NO_ROOM = {
-    errno.ENOSPC: ("the data volume is full", "free space on it and try again"),
-    errno.EDQUOT: ("the disk quota is used up", "free space and try again"),
-    errno.EFBIG: ("the file is over the size limit", "raise the limit (ulimit -f) and try again"),
-}
-
-
-class DamagedFileError(RuntimeError):
-    """A stored file is truncated or unreadable. The message's first line names the file and
-    the command that repairs it; the reason the reader gave follows on the next line.
-
-    Built by :meth:`at`; the message alone rebuilds it, as Celery does with a task's error."""
-
-    def __init__(self, message: str, path: Path | None = None) -> None:
-        super().__init__(message)
-        self.path = path
-
-    @classmethod
-    def at(cls, path: Path, what: str, fix: str, cause: object = None) -> DamagedFileError:
-        """``what``: "damaged (truncated or not Parquet)", "missing"...; ``fix``: what to run."""
-        detail = f"\n{type(cause).__name__}: {cause}" if cause is not None else ""
-        return cls(f"{path} is {what}: {fix}{detail}", path)
-
-
-class WriteFailedError(OSError):
-    """Writing a file failed (most often a full volume); its previous version is intact.
-
-    Built by :meth:`at`; the message alone rebuilds it, as Celery does with a task's error."""
-
-    def __init__(self, message: str, path: Path | None = None) -> None:
-        super().__init__(message)
-        self.path = path
-
-    @classmethod
-    def at(cls, path: Path, cause: OSError) -> WriteFailedError:
-        kept = "the previous version is intact" if path.exists() else "nothing was written"
-        reason, advice = cause.strerror or str(cause), "try again"
-        if cause.errno in _NO_ROOM:
-            what, advice = _NO_ROOM[cause.errno]
-            reason = f"{what} ({reason})"
-        error = cls(f"could not write {path}: {reason}; {kept}: {advice}", path)
-        error.errno = cause.errno
-        return error
 
 
 @contextmanager
@@ -127,9 +82,6 @@ def sha256_of(path: Path) -> str | None:
 def read_parquet(path: Path, fix: str) -> pd.DataFrame:
     """``path`` as a DataFrame, or a :class:`DamagedFileError` saying ``fix`` (a missing or
     forbidden file keeps its own error: it is not damaged)."""
-    import pandas as pd
-    from pyarrow import ArrowException
-
     try:
         return pd.read_parquet(path)
     except (FileNotFoundError, PermissionError):

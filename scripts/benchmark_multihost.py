@@ -47,7 +47,7 @@ from devkit.services import own_mlflow_names
 DEFAULT_GAP_S = 1.0  # NBA_MIN_REQUEST_GAP_S's default
 CHILD = """
 import json, resource, sys, time
-from common.cli import main
+from cli.main import main
 wall, cpu = time.perf_counter(), time.process_time()
 code = main(["train", "--inline"])
 usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -71,7 +71,9 @@ def backfill(
     workers: int, seasons: list[str], server_url: str, replay_url: str, root: Path, *, gap_s: float
 ) -> dict[str, Any]:
     """Refresh ``seasons`` with ``workers`` fetch workers; wall time until the last fetch ends."""
-    from common.pipeline import redis_client, request_refresh, task_status
+    from common.queueing import request_refresh
+    from common.redis_client import redis_client
+    from common.task_status import task_status
     from devkit.services import celery_workers, wait_until, worker_env
     from replay.server import clear_requests, received_requests
 
@@ -90,13 +92,13 @@ def backfill(
         tickets = [request_refresh(season, force=True) for season in seasons]
         for ticket in tickets:
             wait_until(
-                lambda t=ticket: task_status(t.task_id)["state"] in {"SUCCESS", "FAILURE"},
+                lambda t=ticket: task_status(t.task_id).state in {"SUCCESS", "FAILURE"},
                 f"fetch {ticket.task_id}",
                 timeout_s=1800,
                 interval_s=0.2,
             )
         wall = time.perf_counter() - started
-        failed = [t.task_id for t in tickets if task_status(t.task_id)["state"] != "SUCCESS"]
+        failed = [t.task_id for t in tickets if task_status(t.task_id).state != "SUCCESS"]
     stamps = sorted(r["time"] for r in received_requests(replay_url))
     per_worker = [
         (logs / f"fetch-{i}.log").read_text().count("stored in the MLflow store")

@@ -133,30 +133,30 @@ def wait_for(check: Any, timeout_s: float = GIVE_UP_S) -> Any:
 
 
 def downloading(task_id: str) -> bool:
-    from common.pipeline import task_status
+    from common.task_status import task_status
 
     status = task_status(task_id)
-    return status["state"] == "PROGRESS" and status["info"].get("stage") == "fetch"
+    return status.state == "PROGRESS" and status.info.get("stage") == "fetch"
 
 
 def ended(task_id: str) -> dict[str, Any] | None:
-    from common.pipeline import task_status
+    from common.task_status import task_status
 
     status = task_status(task_id)
-    return status if status["state"] in {"SUCCESS", "FAILURE"} else None
+    return status if status.state in {"SUCCESS", "FAILURE"} else None
 
 
 def settled() -> bool:
     """No task message waits in a queue or in a worker: every copy of the work has run."""
     from common.celery_app import FETCH_QUEUE, TRAIN_QUEUE
-    from common.pipeline import redis_client
+    from common.redis_client import redis_client
 
     client = redis_client()
     return not (client.hlen("unacked") or client.llen(FETCH_QUEUE) or client.llen(TRAIN_QUEUE))
 
 
 def fetch_repetition(stack: Stack, replay: str, data_dir: Path, *, retry: bool) -> dict[str, Any]:
-    from common.pipeline import request_refresh
+    from common.queueing import request_refresh
     from replay.server import inject_faults
 
     inject_faults(replay, ["delay"], season=SEASON)
@@ -173,30 +173,31 @@ def fetch_repetition(stack: Stack, replay: str, data_dir: Path, *, retry: bool) 
         sample["lost_work_done_again_s"] = round(time.monotonic() - killed, 1) if done else None
         wait_for(settled)
         time.sleep(1.0)
-    sample["lost"] = int(not done or done["state"] != "SUCCESS" or writes.count == 0)
+    sample["lost"] = int(not done or done.state != "SUCCESS" or writes.count == 0)
     sample["duplicate_season_writes"] = max(0, writes.count - 1)
     return sample
 
 
 def _new_request_started(dead_id: str) -> str | None:
     """The user's click: a new fetch that started, or None (joined the dead one) after 1 s."""
-    from common.pipeline import request_refresh, task_status
+    from common.queueing import request_refresh
+    from common.task_status import task_status
 
     ticket = request_refresh(SEASON, force=True)
     if ticket.task_id == dead_id:
         time.sleep(1.0)
         return None
-    started = wait_for(lambda: task_status(ticket.task_id)["state"] != "PENDING", 60)
+    started = wait_for(lambda: task_status(ticket.task_id).state != "PENDING", 60)
     return ticket.task_id if started else None
 
 
 def train_repetition(stack: Stack, data_dir: Path) -> dict[str, Any]:
     from common.celery_app import TRAIN_ARCHETYPES, app
-    from common.pipeline import task_status
+    from common.task_status import task_status
 
     task_id = app.send_task(TRAIN_ARCHETYPES, kwargs={"seasons": None, "force": True}).id
     in_search = wait_for(
-        lambda: (s := task_status(task_id))["state"] == "PROGRESS" and s["info"].get("done", 0) >= 1
+        lambda: (s := task_status(task_id)).state == "PROGRESS" and s.info.get("done", 0) >= 1
     )
     if not in_search:
         raise RuntimeError(f"training {task_id} never reached its search")
@@ -207,14 +208,15 @@ def train_repetition(stack: Stack, data_dir: Path) -> dict[str, Any]:
     return {
         "kind": "train-wait",
         "lost_work_done_again_s": elapsed,
-        "lost": int(not done or done["state"] != "SUCCESS"),
+        "lost": int(not done or done.state != "SUCCESS"),
         "duplicate_champion_versions": max(0, _promotions(data_dir, task_id) - 1),
     }
 
 
 def _promotions(data_dir: Path, task_id: str) -> int:
     """Runs of this training that moved the champion alias (tag ``promoted``)."""
-    from common.champion import TAG_TASK_ID, tracking_client
+    from common.champion import TAG_TASK_ID
+    from common.mlflow_store import tracking_client
     from common.settings import Settings
 
     settings = Settings(data_dir=data_dir)
@@ -229,7 +231,7 @@ def _promotions(data_dir: Path, task_id: str) -> int:
 def damage_checks(data_dir: Path) -> dict[str, int]:
     import pandas as pd
 
-    from common.champion import tracking_client
+    from common.mlflow_store import tracking_client
     from common.settings import Settings
 
     partial = len(list(data_dir.rglob("*.tmp")))
@@ -248,7 +250,7 @@ def damage_checks(data_dir: Path) -> dict[str, int]:
 
 
 def run(reps: int, data_dir: Path, logs: Path) -> list[dict[str, Any]]:
-    from common.pipeline import request_training
+    from common.queueing import request_training
     from devkit.services import RECORDINGS
     from replay.server import run_replay_server
     from scripts.benchmark_refresh import local_mode_env, seed, wait_done

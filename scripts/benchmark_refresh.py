@@ -10,7 +10,7 @@ politeness gap of the local mode (0.2 s) and every other setting at its default.
 
 The data directory holds a few seasons (the ones before the clicked season) and a champion
 trained on them. Each click is published as the app's refresh button publishes it
-(``common.pipeline.request_refresh(season, force=True)``) and timed until
+(``common.queueing.request_refresh(season, force=True)``) and timed until
 ``common.champion.find_champion`` returns a new version: the alias lookup the app makes,
 without the app's caches, asked every 0.5 s while the training runs and once as it ends.
 In the app, the Pipeline page polls the refresh every second and clears its alias cache when
@@ -68,22 +68,22 @@ def local_mode_env(data_dir: Path, replay_url: str) -> dict[str, str]:
 
 
 def wait_done(task_id: str, timeout_s: float = 900) -> dict[str, Any]:
-    from common.pipeline import task_status
+    from common.task_status import task_status
     from devkit.services import wait_until
 
     def done() -> dict[str, Any] | None:
         status = task_status(task_id)
-        return status if status["state"] in {"SUCCESS", "FAILURE"} else None
+        return status if status.state in {"SUCCESS", "FAILURE"} else None
 
     status = wait_until(done, f"task {task_id}", timeout_s=timeout_s, interval_s=POLL_S)
-    if status["state"] != "SUCCESS":
-        raise RuntimeError(f"task {task_id} failed: {status['info']}")
+    if status.state != "SUCCESS":
+        raise RuntimeError(f"task {task_id} failed: {status.info}")
     return status
 
 
 def retrain_without(data_dir: Path, season: str) -> None:
     """Delete ``season`` and retrain on the rest: the next click brings new data again."""
-    from common.pipeline import request_training
+    from common.queueing import request_training
 
     shutil.rmtree(data_dir / "raw" / season, ignore_errors=True)
     (data_dir / "cleaned" / f"{season}.parquet").unlink(missing_ok=True)
@@ -109,9 +109,11 @@ def click(data_dir: Path, workers: dict[str, int]) -> dict[str, Any]:
     """One timed click: seconds from publishing the refresh to each step, and the CPU time
     each worker spent on it (what the figure costs on an idle machine: the benchmark's own
     wall times stretch when other work shares the cores)."""
-    from common.champion import find_champion, tracking_client
-    from common.pipeline import request_refresh, task_status
+    from common.champion import find_champion
+    from common.mlflow_store import tracking_client
+    from common.queueing import request_refresh
     from common.settings import Settings
+    from common.task_status import task_status
 
     settings = Settings(data_dir=data_dir)
     client = tracking_client(settings)
@@ -129,12 +131,12 @@ def click(data_dir: Path, workers: dict[str, int]) -> dict[str, Any]:
             raise TimeoutError(f"no new champion after {now:.0f} s: {marks}")
         if training_id is None:
             fetch = task_status(ticket.task_id)
-            if fetch["state"] == "FAILURE":
-                raise RuntimeError(f"the fetch failed: {fetch['info']}")
-            if fetch["state"] == "SUCCESS":
+            if fetch.state == "FAILURE":
+                raise RuntimeError(f"the fetch failed: {fetch.info}")
+            if fetch.state == "SUCCESS":
                 marks["fetched"] = now
-                training_id = fetch["info"]["training_task_id"]
-        training = task_status(training_id)["state"] if training_id else "PENDING"
+                training_id = fetch.info["training_task_id"]
+        training = task_status(training_id).state if training_id else "PENDING"
         if training not in {"PENDING", "RECEIVED"}:
             marks.setdefault("training_started", now)
             # The alias lookup costs the MLflow client's queries: every LOOKUP_S while the
@@ -163,12 +165,12 @@ def click(data_dir: Path, workers: dict[str, int]) -> dict[str, Any]:
         - marks.get("training_started", marks["fetched"]),
         "click_to_champion_s": marks["champion"],
         "click_to_training_done_s": marks["training_done"],
-        "status": result["info"].get("status"),
+        "status": result.info.get("status"),
     }
 
 
 def run(seasons: list[str], clicks: int, data_dir: Path, logs: Path) -> list[dict[str, Any]]:
-    from common.pipeline import request_training
+    from common.queueing import request_training
     from devkit.services import RECORDINGS, celery_workers
     from replay.server import run_replay_server
 

@@ -151,7 +151,7 @@ cat <<EOF
   MLflow   http://127.0.0.1:${MLFLOW_PORT:-5000}
   Flower   http://127.0.0.1:${FLOWER_PORT:-5555}   (login: FLOWER_BASIC_AUTH in .env)
 
-  Status:  $dc exec worker-fetch python -m common.cli status
+  Status:  $dc exec worker-fetch python -m cli status
   Stop:    $dc stop
   Reset:   $dc down -v     (deletes all data)
 EOF

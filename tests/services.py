@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
+from typing import Any
 
 from devkit.services import (
     PROJECT_ROOT,
@@ -20,6 +22,7 @@ __all__ = [
     "RECORDINGS",
     "RedisServer",
     "celery_workers",
+    "champion_artifact",
     "docker",
     "free_port",
     "wait_until",
@@ -31,4 +34,19 @@ def docker(*args: str, timeout: float = 120, check: bool = False) -> subprocess.
     """The docker CLI, output captured as text."""
     return subprocess.run(
         ["docker", *args], capture_output=True, text=True, timeout=timeout, check=check
+    )
+
+
+def champion_artifact(settings: Any, champion: Any, name: str, dst: Path) -> Path:
+    """One artifact of the champion's run, through MLflow's own client: independent of the
+    product's light registry reader (``common/model_registry.py``), which tests check."""
+    from mlflow.artifacts import download_artifacts
+
+    return Path(
+        download_artifacts(
+            run_id=champion.run_id,
+            artifact_path=name,
+            dst_path=str(dst),
+            tracking_uri=settings.tracking_uri,
+        )
     )

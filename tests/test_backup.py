@@ -21,8 +21,9 @@ from common.champion import (
     find_champion,
     load_champion_results,
 )
+from common.failures import DamagedFileError
 from common.settings import Settings
-from common.storage import DamagedFileError, DataDir
+from common.storage import DataDir
 from tests.services import PROJECT_ROOT, wait_until
 from tests.test_champion_policy import FIRST, _seed
 from tests.test_cli import Cli

@@ -19,30 +19,30 @@ from common.champion import (
     CHALLENGER_ALIAS,
     TAG_ALL_SEASONS,
     TAG_FEATURES,
-    TAG_REFRESHED_FROM,
+    TAG_REPUBLISHED_FROM,
     TAG_SPACE,
     Champion,
-    download_champion_artifact,
     find_champion,
-    tracking_client,
 )
+from common.mlflow_store import tracking_client
 from common.seasons import Season
 from common.settings import Settings
 from common.storage import DataDir
+from tests.services import champion_artifact
 from workers.fetch.recordings import bundled_recordings, seed_from_recordings
 from workers.train.candidates import Candidate
 from workers.train.dataset import load_training_data
 from workers.train.features import FEATURES, STYLE_SPACE
-from workers.train.scoring import Evaluation, evaluate
-from workers.train.tracking import ArchetypeTracker
-from workers.train.training import (
+from workers.train.promotion import (
     decide_and_apply,
     decide_promotion,
     promotion_lease,
-    publish_model,
-    refresh_champion,
-    train_archetypes,
+    republish_champion,
 )
+from workers.train.publishing import publish_model
+from workers.train.scoring import Evaluation, evaluate
+from workers.train.tracking import ArchetypeTracker
+from workers.train.training import train_archetypes
 
 FIRST = ["2016-17", "2017-18", "2018-19"]
 LATER = "2019-20"
@@ -62,7 +62,7 @@ def _assignments(settings: Settings) -> pd.DataFrame:
     champion = find_champion(settings)
     assert champion is not None
     with tempfile.TemporaryDirectory() as tmp:
-        path = download_champion_artifact(settings, champion, ASSIGNMENTS_ARTIFACT, Path(tmp))
+        path = champion_artifact(settings, champion, ASSIGNMENTS_ARTIFACT, Path(tmp))
         return pd.read_parquet(path)
 
 
@@ -108,7 +108,7 @@ def test_a_new_season_is_visible_whichever_model_wins(store: Settings) -> None:
     republished = [
         v
         for v in client.search_model_versions(f"name = '{store.registered_model_name}'")
-        if client.get_run(v.run_id).data.tags.get(TAG_REFRESHED_FROM) == before.version
+        if client.get_run(v.run_id).data.tags.get(TAG_REPUBLISHED_FROM) == before.version
     ]
     assert len(republished) == 1
     assert int(republished[0].version) > int(before.version)
@@ -127,10 +127,10 @@ def test_a_kept_champion_is_republished_with_every_season(store: Settings) -> No
     champion = find_champion(store)
     tracker = ArchetypeTracker(store)
     data = load_training_data(DataDir(store.data_dir))
-    version = refresh_champion(tracker, data, champion, tracker.champion_profiles(champion))
+    version = republish_champion(tracker, data, champion, tracker.champion_profiles(champion))
     refreshed = find_champion(store)
     assert refreshed.version == version != champion.version
-    assert refreshed.tags[TAG_REFRESHED_FROM] == champion.version
+    assert refreshed.tags[TAG_REPUBLISHED_FROM] == champion.version
     assignments = _assignments(store)
     model = tracker.load_model(champion)
     np.testing.assert_array_equal(assignments["ARCHETYPE"], model.predict(data.features))
@@ -180,7 +180,7 @@ def test_racing_promotions_move_the_champion_one_decision_at_a_time(tmp_path: Pa
     for k in (6, 9):
         evaluation = evaluate(Candidate(k, seed=0), data.features)
         with tracker.training_run(f"racer k{k}", comparable) as run:
-            published.append((evaluation, publish_model(tracker, run, data, evaluation, None)))
+            published.append((evaluation, publish_model(run, data, evaluation, None)))
 
     start = threading.Barrier(len(published))
     decisions: dict[str, str] = {}

@@ -23,8 +23,8 @@ import pandas as pd
 import pytest
 import redis
 
+from cli.main import main
 from common.champion import ASSIGNMENTS_ARTIFACT, find_champion
-from common.cli import main
 from common.seasons import current_season
 from common.settings import Settings
 from common.style import STYLE_FEATURES, STYLE_PREFIX

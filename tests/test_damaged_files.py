@@ -20,8 +20,9 @@ from typing import BinaryIO
 import pandas as pd
 import pytest
 
+from common.failures import DamagedFileError, WriteFailedError
 from common.seasons import Season, SeasonType
-from common.storage import DamagedFileError, DataDir, WriteFailedError, atomic_write_bytes
+from common.storage import DataDir, atomic_write_bytes
 from tests.services import PROJECT_ROOT
 from tests.test_champion_policy import _seed
 from tests.test_cli import Cli

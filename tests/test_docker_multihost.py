@@ -164,7 +164,8 @@ print("RESULT " + json.dumps(finished))
 # Every model version with its run's tags, and every training run with the version it logged.
 VERSIONS_SCRIPT = """
 import json
-from common.champion import find_champion, tracking_client
+from common.champion import find_champion
+from common.mlflow_store import tracking_client
 from common.settings import get_settings
 settings = get_settings()
 client = tracking_client(settings)
@@ -338,7 +339,7 @@ def test_a_backfill_is_spread_over_both_fetch_workers_and_fetches_each_season_on
     since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     started = time.monotonic()
     out = stack.compose(
-        "exec", "-T", "ui", "python", "-m", "common.cli", "refresh",
+        "exec", "-T", "ui", "python", "-m", "cli", "refresh",
         f"{BUNDLED[0]}:{BUNDLED[-1]}", "--force", "--wait", "--timeout", "900",
         timeout=1000,
     ).stdout  # fmt: skip

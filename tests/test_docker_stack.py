@@ -82,7 +82,8 @@ pytestmark = [
 
 REGISTRY_SCRIPT = """
 import json
-from common.champion import find_champion, tracking_client
+from common.champion import find_champion
+from common.mlflow_store import tracking_client
 from common.settings import get_settings
 settings = get_settings()
 client = tracking_client(settings)
@@ -476,8 +477,8 @@ def test_restart_keeps_data_and_champion(stack: Stack, page: Any) -> None:
 
 TASK_STATE_SCRIPT = """
 import sys
-from common.pipeline import task_status
-print("STATES", " ".join(task_status(t)["state"] for t in sys.argv[1:]))
+from common.task_status import task_status
+print("STATES", " ".join(task_status(t).state for t in sys.argv[1:]))
 """
 
 
@@ -485,9 +486,7 @@ def test_a_redis_restart_loses_no_queued_refresh(stack: Stack) -> None:
     """Refreshes queued while the fetch worker is down survive a Redis restart (append-only
     file); every service reconnects by itself and is healthy again."""
     stack.compose("stop", "--timeout", "60", "worker-fetch", timeout=120)
-    out = stack.exec(
-        "worker-train", "python", "-m", "common.cli", "refresh", "2015-16:2016-17", "--force"
-    )
+    out = stack.exec("worker-train", "python", "-m", "cli", "refresh", "2015-16:2016-17", "--force")
     task_ids = re.findall(r"\(([0-9a-f-]{36})\)", out)
     assert len(task_ids) == 2, out
     stack.compose("restart", "redis", timeout=120)
@@ -517,13 +516,13 @@ def test_a_backup_restored_into_a_new_volume_shows_the_same_champion(
     restore into a new one, start: the same champion and seasons, shown by the app."""
     before = wait_until(_settled_registry(stack), "trainings in flight to end", 600, interval_s=1)
     seasons = stack.cleaned_seasons()
-    stack.exec("worker-fetch", "python", "-m", "common.cli", "backup", "/data/backups/e2e")
+    stack.exec("worker-fetch", "python", "-m", "cli", "backup", "/data/backups/e2e")
     stack.compose("cp", "worker-fetch:/data/backups/e2e", str(tmp_path))
     tmp_path.chmod(0o755)  # pytest makes it 0700: the containers' user could not enter it
     stack.compose("down", "-v", "--timeout", "60", timeout=300)
     stack.compose(
         "run", "--rm", "--no-deps", "-v", f"{tmp_path}:/backups:ro", "worker-fetch",
-        "python", "-m", "common.cli", "restore", "/backups/e2e",
+        "python", "-m", "cli", "restore", "/backups/e2e",
         timeout=300,
     )  # fmt: skip
     stack.up()

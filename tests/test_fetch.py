@@ -21,7 +21,7 @@ from replay.server import inject_faults, received_requests, run_replay_server
 from tests.conftest import RECORDINGS
 from workers.fetch.nba_client import LeagueDashboardClient, UpstreamError
 from workers.fetch.response import InvalidResponseError, parse_dashboard
-from workers.fetch.season_data import refresh_season
+from workers.fetch.season_data import fetch_and_store
 from workers.fetch.throttle import SharedThrottle
 
 PAST = Season(2018)
@@ -47,7 +47,7 @@ def _refresh(settings: Settings, season: Season = PAST, force: bool = False):  #
         redis.Redis.from_url(settings.redis_url), settings.nba_min_request_gap_s
     )
     client = LeagueDashboardClient(settings, throttle)
-    return refresh_season(
+    return fetch_and_store(
         season, data=DataDir(settings.data_dir), settings=settings, client=client, force=force
     )
 

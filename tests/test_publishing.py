@@ -7,14 +7,9 @@ import os
 import pytest
 import redis
 
-from common.cli import main
-from common.pipeline import (
-    pending_refreshes,
-    refresh_claim_key,
-    release_claim,
-    request_refresh,
-    request_training,
-)
+from cli.main import main
+from common.keys import refresh_claim_key
+from common.queueing import pending_refreshes, release_claim, request_refresh, request_training
 from common.seasons import InvalidSeasonError, Season
 
 
@@ -68,7 +63,7 @@ def test_cli_rejects_a_bad_season_with_a_message(
     broker: redis.Redis, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["refresh", "2019"]) == 2
-    assert "malformed" in capsys.readouterr().out
+    assert "malformed" in capsys.readouterr().err
     assert broker.llen("fetch") == 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -19,33 +20,28 @@ from typing import Any
 import pytest
 import redis
 
+from cli.main import main
 from common.celery_app import FETCH_QUEUE, app
-from common.champion import (
-    KIND_TRAINING,
-    TAG_KIND,
-    TAG_SEASONS,
-    TAG_TASK_ID,
-    find_champion,
-    tracking_client,
-)
-from common.cli import main
-from common.executions import alive_key
-from common.failures import INTERRUPTED
-from common.pipeline import (
-    Ticket,
-    pending_refreshes,
-    redis_client,
-    refresh_claim_key,
-    request_refresh,
-    task_status,
-)
+from common.champion import KIND_TRAINING, TAG_KIND, TAG_SEASONS, TAG_TASK_ID, find_champion
+from common.keys import alive_key, refresh_claim_key
+from common.mlflow_store import tracking_client
+from common.queueing import Ticket, pending_refreshes, request_refresh
+from common.redis_client import redis_client
 from common.seasons import Season
 from common.settings import Settings
 from common.storage import DataDir
-from devkit.services import RECORDINGS, RedisServer, celery_workers, kill_worker, wait_until
+from common.task_status import INTERRUPTED, task_status
+from devkit.services import (
+    PROJECT_ROOT,
+    RECORDINGS,
+    RedisServer,
+    celery_workers,
+    kill_worker,
+    wait_until,
+)
 from devkit.services import worker_env as base_worker_env
 from replay.server import inject_faults, received_requests, run_replay_server
-from workers.train.training import KIND_REFRESH
+from workers.train.promotion import KIND_REPUBLISH
 
 FAST_LEASES = {"LEASE_TTL_S": "3", "RECOVERY_INTERVAL_S": "1"}
 FETCH = {"workers.fetch.tasks": "fetch"}
@@ -72,7 +68,7 @@ def _logs(tmp_path: Path, name: str) -> Path:
 
 def _wait_state(task_id: str, states: set[str], timeout_s: float = 120) -> dict[str, Any]:
     return wait_until(
-        lambda: (status := task_status(task_id))["state"] in states and status,
+        lambda: (status := task_status(task_id)).state in states and status,
         f"task {task_id} in {sorted(states)}",
         timeout_s=timeout_s,
         interval_s=0.05,
@@ -82,9 +78,7 @@ def _wait_state(task_id: str, states: set[str], timeout_s: float = 120) -> dict[
 def _downloading(task_id: str) -> dict[str, Any]:
     return wait_until(
         lambda: (
-            (s := task_status(task_id))["state"] == "PROGRESS"
-            and s["info"].get("stage") == "fetch"
-            and s
+            (s := task_status(task_id)).state == "PROGRESS" and s.info.get("stage") == "fetch" and s
         ),
         f"task {task_id} downloading",
         timeout_s=60,
@@ -126,7 +120,7 @@ def test_a_killed_fetch_shows_interrupted_frees_its_season_and_writes_it_once(
 
     with celery_workers(FETCH, env, _logs(tmp_path, "fetch-2")):
         done = _wait_state(second.task_id, {"SUCCESS", "FAILURE"})
-        assert (done["state"], done["info"].get("status")) == ("SUCCESS", "updated"), done
+        assert (done.state, done.info.get("status")) == ("SUCCESS", "updated"), done
         written = DataDir(Path(env["DATA_DIR"])).cleaned(Season(2018)).stat().st_mtime_ns
         requests = _regular_season_requests(slow_replay, "2018-19")
         # The lost message comes back by itself and ends without a second download or write:
@@ -134,7 +128,7 @@ def test_a_killed_fetch_shows_interrupted_frees_its_season_and_writes_it_once(
         wait_until(lambda: _recovered(first.task_id), "the killed fetch to end", timeout_s=60)
     assert DataDir(Path(env["DATA_DIR"])).cleaned(Season(2018)).stat().st_mtime_ns == written
     assert _regular_season_requests(slow_replay, "2018-19") == requests
-    assert task_status(first.task_id)["state"] == "SUCCESS"  # followed to the newer fetch
+    assert task_status(first.task_id).state == "SUCCESS"  # followed to the newer fetch
 
 
 def _recovered(task_id: str) -> bool:
@@ -149,8 +143,8 @@ def test_a_killed_fetch_runs_again_by_itself(
     # A restarted worker (as compose restarts it) picks the lost work up again.
     with celery_workers(FETCH, env, _logs(tmp_path, "fetch-2")):
         done = _wait_state(ticket.task_id, {"SUCCESS", "FAILURE"}, timeout_s=120)
-    assert (done["state"], done["info"].get("status")) == ("SUCCESS", "updated"), done
-    assert done["info"]["fetched"] is True
+    assert (done.state, done.info.get("status")) == ("SUCCESS", "updated"), done
+    assert done.info["fetched"] is True
     assert time.monotonic() - killed_at < 120
     assert not redis_client().exists(refresh_claim_key(Season(2017)))  # released at the end
     assert not redis_client().exists(alive_key(ticket.task_id))
@@ -168,12 +162,12 @@ def test_a_restart_of_redis_loses_no_task(
         assert redis_client().llen(FETCH_QUEUE) == 2  # the other two wait in the queue
         redis_server.restart(down_s=2)
         fetched = [_wait_state(t.task_id, {"SUCCESS", "FAILURE"}, 180) for t in tickets]
-        assert [f["state"] for f in fetched] == ["SUCCESS"] * 3, fetched
-        training = {f["info"]["training_task_id"] for f in fetched} - {None}
+        assert [f.state for f in fetched] == ["SUCCESS"] * 3, fetched
+        training = {f.info["training_task_id"] for f in fetched} - {None}
         (training_id,) = training  # one burst, one training
         trained = _wait_state(training_id, {"SUCCESS", "FAILURE"}, 300)
-        assert trained["state"] == "SUCCESS", trained
-        assert trained["info"]["seasons"] == 3
+        assert trained.state == "SUCCESS", trained
+        assert trained.info["seasons"] == 3
 
 
 def test_racing_publishers_on_an_expiring_claim_queue_one_fetch() -> None:
@@ -214,15 +208,15 @@ def test_a_killed_training_ends_its_run_and_runs_again_into_one_champion_version
     with celery_workers(FETCH, env, _logs(tmp_path, "fetch")):
         with celery_workers(TRAIN, env, _logs(tmp_path, "train-1")) as (trainer,):
             first = _wait_state(request_refresh("2017-18").task_id, {"SUCCESS", "FAILURE"})
-            trained = _wait_state(first["info"]["training_task_id"], {"SUCCESS", "FAILURE"}, 300)
-            assert trained["info"]["status"] == "promoted", trained
+            trained = _wait_state(first.info["training_task_id"], {"SUCCESS", "FAILURE"}, 300)
+            assert trained.info["status"] == "promoted", trained
             fetched = _wait_state(request_refresh("2018-19").task_id, {"SUCCESS", "FAILURE"})
-            training_id = fetched["info"]["training_task_id"]
+            training_id = fetched.info["training_task_id"]
             # Killed in the candidate search, after the champion was republished on both seasons.
             wait_until(
                 lambda: (
-                    (s := task_status(training_id))["state"] == "PROGRESS"
-                    and s["info"].get("done", 0) >= 1
+                    (s := task_status(training_id)).state == "PROGRESS"
+                    and s.info.get("done", 0) >= 1
                 ),
                 "the candidate search",
                 timeout_s=300,
@@ -232,7 +226,7 @@ def test_a_killed_training_ends_its_run_and_runs_again_into_one_champion_version
         _wait_state(training_id, {INTERRUPTED}, timeout_s=15)
         with celery_workers(TRAIN, env, _logs(tmp_path, "train-2")):
             done = _wait_state(training_id, {"SUCCESS", "FAILURE"}, timeout_s=400)
-    assert done["state"] == "SUCCESS", done
+    assert done.state == "SUCCESS", done
 
     client = tracking_client(settings)
     runs = client.search_runs(
@@ -243,7 +237,7 @@ def test_a_killed_training_ends_its_run_and_runs_again_into_one_champion_version
     # One republish (the killed execution's; the rerun reuses it), the killed search ended
     # as FAILED, the rerun's search FINISHED.
     assert by_status == [
-        (KIND_REFRESH, "FINISHED"),
+        (KIND_REPUBLISH, "FINISHED"),
         (KIND_TRAINING, "FAILED"),
         (KIND_TRAINING, "FINISHED"),
     ], by_status
@@ -253,21 +247,77 @@ def test_a_killed_training_ends_its_run_and_runs_again_into_one_champion_version
     assert champion.tags.get(TAG_SEASONS) == "2017-18,2018-19"
 
 
-def test_the_cli_reports_an_interrupted_fetch_with_exit_code_3(
+def _refresh_in_background(season: str, timeout_s: float, codes: list[int]) -> threading.Thread:
+    argv = ["refresh", season, "--wait", "--timeout", str(timeout_s)]
+    command = threading.Thread(target=lambda: codes.append(main(argv)))
+    command.start()
+    return command
+
+
+def test_the_cli_follows_a_killed_fetch_through_its_rerun_to_the_champion(
+    tmp_path: Path, env: dict[str, str], slow_replay: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`refresh --wait` while the fetch worker is killed: it says so, waits, and ends with the
+    work's real outcome once a new worker has run it again (queued again by recovery)."""
+    inject_faults(slow_replay, ["delay"], season="2015-16")
+    codes: list[int] = []
+    with celery_workers(FETCH, env, _logs(tmp_path, "fetch")) as (worker,):
+        command = _refresh_in_background("2015-16", 180, codes)
+        task_id = wait_until(lambda: pending_refreshes().get("2015-16"), "the refresh queued")
+        _downloading(task_id)
+        kill_worker(worker)
+        _wait_state(task_id, {INTERRUPTED}, timeout_s=15)
+    with celery_workers(FETCH | TRAIN, env, _logs(tmp_path, "both")):
+        command.join(timeout=180)
+    assert codes == [0]
+    err = capsys.readouterr().err
+    assert "2015-16: interrupted, its worker stopped; waiting for it to run again" in err
+    assert "2015-16: running again" in err
+    assert task_status(task_id).state == "SUCCESS"
+
+
+def test_the_cli_reports_interrupted_work_no_worker_ran_again_with_exit_code_3(
     tmp_path: Path, env: dict[str, str], slow_replay: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     inject_faults(slow_replay, ["delay"], season="2015-16")
     codes: list[int] = []
-    command = threading.Thread(
-        target=lambda: codes.append(main(["refresh", "2015-16", "--wait", "--timeout", "60"]))
-    )
     with celery_workers(FETCH, env, _logs(tmp_path, "fetch")) as (worker,):
-        command.start()
+        command = _refresh_in_background("2015-16", 15, codes)
         task_id = wait_until(lambda: pending_refreshes().get("2015-16"), "the refresh queued")
         _downloading(task_id)
         kill_worker(worker)
         command.join(timeout=60)
     assert codes == [3]
-    assert "2015-16: INTERRUPTED: its worker stopped; it runs again by itself" in (
-        capsys.readouterr().out
+    assert "2015-16: INTERRUPTED: its worker stopped and no worker ran it again in time" in (
+        capsys.readouterr().err
     )
+
+
+def test_the_cli_waits_through_a_redis_restart_and_reports_the_real_end(
+    tmp_path: Path, env: dict[str, str], slow_replay: str, redis_server: RedisServer
+) -> None:
+    """`refresh --wait` (a real CLI process) while Redis restarts: one line that it is away
+    and waited for, one that it is back, no traceback, and the work's real outcome."""
+    inject_faults(slow_replay, ["delay"], season="2016-17")
+    cli = [str(PROJECT_ROOT / ".venv" / "bin" / "nba-archetypes")]
+    with celery_workers(FETCH | TRAIN, env, _logs(tmp_path, "workers")):
+        command = subprocess.Popen(
+            [*cli, "refresh", "2016-17", "--wait", "--timeout", "240"],
+            env=os.environ | env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        task_id = wait_until(lambda: pending_refreshes().get("2016-17"), "the refresh queued")
+        _downloading(task_id)
+        redis_server.restart(down_s=4)
+        out, err = command.communicate(timeout=260)
+    assert command.returncode == 0, err[-3000:]
+    assert "Traceback" not in out + err, err[-6000:]
+    lines = [line for line in err.splitlines() if "task queue" in line]
+    assert len(lines) == 2, err[-3000:]
+    assert "the task queue (Redis) is unreachable" in lines[0]
+    assert lines[0].endswith("waiting for it to come back…")
+    assert lines[1] == "the task queue is back; following the work again"
+    assert "2016-17: updated" in out  # the fetch's real end, then the training's
+    assert "training: " in out

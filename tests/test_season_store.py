@@ -21,12 +21,14 @@ from mlflow import MlflowClient
 from pydantic import ValidationError
 
 from common.champion import find_champion, load_champion_results
+from common.failures import DamagedFileError
 from common.mlflow_rest import MlflowRestError
-from common.pipeline import request_refresh, task_status
+from common.queueing import request_refresh
 from common.season_store import MlflowDataDir, StoreUnavailableError, open_data
 from common.seasons import Season
 from common.settings import Settings
-from common.storage import DamagedFileError, DataDir
+from common.storage import DataDir
+from common.task_status import task_status
 from devkit.services import (
     RECORDINGS,
     MlflowServer,
@@ -112,7 +114,7 @@ def test_the_season_store_imports_no_mlflow() -> None:
     """The fetch image has no MLflow (common/mlflow_rest.py): neither the fetch worker's modules
     nor the season store may import any of it."""
     code = (
-        "import sys, common.season_store, common.cli, workers.fetch.tasks\n"
+        "import sys, common.season_store, cli, workers.fetch.tasks\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'mlflow')\n"
         "assert not loaded, loaded"
     )
@@ -246,7 +248,7 @@ def test_a_server_that_does_not_serve_artifacts_is_named_and_nothing_is_stored(
 def _wait_done(task_id: str, timeout_s: float = 240) -> dict[str, Any]:
     def poll() -> dict[str, Any] | bool:
         status = task_status(task_id)
-        return status["state"] in {"SUCCESS", "FAILURE"} and status
+        return status.state in {"SUCCESS", "FAILURE"} and status
 
     return wait_until(poll, f"task {task_id}", timeout_s=timeout_s, interval_s=0.2)
 
@@ -272,12 +274,12 @@ def test_two_of_each_worker_share_only_redis_and_the_mlflow_server(
     with celery_workers(workers, env, logs):
         tickets = [request_refresh(s) for s in seasons]  # published together, as a backfill
         fetches = [_wait_done(t.task_id) for t in tickets]
-        assert [(f["state"], f["info"]["status"]) for f in fetches] == [
-            ("SUCCESS", "updated")
-        ] * len(seasons), fetches
-        (training_id,) = {f["info"]["training_task_id"] for f in fetches}
+        assert [(f.state, f.info["status"]) for f in fetches] == [("SUCCESS", "updated")] * len(
+            seasons
+        ), fetches
+        (training_id,) = {f.info["training_task_id"] for f in fetches}
         training = _wait_done(training_id, timeout_s=420)
-        assert training["info"]["status"] == "promoted", training
+        assert training.info["status"] == "promoted", training
 
     # One download per season and segment, however many workers.
     requests = [r for r in received_requests(replay) if r["status"] == 200]
@@ -303,7 +305,7 @@ def test_two_of_each_worker_share_only_redis_and_the_mlflow_server(
     champion = find_champion(app)
     assert champion is not None
     assert champion.seasons == seasons
-    assert champion.version == training["info"]["model_version"] == "1"
+    assert champion.version == training.info["model_version"] == "1"
     results = load_champion_results(app, champion)
     assert set(results.assignments["SEASON"].astype(str)) == set(seasons)
     assert json.dumps(results.profiles)  # the profiles came over HTTP intact

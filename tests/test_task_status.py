@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from common.celery_app import app
-from common.pipeline import task_status
+from common.task_status import TaskStatus, task_status
 from tests.services import PROJECT_ROOT, celery_workers
 from tests.status_tasks import FAIL, FINISH, STATUS_QUEUE
 
@@ -37,7 +37,7 @@ def _poll_until_done(task_id: str, timeout_s: float = 60) -> list[dict[str, Any]
     while time.monotonic() < deadline:
         status = task_status(task_id)
         seen.append(status)
-        if status["state"] in {"SUCCESS", "FAILURE"}:
+        if status.state in {"SUCCESS", "FAILURE"}:
             return seen
     raise TimeoutError(f"task {task_id} did not end in {timeout_s}s; last: {seen[-1:]}")
 
@@ -53,9 +53,9 @@ def _mismatches(seen: list[dict[str, Any]], final: str, result: dict[str, Any]) 
     """Polls whose info does not belong to their state (STARTED's is the worker's pid)."""
     expected = {"PROGRESS": lambda info: info.get("stage") == "test", final: result.__eq__}
     return [
-        f"{s['state']} with {s['info']}"
+        f"{s.state} with {s.info}"
         for s in seen
-        if s["state"] in expected and not expected[s["state"]](s["info"])
+        if s.state in expected and not expected[s.state](s.info)
     ]
 
 
@@ -64,9 +64,9 @@ def _poll_each(name: str, count: int, final: str, result: Callable[[int], dict[s
     polls = progress_polls = 0
     for n, task_id in enumerate(_send(name, count)):  # one worker process: they end in order
         seen = _poll_until_done(task_id)
-        assert seen[-1]["state"] == final, seen[-1]
+        assert seen[-1].state == final, seen[-1]
         polls += len(seen)
-        progress_polls += sum(s["state"] == "PROGRESS" for s in seen)
+        progress_polls += sum(s.state == "PROGRESS" for s in seen)
         bad += _mismatches(seen, final, result(n))
     assert not bad, f"{len(bad)} of {polls} polls saw a state without its result: {bad[:3]}"
     # The polls did land while tasks were between PROGRESS and their end.
@@ -84,27 +84,32 @@ def test_failure_is_never_seen_without_its_error(status_worker: Path) -> None:
 
 
 def test_unknown_task_is_pending_with_no_info() -> None:
-    status = task_status("no-such-task")
-    assert status == {"task_id": "no-such-task", "state": "PENDING", "info": {}}
+    assert task_status("no-such-task") == TaskStatus("no-such-task", "PENDING", {})
 
 
-def test_the_app_and_the_cli_poll_task_status_and_nothing_reads_results_itself() -> None:
-    for relative in ("ui/refresh.py", "common/cli.py"):
-        tree = ast.parse((PROJECT_ROOT / relative).read_text())
-        imported = {
-            alias.name
-            for node in ast.walk(tree)
-            if isinstance(node, ast.ImportFrom) and node.module == "common.pipeline"
-            for alias in node.names
-        }
-        called = {
-            node.func.id
-            for node in ast.walk(tree)
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-        }
-        assert "task_status" in imported & called, relative
-    for folder in ("common", "ui", "workers"):
+def _imported_from(relative: str, module: str) -> set[str]:
+    tree = ast.parse((PROJECT_ROOT / relative).read_text())
+    return {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == module
+        for alias in node.names
+    }
+
+
+def test_the_app_and_the_cli_follow_work_with_one_follower_and_nothing_reads_results_itself() -> (
+    None
+):
+    # One progress follower (common/progress.py) serves both interfaces.
+    assert "follow_refresh" in _imported_from("ui/views/pipeline.py", "common.progress")
+    assert {"fetch_progress", "training_progress"} <= _imported_from(
+        "cli/work.py", "common.progress"
+    ) | _imported_from("cli/status.py", "common.progress")
+    for folder in ("common", "ui", "workers", "cli"):
         for path in sorted((PROJECT_ROOT / folder).rglob("*.py")):
-            if path.relative_to(PROJECT_ROOT).as_posix() == "common/pipeline.py":
+            if path.relative_to(PROJECT_ROOT).as_posix() == "common/task_status.py":
                 continue
-            assert "AsyncResult" not in path.read_text(), f"{path} reads task results itself"
+            text = path.read_text()
+            assert "AsyncResult" not in text, f"{path} reads task results itself"
+            if folder in ("ui", "cli"):
+                assert "get_task_meta" not in text, f"{path} reads task results itself"

@@ -17,14 +17,8 @@ import pytest
 import redis
 
 from common.celery_app import TRAIN_QUEUE
-from common.pipeline import (
-    Ticket,
-    refresh_claim_key,
-    release_claim,
-    request_refresh,
-    request_training,
-    training_claim_key,
-)
+from common.keys import refresh_claim_key, training_claim_key
+from common.queueing import Ticket, release_claim, request_refresh, request_training
 from common.seasons import Season
 from workers.fetch.tasks import _end_fetch
 

@@ -27,18 +27,24 @@ from streamlit.testing.v1 import AppTest
 from common.champion import (
     ASSIGNMENTS_ARTIFACT,
     PROFILES_ARTIFACT,
-    download_champion_artifact,
     find_champion,
     read_profiles,
 )
-from common.pipeline import task_status
 from common.seasons import Season, current_season
 from common.settings import Settings, get_settings
 from common.storage import DataDir
 from common.style import STYLE_FEATURES
+from common.task_status import task_status
 from devkit.services import kill_worker
 from replay.server import inject_faults
-from tests.services import PROJECT_ROOT, celery_workers, free_port, wait_until, worker_env
+from tests.services import (
+    PROJECT_ROOT,
+    celery_workers,
+    champion_artifact,
+    free_port,
+    wait_until,
+    worker_env,
+)
 from ui.views.pipeline import ACTIVE
 from workers.fetch.recordings import bundled_recordings, seed_from_recordings
 from workers.train.training import train_archetypes
@@ -87,11 +93,9 @@ def champion_artifacts(data: Path) -> tuple[pd.DataFrame, list[dict]]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         assignments = pd.read_parquet(
-            download_champion_artifact(settings, champion, ASSIGNMENTS_ARTIFACT, folder)
+            champion_artifact(settings, champion, ASSIGNMENTS_ARTIFACT, folder)
         )
-        profiles = read_profiles(
-            download_champion_artifact(settings, champion, PROFILES_ARTIFACT, folder)
-        )
+        profiles = read_profiles(champion_artifact(settings, champion, PROFILES_ARTIFACT, folder))
     return assignments, profiles
 
 
@@ -715,7 +719,7 @@ def test_a_refresh_whose_worker_dies_shows_interrupted_and_retries(
         at = open_app(page="pipeline")
         at.button(key="refresh_2018-19").click().run()
         first = at.session_state[ACTIVE]["task_id"]
-        wait_until(lambda: task_status(first)["state"] == "PROGRESS", "download", interval_s=0.02)
+        wait_until(lambda: task_status(first).state == "PROGRESS", "download", interval_s=0.02)
         kill_worker(worker)
     last = _follow_until_done(at, timeout_s=30)
     assert last["failed"] is True
@@ -728,11 +732,11 @@ def test_a_refresh_whose_worker_dies_shows_interrupted_and_retries(
     # A new worker runs it (and puts the dead one's message back: superseded by this one).
     with celery_workers({"workers.fetch.tasks": "fetch"}, env, tmp_path):
         done = wait_until(
-            lambda: task_status(second)["state"] in {"SUCCESS", "FAILURE"} and task_status(second),
+            lambda: task_status(second).state in {"SUCCESS", "FAILURE"} and task_status(second),
             "the retried fetch",
             timeout_s=60,
         )
-    assert done["state"] == "SUCCESS"
+    assert done.state == "SUCCESS"
     assert (data / "cleaned" / "2018-19.parquet").is_file()
 
 

@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-# MLflow is reached only through common.champion, whose package sets MLflow's environment
-# defaults (common/mlflow_env.py) before MLflow is imported.
 from common.champion import (
     KIND_TRAINING,
     TAG_KIND,
@@ -25,14 +23,13 @@ from common.champion import (
     ChampionResults,
     find_champion,
     load_champion_results,
-    tracking_client,
 )
-from common.failures import split_error
-from common.mlflow_store import answering
+from common.failures import DamagedFileError, split_error
+from common.mlflow_store import answering, tracking_client
 from common.season_store import open_data
 from common.seasons import Season
 from common.settings import Settings, get_settings
-from common.storage import DamagedFileError, DataDir
+from common.storage import DataDir
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -60,7 +57,7 @@ def current_champion() -> Champion | None:
     if not _store_exists(s):
         return None
     with answering(s, "read the champion from"):
-        return find_champion(s, _client(s.tracking_uri))
+        return find_champion(s)
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the champion's archetypes…")

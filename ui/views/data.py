@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from common.failures import DamagedFileError
 from common.seasons import Season
-from common.storage import DamagedFileError
 from common.style import STYLE_FEATURES
 from ui import labels, results, url_state
 from ui.failure import show_failure

@@ -6,13 +6,23 @@ from typing import Any
 
 import streamlit as st
 
-from common.failures import clip, is_queue_error, queue_unreachable
+from common.failures import clip, is_queue_error, queue_problem, queue_unreachable
+from common.progress import RefreshProgress, follow_refresh
+from common.queueing import request_refresh
 from common.seasons import FIRST_START_YEAR, Season, current_season, season_range
-from ui import refresh, results
+from ui import results
 
 POLL_S = 1.0
 ACTIVE = "refresh_in_progress"  # session key: {"season": ..., "task_id": ...}
 STEP_LABELS = {"fetch": "Download", "clean": "Clean", "train": "Train", "champion": "Champion"}
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def broker_problem() -> str | None:
+    """None when Redis answers; otherwise why refreshes are unavailable right now (one line,
+    naming ``REDIS_URL``, as the CLI says it)."""
+    problem = queue_problem(results.settings().redis_url, timeout_s=0.5)
+    return problem[0].upper() + problem[1:] if problem else None
 
 
 def render() -> None:
@@ -24,7 +34,7 @@ def render() -> None:
         f"[Flower: workers and tasks ↗]({settings.flower_url})"
     )
 
-    problem = refresh.broker_problem()
+    problem = broker_problem()
     if problem:
         st.error(
             f"{problem.rstrip('.')}. Refreshing is disabled until it is back; "
@@ -107,11 +117,11 @@ def _refresh_buttons(disabled: bool) -> None:
 
 def _start(season: str, force: bool) -> None:
     try:
-        ticket = refresh.publish(season, force)
+        ticket = request_refresh(season, force=force)
     except Exception as error:  # the broker went away between the check and the click
         url = results.settings().redis_url
         problem = queue_unreachable(url, error) if is_queue_error(error) else clip(error, 200)
-        st.error(f"Could not publish the refresh: {problem}")
+        st.error(f"Could not queue the refresh: {problem}")
         return
     st.session_state[ACTIVE] = {
         "season": season,
@@ -126,7 +136,7 @@ def _progress() -> None:
     active = st.session_state.get(ACTIVE)
     if not active:
         return
-    progress = refresh.follow(active["task_id"], active["season"])
+    progress = follow_refresh(active["task_id"], active["season"])
     joined = " (joined a refresh already in progress)" if active.get("joined") else ""
     # Not ``with st.status(...)``: leaving the block marks a running status complete, and
     # the spinner would turn into a check mark while the refresh is still going.
@@ -167,7 +177,7 @@ def _attempts_and_details(where: Any, attempts: list[str], details: str) -> None
             st.code(details, language=None, wrap_lines=True)
 
 
-def _steps(progress: refresh.RefreshProgress) -> list[str]:
+def _steps(progress: RefreshProgress) -> list[str]:
     """Download → Clean → Train → Champion, marked done (✓), current (bold), failed (✗)."""
     reached = list(STEP_LABELS).index(progress.step)
     marked = []

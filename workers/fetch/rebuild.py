@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 
+from common.results import FetchResult
 from common.seasons import Season, SeasonType
 from common.settings import Settings
 from common.storage import DataDir
 from workers.fetch.season_data import (
-    SeasonOutcome,
     previous_record,
     reclean_season,
     store_season,
@@ -24,7 +24,7 @@ from workers.fetch.season_data import (
 log = logging.getLogger(__name__)
 
 
-def rebuild_season(season: Season, data: DataDir, settings: Settings) -> SeasonOutcome:
+def rebuild_season(season: Season, data: DataDir, settings: Settings) -> FetchResult:
     """Rewrite ``season``'s cleaned table and fetch record from its kept raw responses."""
     record = previous_record(data, season)
     if record is not None:

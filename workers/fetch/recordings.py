@@ -13,11 +13,12 @@ import logging
 import re
 from pathlib import Path
 
+from common.results import FetchResult
 from common.seasons import Season, SeasonType
 from common.settings import Settings
 from common.storage import DataDir
 from workers.fetch.response import parse_dashboard
-from workers.fetch.season_data import RawSegment, SeasonOutcome, store_season
+from workers.fetch.season_data import RawSegment, store_season
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def read_recording(path: Path) -> bytes:
     return gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
 
 
-def seed_from_recordings(folder: Path, data: DataDir, settings: Settings) -> list[SeasonOutcome]:
+def seed_from_recordings(folder: Path, data: DataDir, settings: Settings) -> list[FetchResult]:
     outcomes = []
     for season, files in sorted(bundled_recordings(folder).items()):
         if data.read_fetch_record(season) is not None:

@@ -2,7 +2,7 @@
 
 Order of writes makes a crash harmless: both responses are validated before anything is
 written, each file is replaced atomically, and the fetch record is written last, so a
-half-finished refresh is simply redone next time. Bad input raises before any write, so
+half-finished fetch is simply redone next time. Bad input raises before any write, so
 the previous data stays as it was.
 """
 
@@ -13,12 +13,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
 
+from common.failures import DamagedFileError
 from common.fetch_record import CleanedRecord, FetchRecord, SegmentRecord
+from common.results import FetchResult
 from common.seasons import Season, SeasonType, current_season
 from common.settings import Settings
-from common.storage import DamagedFileError, DataDir, atomic_output, atomic_write_bytes
+from common.storage import DataDir, atomic_output, atomic_write_bytes
 from workers.fetch.cleaning import clean_season
 from workers.fetch.nba_client import FALLBACK_PER_MODE, PER_MODE, LeagueDashboardClient
 from workers.fetch.response import DashboardTable, InvalidResponseError, parse_dashboard
@@ -26,20 +27,6 @@ from workers.fetch.response import DashboardTable, InvalidResponseError, parse_d
 log = logging.getLogger(__name__)
 
 Stage = Callable[[str, str], None]  # (stage, message) -> report progress
-Status = Literal["updated", "no-games"]
-
-
-@dataclass(frozen=True)
-class SeasonOutcome:
-    season: str
-    status: Status
-    fetched: bool  # False when complete raw data on disk was reused
-    rows: int = 0
-    eligible: int = 0
-    playoff_players: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return self.__dict__.copy()
 
 
 @dataclass(frozen=True)
@@ -54,7 +41,7 @@ def needs_download(record: FetchRecord | None, force: bool) -> bool:
     return force or record is None or not record.complete
 
 
-def refresh_season(
+def fetch_and_store(
     season: Season,
     *,
     data: DataDir,
@@ -62,7 +49,7 @@ def refresh_season(
     client: LeagueDashboardClient,
     force: bool = False,
     report: Stage = lambda stage, message: None,
-) -> SeasonOutcome:
+) -> FetchResult:
     record = previous_record(data, season)  # a damaged one: downloaded again
     if record is not None and not needs_download(record, force):
         report("clean", f"{season}: complete copy on disk, not downloaded again")
@@ -105,7 +92,7 @@ def store_season(
     fetched: bool,
     complete: bool,
     report: Stage = lambda stage, message: None,
-) -> SeasonOutcome:
+) -> FetchResult:
     """Clean validated segments and write raw, cleaned and the fetch record, in that order.
 
     ``segments`` needs the regular season; playoffs may be absent (nothing recorded)."""
@@ -114,7 +101,7 @@ def store_season(
         # The site answers a season without games (yet) with an empty table: nothing to store,
         # and whatever was stored before stays.
         log.info("%s: no regular-season games reported; nothing stored", season)
-        return SeasonOutcome(str(season), "no-games", fetched)
+        return FetchResult("no-games", str(season), fetched)
 
     report("clean", f"{season}: cleaning {len(regular.table.players)} players")
     cleaned = clean_season(
@@ -130,9 +117,9 @@ def store_season(
     with atomic_output(data.cleaned(season)) as tmp:
         cleaned.to_parquet(tmp, index=False)
 
-    outcome = SeasonOutcome(
-        str(season),
+    outcome = FetchResult(
         "updated",
+        str(season),
         fetched,
         rows=len(cleaned),
         eligible=int(cleaned["ELIGIBLE"].sum()),
@@ -155,7 +142,7 @@ def store_season(
 def _fetch_record(
     season: Season,
     segments: dict[SeasonType, RawSegment],
-    outcome: SeasonOutcome,
+    outcome: FetchResult,
     settings: Settings,
     *,
     complete: bool,
@@ -195,7 +182,7 @@ def reclean_season(
     data: DataDir,
     settings: Settings,
     report: Stage = lambda stage, message: None,
-) -> SeasonOutcome:
+) -> FetchResult:
     """Clean a season again from the raw responses its fetch record lists (no network):
     rewrites the cleaned table and the record, keeps the raw files and the download time."""
     segments = {

@@ -6,6 +6,7 @@ Run with: ``celery -A workers.fetch.tasks worker -Q fetch``.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -20,20 +21,17 @@ from common.celery_app import (
     app,
 )
 from common.executions import hold, let_go, report_progress
-from common.pipeline import (
-    redis_client,
-    refresh_claim_key,
-    request_refresh,
-    request_training,
-    training_after_fetch,
-)
+from common.keys import SEED_CLAIM_KEY, refresh_claim_key
+from common.queueing import request_refresh, request_training, training_after_fetch
+from common.redis_client import redis_client
+from common.results import FetchResult, SeedResult, TaskProgress
 from common.season_store import open_data
 from common.seasons import Season, current_season
 from common.settings import get_settings
 from common.storage import DataDir
 from workers.fetch.nba_client import LeagueDashboardClient
 from workers.fetch.recordings import seed_from_recordings
-from workers.fetch.season_data import refresh_season
+from workers.fetch.season_data import fetch_and_store
 from workers.fetch.throttle import SharedThrottle
 
 log = logging.getLogger(__name__)
@@ -55,10 +53,10 @@ def _client() -> LeagueDashboardClient:
 )
 def fetch_season(
     self: Task, season: str, force: bool = False, requested_at: float | None = None
-) -> dict[str, Any]:
+) -> dict[str, Any]:  # a FetchResult, as JSON
     """Download, validate, clean and store one season, then ask for training: at once when
     no other fetch is queued or running, else when the last of them ends
-    (``common.pipeline.training_after_fetch``).
+    (``common.queueing.training_after_fetch``).
 
     Holds the season's refresh claim as its lease while it runs: one fetch per season at a
     time. A copy run again after its worker died finds the claim lapsed and takes it, or finds
@@ -70,18 +68,18 @@ def fetch_season(
     newer = hold(self, claim)
     if newer is not None:
         log.info("%s: superseded by the newer refresh %s", parsed, newer)
-        return {"status": "superseded", "season": season, "superseded_by": newer}
+        return FetchResult("superseded", season, superseded_by=newer).to_json()
     settings = get_settings()
 
     def report(stage: str, message: str, **extra: Any) -> None:
-        report_progress(self, {"stage": stage, "season": season, "message": message, **extra})
+        report_progress(self, TaskProgress(stage, message, season=season, **extra))
 
     try:
         data = open_data(settings).sync([parsed])  # the store's newest copy of the season
         if requested_at is not None and _stored_since(data, parsed, requested_at):
             outcome = None
         else:
-            outcome = refresh_season(
+            outcome = fetch_and_store(
                 parsed,
                 data=data,
                 settings=settings,
@@ -98,10 +96,10 @@ def fetch_season(
         let_go(self, claim)
         log.info("%s was stored after this request was made: not writing it again", parsed)
         training_id = _end_fetch(parsed, stored=True)  # deduplicated if already trained on
-        return {"status": "up-to-date", "season": season, "training_task_id": training_id}
+        return FetchResult("up-to-date", season, training_task_id=training_id).to_json()
     let_go(self, claim)
-    training_id = _end_fetch(parsed, stored=outcome.status == "updated")
-    return {**outcome.as_dict(), "training_task_id": training_id}
+    training_id = _end_fetch(parsed, stored=outcome.stored)
+    return replace(outcome, training_task_id=training_id).to_json()
 
 
 def _stored_since(data: DataDir, season: Season, moment: float) -> bool:
@@ -129,16 +127,16 @@ def refresh_current_season() -> str:
 
 
 @app.task(name=SEED_RECORDINGS, time_limit=FETCH_TIME_LIMIT_S)
-def seed_recordings() -> dict[str, Any]:
+def seed_recordings() -> dict[str, Any]:  # a SeedResult, as JSON
     """Import the bundled real recordings into seasons that have no data yet, then train.
 
     Gives a fresh install a champion without reaching the stats site; idempotent."""
     settings = get_settings()
     outcomes = seed_from_recordings(settings.recordings_dir, open_data(settings).sync(), settings)
-    seeded = [o.season for o in outcomes if o.status == "updated"]
+    seeded = [o.season for o in outcomes if o.stored]
     # Always ask: training is skipped when the champion already has exactly this data, and
     # a first boot whose training failed gets another chance.
-    return {"seeded": seeded, "training_task_id": request_training(debounce_s=0).task_id}
+    return SeedResult(seeded, request_training(debounce_s=0).task_id).to_json()
 
 
 @worker_ready.connect
@@ -154,6 +152,6 @@ def _seed_an_empty_data_dir(**_: Any) -> None:
         log.exception("could not tell whether the data directory is empty: not seeding now")
         return
     # Several fetch workers may start together; one seed is enough (and it is idempotent).
-    if redis_client().set("nba:seed:claimed", "1", nx=True, ex=FETCH_TIME_LIMIT_S):
+    if redis_client().set(SEED_CLAIM_KEY, "1", nx=True, ex=FETCH_TIME_LIMIT_S):
         log.info("empty data directory: seeding it with the bundled real seasons")
         app.send_task(SEED_RECORDINGS)

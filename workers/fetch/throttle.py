@@ -12,6 +12,8 @@ import time
 
 import redis
 
+from common.keys import THROTTLE_KEY
+
 log = logging.getLogger(__name__)
 
 # KEYS[1]: next free slot (ms since epoch). ARGV[1]: gap in ms. Returns ms to wait.
@@ -27,7 +29,7 @@ return slot - now_ms
 
 
 class SharedThrottle:
-    def __init__(self, client: redis.Redis, gap_s: float, key: str = "nba:throttle:next-slot"):
+    def __init__(self, client: redis.Redis, gap_s: float, key: str = THROTTLE_KEY):
         self._reserve = client.register_script(_RESERVE_SLOT)
         self._gap_ms = round(gap_s * 1000)
         self._key = key

@@ -12,7 +12,9 @@ from celery import Task
 
 from common.celery_app import TRAIN_ARCHETYPES, TRAIN_TIME_LIMIT_S, app
 from common.executions import hold, report_progress
-from common.pipeline import TRAINING_LEASE_KEY, release_claim, training_claim_key
+from common.keys import TRAINING_LEASE_KEY, training_claim_key
+from common.queueing import release_claim
+from common.results import TaskProgress
 from common.seasons import Season
 from common.settings import get_settings
 from workers.train.training import train_archetypes
@@ -30,6 +32,7 @@ LOCK_BUSY_RETRY_S = 20
     max_retries=TRAIN_TIME_LIMIT_S // LOCK_BUSY_RETRY_S,
 )
 def train(self: Task, seasons: list[str] | None = None, force: bool = False) -> dict[str, Any]:
+    # returns a TrainingResult, as JSON
     """Train every candidate on the cleaned seasons (all by default) and maybe promote.
 
     One training at a time: it holds the lease ``nba:training`` (lapses within a TTL if its
@@ -44,8 +47,8 @@ def train(self: Task, seasons: list[str] | None = None, force: bool = False) -> 
         raise self.retry(countdown=LOCK_BUSY_RETRY_S)
 
     def progress(done: int, total: int, message: str) -> None:
-        report_progress(self, {"stage": "train", "done": done, "total": total, "message": message})
+        report_progress(self, TaskProgress("train", message, done, total))
 
     return train_archetypes(
         get_settings(), chosen, force=force, progress=progress, owner=self.request.id
-    ).as_dict()
+    ).to_json()

@@ -24,6 +24,7 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
+import skops.io
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.models import infer_signature
@@ -39,9 +40,8 @@ from common.champion import (
     find_champion,
     read_champion_artifact,
     read_profiles,
-    tracking_client,
 )
-from common.mlflow_store import experiment_id
+from common.mlflow_store import experiment_id, tracking_client
 from common.settings import Settings
 from workers.train.candidates import SKOPS_TRUSTED_TYPES
 from workers.train.scoring import Evaluation
@@ -177,7 +177,7 @@ class ArchetypeTracker:
         self.client.set_terminated(run.info.run_id)
 
     @contextmanager
-    def refresh_run(self, run_name: str, tags: dict[str, str]) -> Iterator[TrainingRun]:
+    def republish_run(self, run_name: str, tags: dict[str, str]) -> Iterator[TrainingRun]:
         """A run that republishes the champion's model with fresh assignments."""
         with self.training_run(run_name, tags) as run:
             yield run
@@ -185,8 +185,8 @@ class ArchetypeTracker:
     def promote_if(self, expected: str | None, version: str) -> bool:
         """Point ``champion`` at ``version`` if it still points at ``expected`` (``None``: no
         champion yet). Compare-and-set only under the promotion lease, which every mover holds
-        (``workers.train.training``)."""
-        current = find_champion(self.settings, self.client)
+        (``workers.train.promotion``)."""
+        current = find_champion(self.settings)
         if (current.version if current else None) != expected:
             return False
         self.set_alias(CHAMPION_ALIAS, version)
@@ -217,8 +217,6 @@ class ArchetypeTracker:
         demands MLFLOW_ALLOW_PICKLE_DESERIALIZATION); trusting only the types this code knows is
         the safer way to open a file from a shared volume.
         """
-        import skops.io
-
         with tempfile.TemporaryDirectory() as tmp:
             local = Path(
                 mlflow.artifacts.download_artifacts(

@@ -1,7 +1,7 @@
-"""Publishing work to the workers, and the policy that keeps bursts cheap.
+"""Queueing work for the workers, and the policy that keeps bursts cheap.
 
-Everyone who starts work (the UI's buttons, the CLI, beat, the fetch worker) goes through
-here and sends tasks *by name*, so no publisher imports worker code.
+Everyone who starts work (the app's buttons, the CLI, beat, the fetch worker) goes through
+here and sends tasks *by name*, so nothing that queues work imports worker code.
 
 Policy for bursts (many seasons at once, or one season clicked many times):
 
@@ -35,16 +35,11 @@ Policy for bursts (many seasons at once, or one season clicked many times):
 
 from __future__ import annotations
 
-import hashlib
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
 from typing import Any
-
-import redis
-from celery import states
 
 from common.celery_app import (
     FETCH_SEASON,
@@ -53,49 +48,32 @@ from common.celery_app import (
     TRAIN_TIME_LIMIT_S,
     app,
 )
-from common.executions import alive_key
-from common.failures import INTERRUPTED
+from common.keys import (
+    REFRESH_CLAIM_PREFIX,
+    refresh_claim_key,
+    training_claim_key,
+    training_queued_key,
+)
 from common.leases import Lease, claim_or_join, release, take_over
+from common.redis_client import redis_client
 from common.seasons import Season
 from common.settings import get_settings
+from common.task_status import INTERRUPTED, read_status
 
 # How long a claim lasts while its task waits in the queue (a running task holds it as a
 # short lease instead). A claim whose message was lost only delays the next request this long.
 REFRESH_CLAIM_TTL_S = 5 * FETCH_TIME_LIMIT_S
 # An unqueued training claim outlives any fetch of its burst.
 TRAINING_CLAIM_TTL_S = REFRESH_CLAIM_TTL_S + 600
-ALL_SEASONS = "all"
-TRAINING_LEASE_KEY = "nba:training"
-PROMOTION_LEASE_KEY = "nba:promotion"
 
 
 @dataclass(frozen=True)
 class Ticket:
-    """A published (or joined) piece of work: poll ``task_id`` for its progress."""
+    """A queued (or joined) piece of work: poll ``task_id`` for its progress."""
 
     task_id: str
     joined_existing: bool
     season: str | None = None
-
-
-@cache
-def redis_client() -> redis.Redis:
-    return redis.Redis.from_url(get_settings().redis_url, decode_responses=True)
-
-
-def refresh_claim_key(season: Season) -> str:
-    return f"nba:refresh:{season}"
-
-
-def training_claim_key(seasons: list[Season] | None) -> str:
-    return f"nba:train:pending:{training_scope(seasons)}"
-
-
-def training_scope(seasons: list[Season] | None) -> str:
-    if not seasons:
-        return ALL_SEASONS
-    labels = ",".join(str(s) for s in sorted(set(seasons)))
-    return hashlib.sha256(labels.encode()).hexdigest()[:12]
 
 
 def request_refresh(season_text: str, *, force: bool = False, today: date | None = None) -> Ticket:
@@ -161,7 +139,7 @@ def _claim(key: str, ttl_s: float, season: str | None = None) -> Ticket:
     task_id = str(uuid.uuid4())
     client = redis_client()
     holder = claim_or_join(client, key, task_id, ttl_s)
-    dead = holder != task_id and _task_status_once(holder)["state"] == INTERRUPTED
+    dead = holder != task_id and read_status(holder).state == INTERRUPTED
     if dead and take_over(client, key, holder, task_id, ttl_s):
         holder = task_id
     return Ticket(holder, joined_existing=holder != task_id, season=season)
@@ -181,7 +159,7 @@ def _queue_training(task_id: str, seasons: list[Season] | None, delay: float) ->
     wins). Once queued, the claim lasts until the training starts, at most the countdown plus
     a running training's time limit."""
     client = redis_client()
-    queued = f"nba:train:queued:{task_id}"
+    queued = training_queued_key(task_id)
     if not client.set(queued, "1", nx=True, ex=TRAINING_CLAIM_TTL_S):
         return
     key = training_claim_key(seasons)
@@ -201,41 +179,9 @@ def release_claim(key: str, task_id: str) -> bool:
     return release(redis_client(), key, task_id)
 
 
-def task_status(task_id: str) -> dict[str, Any]:
-    """State and progress of a task, JSON-friendly: what the UI and CLI poll.
-
-    State and result come from one read of the result backend. ``AsyncResult.info`` and
-    ``.state`` are a read each until the task is done, so a poll landing as the task finished
-    could pair SUCCESS with the progress read a moment before (a result without its keys).
-
-    A running task whose heartbeat lapsed is ``INTERRUPTED`` (its worker died; the work is
-    queued again within minutes, or the user retries). A fetch superseded by a newer request
-    for its season reports that request instead, so a poller follows the work, not the id."""
-    for _ in range(3):  # a chain of supersessions is short; stop following after a few
-        status = _task_status_once(task_id)
-        info = status["info"]
-        if status["state"] != states.SUCCESS or info.get("status") != "superseded":
-            return status
-        task_id = info["superseded_by"]
-    return status
-
-
-def _task_status_once(task_id: str) -> dict[str, Any]:
-    meta = app.backend.get_task_meta(task_id)  # decoded: a failure's result is the exception
-    state: str = meta.get("status") or states.PENDING
-    info = meta.get("result")
-    if isinstance(info, BaseException):
-        info = {"error": f"{type(info).__name__}: {info}"}
-    elif isinstance(info, dict):
-        info = dict(info)  # the backend may cache a finished task's meta: never hand it out
-    if state in (states.STARTED, "PROGRESS") and not redis_client().exists(alive_key(task_id)):
-        state = INTERRUPTED
-    return {"task_id": task_id, "state": state, "info": info or {}}
-
-
 def pending_refreshes() -> dict[str, str]:
     """Season -> task id of every fetch queued or running."""
     client = redis_client()
-    keys = sorted(client.scan_iter("nba:refresh:*"))
+    keys = sorted(client.scan_iter(f"{REFRESH_CLAIM_PREFIX}*"))
     values = client.mget(keys) if keys else []
-    return {k.removeprefix("nba:refresh:"): v for k, v in zip(keys, values, strict=True) if v}
+    return {k.removeprefix(REFRESH_CLAIM_PREFIX): v for k, v in zip(keys, values, strict=True) if v}

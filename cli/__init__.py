@@ -1,0 +1,13 @@
+"""``nba-archetypes``: the app's answers on the command line, and the pipeline's controls.
+
+An interface like ``ui/``: it stands on ``common/`` and, for the ``--inline`` and repair
+commands, runs the workers' code in this process. Commands by group:
+
+* :mod:`cli.answers`: ``player``, ``similar`` (read from the champion, as the app reads it);
+* :mod:`cli.work`: ``refresh``, ``train``, ``seed``, ``status`` (queue and follow tasks);
+* :mod:`cli.data`: ``rebuild``, ``backup``, ``restore`` (the data directory, here).
+
+Exit codes (:mod:`cli.output`): 0 done, 1 failed or no champion yet, 2 bad input, 3
+interrupted (the worker running it stopped, and no worker ran it again before ``--timeout``).
+Errors go to stderr, one line with the cause and what to do (``--verbose``: details below).
+"""

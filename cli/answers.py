@@ -1,0 +1,180 @@
+"""``player`` and ``similar``: the champion's answers, read as the app reads them.
+
+The champion is found through the registry on every call (``common.champion``, no MLflow
+import: a cold call answers in about a second), so an answer after a promotion is the new
+champion's.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pandas as pd
+
+from cli.output import EXIT_FAILED, CommandError, echo
+from common.champion import ChampionResults, find_champion, load_champion_results
+from common.mlflow_store import answering
+from common.seasons import InvalidSeasonError, Season
+from common.settings import get_settings
+from common.similarity import PlayerNotFoundError, find_player, most_similar
+
+NO_CHAMPION = (
+    "No champion model yet: run `nba-archetypes seed --inline` (imports the bundled seasons "
+    "and trains here) or refresh seasons, then ask again."
+)
+
+
+def player(name: str, season: str, *, as_json: bool) -> int:
+    season_label(season)
+    results = champion_results()
+    row = _find(results, name, season)
+    memberships = results.memberships(row)
+    stats = {
+        "games": _number(row.get("GP")),
+        "min_per_game": _number(row.get("MIN_PER_GAME")),
+        "pts_per36": _number(row.get("PTS_PER36")),
+        "reb_per36": _number(row.get("REB_PER36")),
+        "ast_per36": _number(row.get("AST_PER36")),
+        "ts_pct": _number(row.get("TS_PCT")),
+    }
+    if as_json:
+        answer = {
+            "player": str(row["PLAYER_NAME"]),
+            "player_id": int(row["PLAYER_ID"]),
+            "season": str(row["SEASON"]),
+            "team": _team(row),
+            "archetype": str(row["ARCHETYPE_NAME"]),
+            "memberships": [{"archetype": n, "share": round(s, 4)} for n, s in memberships],
+            "stats": {
+                key: (None if value is None else int(value) if key == "games" else round(value, 4))
+                for key, value in stats.items()
+            },
+            "champion_version": results.champion.version,
+        }
+        echo(json.dumps(answer, ensure_ascii=False, indent=2))
+        return 0
+    echo(
+        f"{row['PLAYER_NAME']}, {row['SEASON']} ({_team(row) or 'team unknown'}): "
+        f"{row['ARCHETYPE_NAME']}"
+    )
+    shown = [f"{round(100 * s)} % {n}" for n, s in memberships if round(100 * s) >= 1]
+    if shown:
+        echo("  memberships: " + ", ".join(shown))
+    echo("  " + _stats_line(stats))
+    return 0
+
+
+def similar(name: str, season: str, versus: str | None, limit: int, *, as_json: bool) -> int:
+    season_label(season)
+    only = season_label(versus) if versus is not None else None
+    results = champion_results()
+    row = _find(results, name, season)
+    if only is not None:
+        _known_season(results, only)
+    matches = most_similar(results.assignments, row, season=only, limit=limit)
+    answer = [
+        {
+            "rank": int(m["RANK"]),
+            "player": str(m["PLAYER_NAME"]),
+            "player_id": int(m["PLAYER_ID"]),
+            "season": str(m["SEASON"]),
+            "team": _team(m),
+            "archetype": str(m["ARCHETYPE_NAME"]),
+            "distance": round(float(m["DISTANCE"]), 4),
+            "similarity": round(float(m["SIMILARITY"]), 1),
+            "closest": _split(m["CLOSEST"]),
+            "farthest": _split(m["FARTHEST"]),
+        }
+        for _, m in matches.iterrows()
+    ]
+    if as_json:
+        echo(json.dumps(answer, ensure_ascii=False, indent=2))
+        return 0
+    where = f"in {only}" if only else "in every season"
+    echo(
+        f"Most similar to {row['PLAYER_NAME']}, {row['SEASON']} ({_team(row) or 'team unknown'}, "
+        f"{row['ARCHETYPE_NAME']}), {where}:"
+    )
+    if not answer:
+        echo("  nobody else was classified in that season")
+    name_width = max((len(a["player"]) for a in answer), default=0)
+    kind_width = max((len(a["archetype"]) for a in answer), default=0)
+    for a in answer:
+        echo(
+            f"  {a['rank']:>2}. {a['player']:<{name_width}}  {a['season']} {a['team'] or '?':<3}  "
+            f"{a['archetype']:<{kind_width}}  distance {a['distance']:.2f} "
+            f"({a['similarity']:.0f} %)  closest: {', '.join(a['closest'])}; "
+            f"farthest: {', '.join(a['farthest'])}"
+        )
+    return 0
+
+
+def champion_results() -> ChampionResults:
+    """The champion's assignments and archetypes, or a :class:`CommandError` saying why not."""
+    settings = get_settings()
+    with answering(settings, "read the champion from"):
+        champion = find_champion(settings)
+        if champion is None:
+            raise CommandError(NO_CHAMPION, EXIT_FAILED)
+        return load_champion_results(settings, champion)
+
+
+def season_label(text: str) -> str:
+    """``text`` as a season label (checked before anything is loaded), or a CommandError."""
+    try:
+        return str(Season.parse(text[:40]))
+    except InvalidSeasonError as error:
+        raise CommandError(str(error)) from error
+
+
+def _known_season(results: ChampionResults, label: str) -> str:
+    """``label`` if the champion has that season, or a :class:`CommandError`."""
+    seasons = results.seasons
+    if label not in seasons:
+        raise CommandError(
+            f"Season {label} is not in the champion's data (it has {len(seasons)} seasons, "
+            f"{seasons[0]} … {seasons[-1]}): refresh it first (`nba-archetypes refresh {label}`)."
+        )
+    return label
+
+
+def _find(results: ChampionResults, name: str, season: str) -> pd.Series:
+    label = _known_season(results, season_label(season))
+    try:
+        return find_player(results.assignments, name, label)
+    except PlayerNotFoundError as error:
+        raise CommandError(str(error)) from error
+
+
+def _number(value: Any) -> float | None:
+    """A JSON-safe float: NaN and missing become null."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _team(row: pd.Series) -> str | None:
+    """The player's team; the site may send none (the fetch keeps the row, with a warning)."""
+    team = row["TEAM_ABBREVIATION"]
+    return None if pd.isna(team) else str(team)
+
+
+def _stats_line(stats: dict[str, float | None]) -> str:
+    def fmt(value: float | None, pattern: str) -> str:
+        return "?" if value is None else pattern.format(value)
+
+    ts = stats["ts_pct"]
+    return (
+        f"{fmt(stats['games'], '{:.0f}')} games · {fmt(stats['min_per_game'], '{:.1f}')} min/game"
+        f" · per 36: {fmt(stats['pts_per36'], '{:.1f}')} pts, "
+        f"{fmt(stats['reb_per36'], '{:.1f}')} reb, {fmt(stats['ast_per36'], '{:.1f}')} ast"
+        f" · TS {fmt(None if ts is None else 100 * ts, '{:.1f}')} %"
+    )
+
+
+def _split(reasons: Any) -> list[str]:
+    return [r for r in str(reasons).split(", ") if r]

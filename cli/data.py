@@ -1,0 +1,88 @@
+"""``rebuild``, ``backup``, ``restore``: the data directory itself, in this process (no broker)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tqdm import tqdm
+
+from cli.output import EXIT_BAD_INPUT, EXIT_FAILED, CommandError, echo, failure_lines
+from common.backup import BackupError, BadPathError, backup, restore
+from common.failures import DamagedFileError
+from common.season_store import open_data
+from common.seasons import Season, parse_seasons
+from common.settings import get_settings
+from common.storage import DataDir
+from workers.fetch.rebuild import rebuild_season
+
+
+def rebuild(text: str | None, verbose: bool) -> int:
+    """Re-clean seasons from their kept raw responses (workers/fetch/rebuild.py), here."""
+    settings = get_settings()
+    data = open_data(settings).sync()
+    seasons = _kept_seasons(data, parse_seasons(text) if text else None)
+    failures = 0
+    bar = tqdm(total=len(seasons), desc="rebuilding", unit="season", disable=len(seasons) < 2)
+    with bar:
+        for season in seasons:
+            try:
+                done = rebuild_season(season, data, settings)
+                bar.write(f"{season}: rebuilt ({done.rows} players, {done.eligible} eligible)")
+            except DamagedFileError as error:  # a raw response: only a download repairs it
+                failures += 1
+                for line in failure_lines(f"{season}: FAILED: ", error, verbose):
+                    bar.write(line)
+            bar.update()
+    if failures < len(seasons):
+        echo("to train on the rebuilt data: `nba-archetypes train` (or `train --inline`)")
+    return EXIT_FAILED if failures else 0
+
+
+def _kept_seasons(data: DataDir, wanted: list[Season] | None) -> list[Season]:
+    """``wanted`` (default: every season with raw responses), or a CommandError."""
+    kept = data.raw_seasons()
+    if not kept:
+        raise CommandError(
+            f"no raw responses in {data.root}: nothing to rebuild (`nba-archetypes seed` or "
+            "`refresh` fetches seasons)",
+            EXIT_FAILED,
+        )
+    missing = [str(s) for s in wanted or () if s not in kept]
+    if missing:
+        raise CommandError(
+            f"no raw responses kept for {', '.join(missing)}: fetch "
+            f"{'it' if len(missing) == 1 else 'them'} (`nba-archetypes refresh {missing[0]}`)"
+        )
+    return wanted or kept
+
+
+def backup_or_restore(command: str, path: Path) -> int:
+    settings = get_settings()
+    if settings.data_store != "volume" or settings.tracking_server_url:
+        raise CommandError(
+            f"{command} covers the single-host profile's data volume; with an MLflow server "
+            "(TRACKING_SERVER_URL), back up its PostgreSQL database and artifact volume instead "
+            "(docs/operations.md)",
+            EXIT_FAILED,
+        )
+    data = DataDir(settings.data_dir)
+    try:
+        if command == "backup":
+            manifest = backup(data, path, settings.registered_model_name)
+        else:
+            manifest = restore(path, data)
+    except BackupError as error:
+        code = EXIT_BAD_INPUT if isinstance(error, BadPathError) else EXIT_FAILED
+        raise CommandError(str(error), code) from error
+    except OSError as error:  # a full disk under the backup; the partial copy is removed
+        raise CommandError(f"{command} failed: {error}", EXIT_FAILED) from error
+    version = manifest.champion_version
+    summary = (
+        f"{f'champion v{version}' if version else 'no champion'}, "
+        f"{len(manifest.seasons)} seasons, {manifest.files.get('mlartifacts', 0)} artifact files"
+    )
+    if command == "backup":
+        echo(f"backup written to {path}: {summary}")
+    else:
+        echo(f"restored the backup of {manifest.created_at} into {data.root}: {summary}")
+    return 0

@@ -1,0 +1,187 @@
+"""The ``nba-archetypes`` command: arguments, dispatch to a command group, and errors.
+
+Examples::
+
+    nba-archetypes player "Kobe Bryant" 2005-06            # archetype, memberships, key stats
+    nba-archetypes similar "Kobe Bryant" 2005-06 --season 1996-97 --limit 5 --json
+    nba-archetypes refresh 2018-19 --wait     # fetch, then follow it to the new champion
+    nba-archetypes refresh 1996-97:2022-23    # a backfill
+    nba-archetypes seed --inline              # import the bundled seasons and train, here
+    nba-archetypes train --inline             # train here, with a progress bar
+    nba-archetypes status                     # champion, seasons, workers, work in flight
+    nba-archetypes rebuild 2018-19            # re-clean from the raw responses kept
+    nba-archetypes backup /data/backups/now   # a consistent snapshot while the services run
+    nba-archetypes restore /backups/now       # into an empty data directory
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from cli.output import EXIT_BAD_INPUT, EXIT_FAILED, CommandError, failure_lines, warn
+from common.failures import (
+    DamagedFileError,
+    StoreUnavailableError,
+    WriteFailedError,
+    clip,
+    is_queue_error,
+    queue_unreachable,
+)
+from common.logs import configure_logging
+from common.seasons import InvalidSeasonError, parse_seasons
+from common.settings import get_settings
+
+# Failures that say their cause and what to do in their first line.
+PLAIN_FAILURES = (DamagedFileError, WriteFailedError, StoreUnavailableError)
+
+
+def entry() -> None:
+    """The console script: a closed pipe (`| head -1`) ends it quietly, as any Unix tool."""
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    sys.exit(main())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    configure_logging("WARNING")
+    verbose = args.verbose
+    try:
+        return _run(args)
+    except CommandError as error:
+        warn(f"error: {error}")
+        return error.code
+    except InvalidSeasonError as error:
+        warn(f"error: {error}")
+        return EXIT_BAD_INPUT
+    except ModuleNotFoundError as error:  # an image without this command's worker code
+        warn(
+            f"error: this command needs {error.name}, which is not installed here: run it in "
+            "the container that has it (rebuild, seed --inline: worker-fetch; train --inline: "
+            "worker-train), or after `uv sync`"
+        )
+        return EXIT_FAILED
+    except PLAIN_FAILURES as error:
+        for line in failure_lines("error: ", error, verbose):
+            warn(line)
+        return EXIT_FAILED
+    except Exception as error:
+        if is_queue_error(error):  # Redis went away after the check: still one line
+            warn(f"error: {queue_unreachable(get_settings().redis_url, error)}")
+            return EXIT_FAILED
+        # Unforeseen: still one line; the traceback is for whoever debugs it.
+        warn(f"error: {type(error).__name__}: {clip(error, 200)} (unexpected: --verbose shows "
+             "where; please report it)")  # fmt: skip
+        if verbose:
+            warn(traceback.format_exc().rstrip())
+        return EXIT_FAILED
+
+
+def _run(args: argparse.Namespace) -> int:
+    # Each command group is imported when used: `player` must not pay for Celery, nor
+    # `refresh` for scikit-learn and MLflow (a cold answer's time is measured).
+    if args.command in ("player", "similar"):
+        from cli import answers  # noqa: PLC0415
+
+        if args.command == "player":
+            return answers.player(args.name, args.season, as_json=args.json)
+        return answers.similar(args.name, args.season, args.versus, args.limit, as_json=args.json)
+    if args.command in ("rebuild", "backup", "restore"):
+        from cli import data  # noqa: PLC0415
+
+        if args.command == "rebuild":
+            return data.rebuild(args.seasons, args.verbose)
+        return data.backup_or_restore(args.command, Path(args.path).expanduser().absolute())
+    if getattr(args, "inline", False):
+        from cli import inline  # noqa: PLC0415
+
+        if args.command == "seed":
+            return inline.seed_inline()
+        seasons = parse_seasons(args.seasons) if args.seasons else None
+        return inline.train_inline(seasons, force=args.force)
+    if args.command == "status":
+        from cli import status  # noqa: PLC0415
+
+        return status.show_status()
+    from cli import work  # noqa: PLC0415
+
+    if args.command == "refresh":
+        return work.refresh(args.seasons, args.force, args.wait, args.timeout, args.verbose)
+    if args.command == "train":
+        return work.train(
+            args.seasons, force=args.force, wait=args.wait, timeout=args.timeout,
+            verbose=args.verbose,
+        )  # fmt: skip
+    return work.seed(wait=args.wait, timeout=args.timeout, verbose=args.verbose)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nba-archetypes",
+        description="NBA player archetypes: the app's answers, and the pipeline's controls.",
+        epilog="exit codes: 0 done, 1 failed or no champion yet, 2 bad input, 3 interrupted "
+        "(its worker stopped and no worker ran it again before --timeout)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    player = commands.add_parser("player", help="a player-season's archetype and key stats")
+    player.add_argument("name", help='e.g. "Kobe Bryant" (accents and case optional)')
+    player.add_argument("season", help="e.g. 2005-06")
+    player.add_argument("--json", action="store_true", help="print one JSON object")
+
+    similar = commands.add_parser("similar", help="the player-seasons closest in style")
+    similar.add_argument("name", help='e.g. "Kobe Bryant" (accents and case optional)')
+    similar.add_argument("season", help="his season, e.g. 2005-06")
+    similar.add_argument("--season", dest="versus", help="only this season (default: all)")
+    similar.add_argument("--limit", type=_positive_int, default=10, help="how many (default 10)")
+    similar.add_argument("--json", action="store_true", help="print a JSON list, nearest first")
+
+    refresh = commands.add_parser("refresh", help="fetch seasons, then train")
+    refresh.add_argument("seasons", help="2018-19, a range 1996-97:2022-23, or 'current'")
+    refresh.add_argument("--force", action="store_true", help="download even complete seasons")
+    _waiting(refresh, "follow until the training that includes them ends")
+
+    train = commands.add_parser("train", help="train now on all (or some) cleaned seasons")
+    train.add_argument("--seasons", help="a season or range; default: all cleaned seasons")
+    train.add_argument(
+        "--force", action="store_true", help="retrain on unchanged data and promote the winner"
+    )
+    train.add_argument("--inline", action="store_true", help="train in this process, no broker")
+    _waiting(train, "follow until the training ends")
+
+    seed = commands.add_parser("seed", help="import the bundled real seasons and train")
+    seed.add_argument("--inline", action="store_true", help="import and train here, no broker")
+    _waiting(seed, "follow until the training after it ends")
+
+    status = commands.add_parser("status", help="champion, seasons stored, workers, work in flight")
+
+    rebuild = commands.add_parser(
+        "rebuild", help="re-clean seasons from the raw responses kept (no network)"
+    )
+    rebuild.add_argument("seasons", nargs="?", help="a season or range; default: every kept one")
+    rebuild.add_argument("--verbose", action="store_true", help="technical details of failures")
+
+    backup = commands.add_parser("backup", help="snapshot the data directory, services running")
+    backup.add_argument("path", help="a new directory for the backup")
+    restore = commands.add_parser("restore", help="load a backup into an empty data directory")
+    restore.add_argument("path", help="a directory written by `nba-archetypes backup`")
+    for command in (player, similar, status, backup, restore):
+        command.add_argument("--verbose", action="store_true", help="technical details of failures")
+    return parser
+
+
+def _waiting(command: argparse.ArgumentParser, what: str) -> None:
+    command.add_argument("--wait", action="store_true", help=what)
+    command.add_argument("--timeout", type=float, default=1800, help="--wait limit in seconds")
+    command.add_argument("--verbose", action="store_true", help="technical details of failures")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value

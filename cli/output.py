@@ -1,0 +1,45 @@
+"""What the CLI prints: results on stdout, errors on stderr, and its exit codes."""
+
+from __future__ import annotations
+
+import sys
+
+from tqdm import tqdm
+
+from common.failures import split_error
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # a task failed, or there is no champion to answer from
+EXIT_BAD_INPUT = 2  # unknown player or season, malformed arguments (argparse uses 2 too)
+EXIT_INTERRUPTED = 3  # the worker running the task stopped and no worker ran it again in time
+
+
+class CommandError(Exception):
+    """A one-line message for the user and the exit code it ends the command with."""
+
+    def __init__(self, message: str, code: int = EXIT_BAD_INPUT) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def echo(text: str = "") -> None:
+    """A result for the user, on stdout (above any progress bar on the terminal)."""
+    tqdm.write(text, file=sys.stdout)
+    sys.stdout.flush()
+
+
+def warn(text: str) -> None:
+    """A diagnostic for the user (an error, a note while waiting), on stderr."""
+    tqdm.write(text, file=sys.stderr)
+    sys.stderr.flush()
+
+
+def failure_lines(prefix: str, error: object, verbose: bool) -> list[str]:
+    """The failure's headline after ``prefix``; with ``verbose``, its details indented below."""
+    headline, details = split_error(str(error))
+    lines = [f"{prefix}{headline}"]
+    if details and verbose:
+        lines += [f"    {line}" for line in details.splitlines()]
+    elif details:
+        lines[0] += " (--verbose: details)"
+    return lines

@@ -1,0 +1,123 @@
+"""Where a refresh stands, for people: one follower for the app and the CLI.
+
+A refresh is followed through its two tasks, the fetch (download → clean) and the training it
+asks for (train → champion), both polled by id (``common.task_status``). The app draws the
+result as steps and a bar; the CLI prints its lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from common.failures import split_error
+from common.results import FetchResult, TrainingResult
+from common.task_status import INTERRUPTED, TaskStatus, task_status
+
+STEPS = ("fetch", "clean", "train", "champion")
+INTERRUPTED_HINT = "It runs again by itself within 2 minutes once a worker is up, or retry now."
+
+
+@dataclass(frozen=True)
+class RefreshProgress:
+    step: str  # one of STEPS, the one in progress (or the last one reached)
+    message: str
+    fraction: float  # 0..1 over the whole refresh
+    done: bool = False
+    failed: bool = False
+    new_champion: str | None = None  # version that went live, if one did
+    details: str = ""  # a failure's technical details (the message is its one-line cause)
+    retry: bool = False  # the message is a failed attempt that will be retried
+    interrupted: bool = False  # its worker stopped mid-task: it runs again by itself, or retry
+    fetched: FetchResult | None = None  # how the fetch ended, once it has
+    training: TrainingResult | None = None  # how the training ended, once it has
+
+    @property
+    def state(self) -> str:
+        return "error" if self.failed else "complete" if self.done else "running"
+
+
+def follow_refresh(fetch_task_id: str, season: str) -> RefreshProgress:
+    """Where a refresh stands, from the states and progress its tasks report."""
+    fetch = task_status(fetch_task_id)
+    if fetch.state != "SUCCESS":
+        return fetch_progress(fetch, season)
+    fetched = fetch.result(FetchResult)
+    if fetched.status == "no-games":
+        message = f"The NBA site reports no games for {season} yet: nothing new to train on."
+        return RefreshProgress("clean", message, 1.0, done=True, fetched=fetched)
+    if not fetched.training_task_id:
+        return RefreshProgress("clean", f"{season} stored.", 1.0, done=True, fetched=fetched)
+    stored = f"{season}: {fetched.rows} players stored ({fetched.eligible} eligible)."
+    progress = training_progress(task_status(fetched.training_task_id), stored)
+    return RefreshProgress(**{**progress.__dict__, "fetched": fetched})
+
+
+def fetch_progress(fetch: TaskStatus, season: str) -> RefreshProgress:
+    """A fetch that has not succeeded (yet): waiting, running, failed or interrupted."""
+    if fetch.state == "FAILURE":
+        headline, details = split_error(fetch.error)
+        message = f"Fetching {season} failed: {headline}"
+        return RefreshProgress("fetch", message, 0.25, done=True, failed=True, details=details)
+    if fetch.state == INTERRUPTED:
+        return _interrupted("fetch", f"Fetching {season}", "fetch")
+    if fetch.state in {"PENDING", "RECEIVED"}:
+        return RefreshProgress("fetch", f"{season}: waiting for a fetch worker…", 0.02)
+    if fetch.state in {"STARTED", "RETRY"}:
+        return RefreshProgress("fetch", f"{season}: fetch started…", 0.05)
+    if (progress := fetch.progress) is not None:
+        step = progress.stage or "fetch"
+        fraction = 0.15 if step == "fetch" else 0.35
+        return RefreshProgress(step, progress.message or step, fraction, retry=progress.retry)
+    return RefreshProgress("fetch", f"{season}: {fetch.state.lower()}", 0.05)
+
+
+def training_progress(training: TaskStatus, stored: str = "") -> RefreshProgress:
+    """A training asked for by a fetch (``stored``: what the fetch stored, one sentence)."""
+    lead = f"{stored} " if stored else ""
+    if training.state == "FAILURE":
+        headline, details = split_error(training.error)
+        message = f"{lead}Training failed: {headline}"
+        return RefreshProgress("train", message, 0.5, done=True, failed=True, details=details)
+    if training.state == INTERRUPTED:
+        return _interrupted("train", f"{lead}Training", "training")
+    progress = training.progress
+    if progress is not None and progress.fraction is not None:
+        message = f"Training: {progress.message}"
+        return RefreshProgress("train", message, 0.4 + 0.55 * progress.fraction)
+    if training.state != "SUCCESS":
+        message = (
+            f"{lead}Training queued (it starts once the other refreshes in flight have ended)…"
+        )
+        return RefreshProgress("train", message.lstrip(), 0.4)
+    result = training.result(TrainingResult)
+    live = result.live_version
+    if result.status == "promoted" and live:
+        details = ", ".join(
+            part
+            for part in (
+                f"{result.n_archetypes} archetypes" if result.n_archetypes else "",
+                f"weakest archetype's stability {result.min_jaccard:.2f}"
+                if result.min_jaccard is not None
+                else "",
+                f"model {result.winner}" if result.winner else "",
+            )
+            if part
+        )
+        message = f"New champion v{live} is live" + (f": {details}." if details else ".")
+    elif result.status == "kept-champion" and live:
+        # The champion's own model, republished on every season (the new one included).
+        message = f"Champion kept and republished as v{live} with every season."
+    else:
+        message = result.message or "Training finished."
+    return RefreshProgress("champion", message, 1.0, done=True, new_champion=live, training=result)
+
+
+def _interrupted(step: str, what: str, worker: str) -> RefreshProgress:
+    return RefreshProgress(
+        step,
+        f"{what} was interrupted: the {worker} worker stopped. {INTERRUPTED_HINT}",
+        0.25 if step == "fetch" else 0.5,
+        done=True,
+        failed=True,
+        interrupted=True,
+    )

@@ -1,0 +1,56 @@
+"""Publishing a model: a fitted model with its profiles, assignments and plot, logged to a run
+and registered as a new version of the registered model. Both a training's winner and the
+champion republished on new data (``workers/train/promotion.py``) are published this way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from common.champion import (
+    KIND_TRAINING,
+    TAG_ALL_SEASONS,
+    TAG_CONFIG_HASH,
+    TAG_DATA_HASH,
+    TAG_FEATURES,
+    TAG_KIND,
+    TAG_SEASONS,
+    TAG_SPACE,
+)
+from workers.train.assignments import build_assignments
+from workers.train.dataset import TrainingData
+from workers.train.features import FEATURES, STYLE_SPACE
+from workers.train.plot import archetype_scatter
+from workers.train.profiles import archetype_profiles
+from workers.train.scoring import Evaluation
+from workers.train.tracking import TrainingRun
+
+
+def publish_model(
+    run: TrainingRun,
+    data: TrainingData,
+    evaluation: Evaluation,
+    previous: list[dict[str, Any]] | None,
+) -> str:
+    """Log a model with its profiles, assignments and plot in ``run``; register it. Returns
+    the new version. ``previous``: the champion's profiles, whose names and colours carry over."""
+    model = evaluation.model
+    centroids = model.cluster_centers_
+    profiles = archetype_profiles(data.players, evaluation.labels, centroids, previous)
+    assignments = build_assignments(
+        data.players, data.features, evaluation.labels, centroids, profiles
+    )
+    plot = archetype_scatter(assignments, profiles, f"{len(profiles)} archetypes, {data.label}")
+    return run.register(run.log_model(model, data.features, assignments, profiles, plot))
+
+
+def run_tags(data: TrainingData, cfg_hash: str) -> dict[str, str]:
+    """What every training run is tagged with: what it was trained on, and how."""
+    return {
+        TAG_KIND: KIND_TRAINING,
+        TAG_SEASONS: ",".join(str(s) for s in data.seasons),
+        TAG_DATA_HASH: data.data_hash,
+        TAG_CONFIG_HASH: cfg_hash,
+        TAG_FEATURES: ",".join(FEATURES),
+        TAG_SPACE: STYLE_SPACE,
+        TAG_ALL_SEASONS: str(data.all_seasons).lower(),
+    }
