@@ -1,16 +1,18 @@
-"""Which commands a bash script runs, read from its text (no shell involved).
+"""Which commands a bash script runs, read from its syntax tree (tree-sitter-bash; no shell).
 
-Enough of bash for the project's scripts: quoting, comments, line continuations, here-docs
-(bodies skipped; ``$(...)`` in unquoted ones still counted), ``$(...)``, backticks, ``${...}``
-and ``<(...)`` (their commands counted wherever they appear, in double quotes too), ``$((...))``
-and ``((...))``, ``[[ ... ]]``, arrays (``a=(...)``), redirections, ``case`` patterns,
-``for`` word lists, function definitions, and wrappers that run their argument as a command
-(``exec``, ``timeout``, ``nohup``, ``setsid``, ``env``, ``xargs``, ...). ``command -v NAME``
-counts NAME as used: a script looks for what it means to run. A command word that is not
-literal (``"$py"``, ``"build_$t"``) cannot be resolved and is reported as dynamic.
+Every ``command`` node counts, wherever it is: in ``$(...)``, backticks, ``<(...)``, ``${...}``,
+double quotes and unquoted here-docs too. Case patterns, ``for`` word lists and arithmetic are
+not commands; nor, in this grammar, are ``[ ]``, ``[[ ]]``, ``local`` and ``export`` (builtins,
+so nothing to install; the commands in their arguments still count). Wrappers that run their
+argument as a command (``exec``, ``timeout``, ``nohup``, ``setsid``, ``env``, ``xargs``, ...)
+count that command too.
+``command -v NAME`` counts NAME as used: a script looks for what it means to run. A command word
+that is not literal (``"$py"``, ``"build_$t"``) cannot be resolved and is reported as dynamic.
 
-What runs inside another root or image is not the host's business: ``chroot ROOT cmd``
-counts ``chroot`` only, and arguments of functions are never read as commands.
+What runs inside another root or image is not the host's business: ``chroot ROOT cmd`` counts
+``chroot`` only, and arguments of functions are never read as commands.
+
+A script the grammar cannot read (an ERROR node; e.g. ``${x%%]*}``) is refused, not half-read.
 """
 
 from __future__ import annotations
@@ -18,13 +20,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-# Words that start or shape a compound command rather than name a program.
-RESERVED = {
-    "if", "then", "elif", "else", "fi", "do", "done", "while", "until", "!", "{", "}",
-    "time", "in", "esac", "select", "coproc",
-}  # fmt: skip
-# After these, words up to the next separator are redirections or nothing.
-CLOSERS = {"fi", "done", "esac", "}"}
+import tree_sitter_bash
+from tree_sitter import Language, Node, Parser
+
+_PARSER = Parser(Language(tree_sitter_bash.language()))
+
 # Commands that run their first non-option argument as a command.
 WRAPPERS = {"exec", "command", "timeout", "nohup", "setsid", "env", "xargs", "nice", "sudo"}
 # Options of those wrappers that take a value.
@@ -36,13 +36,7 @@ WRAPPER_OPTIONS_WITH_VALUE = {
     "nice": {"-n", "--adjustment"},
     "sudo": {"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U"},
 }
-
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[[^]]*\])?\+?=")
-_REDIRECTION = re.compile(
-    r"(\d*|\{[A-Za-z_][A-Za-z0-9_]*\})(>>|>&|<&|<>|>\||&>>|&>|<<<|<<-|<<|>|<)"
-)
-_OPERATORS = (";;&", ";;", ";&", "&&", "||", "|&", ";", "|", "&", "(", ")", "\n")
-_METACHARS = set(" \t\n;&|()<>")
 
 
 @dataclass(frozen=True)
@@ -56,318 +50,35 @@ class Call:
 
 
 @dataclass
-class _Word:
-    text: str  # as written
-    value: str | None  # with quotes removed, or None when it expands something
-    line: int
-    end_col_adjacent: bool = False  # directly followed by "(" (a function definition)
-
-
-@dataclass
-class _Token:
-    kind: str  # word | op | redir | arith
-    text: str
-    line: int
-    word: _Word | None = None
-
-
-@dataclass
 class Script:
     calls: list[Call] = field(default_factory=list)
     functions: set[str] = field(default_factory=set)
 
 
-class _Lexer:
-    def __init__(self, text: str, first_line: int, script: Script) -> None:
-        self.text = text
-        self.i = 0
-        self.line = first_line
-        self.script = script
-        self.tokens: list[_Token] = []
-        self.pending_heredocs: list[tuple[str, bool, bool]] = []  # delimiter, strip tabs, expands
-        self.at_command_start = True
+@dataclass(frozen=True)
+class _Word:
+    text: str  # as written
+    value: str | None  # with quotes removed, or None when it expands something
+    line: int
 
-    # -- helpers ---------------------------------------------------------------------------
-    def _peek(self, n: int = 0) -> str:
-        j = self.i + n
-        return self.text[j] if j < len(self.text) else ""
 
-    def _advance(self, n: int = 1) -> str:
-        chunk = self.text[self.i : self.i + n]
-        self.line += chunk.count("\n")
-        self.i += n
-        return chunk
+def _literal(node: Node) -> str | None:
+    """A word's value with its quotes removed, or None when it expands something."""
+    text = _text(node)
+    if node.type in {"word", "number"}:
+        return re.sub(r"\\(.)", r"\1", text.replace("\\\n", ""))
+    if node.type == "raw_string":
+        return text[1:-1]
+    if node.type == "string" and all(c.type == "string_content" for c in node.named_children):
+        return re.sub(r'\\([$`"\\])', r"\1", text[1:-1].replace("\\\n", ""))
+    if node.type in {"concatenation", "command_name"}:
+        parts = [_literal(c) for c in node.children]
+        return None if None in parts else "".join(p or "" for p in parts)
+    return None  # an expansion or substitution
 
-    def _substitution(self, start_line: int, body: str) -> None:
-        """Commands inside $(...), `...` or <(...) are the script's commands too."""
-        inner = parse_script(body, first_line=start_line)
-        self.script.calls.extend(inner.calls)
-        self.script.functions |= inner.functions
 
-    def _matching(self, opener: str, closer: str) -> str:
-        """Text up to the ``closer`` matching an ``opener`` just consumed (quote-aware)."""
-        depth, start = 1, self.i
-        while self.i < len(self.text):
-            c = self._peek()
-            if c == "\\":
-                self._advance(2)
-            elif c == "'":
-                self._single_quoted()
-            elif c == '"':
-                self._double_quoted()
-            elif c == "$" and self._peek(1) in "({":
-                self._dollar()
-            elif c == "`":
-                self._backtick()
-            elif c == opener:
-                depth += 1
-                self._advance()
-            elif c == closer:
-                depth -= 1
-                if depth == 0:
-                    body = self.text[start : self.i]
-                    self._advance()
-                    return body
-                self._advance()
-            else:
-                self._advance()
-        raise ValueError(f"line {self.line}: unterminated {opener}")
-
-    def _single_quoted(self) -> str:
-        self._advance()
-        end = self.text.find("'", self.i)
-        if end < 0:
-            raise ValueError(f"line {self.line}: unterminated single quote")
-        return self._advance(end - self.i + 1)[:-1]
-
-    def _double_quoted(self) -> bool:
-        """Consume "..."; True if it expands anything."""
-        self._advance()
-        expands = False
-        while self.i < len(self.text):
-            c = self._peek()
-            if c == "\\":
-                self._advance(2)
-            elif c == '"':
-                self._advance()
-                return expands
-            elif c == "$":
-                expands |= self._dollar()
-            elif c == "`":
-                self._backtick()
-                expands = True
-            else:
-                self._advance()
-        raise ValueError(f"line {self.line}: unterminated double quote")
-
-    def _dollar(self) -> bool:
-        """Consume a $-expansion at the cursor; True if it expands (a lone $ does not)."""
-        start_line = self.line
-        nxt = self._peek(1)
-        if self.text.startswith("$((", self.i):
-            self._advance(3)
-            self._matching("(", ")")
-            if self._peek() == ")":
-                self._advance()
-            return True
-        if nxt == "(":
-            self._advance(2)
-            self._substitution(start_line, self._matching("(", ")"))
-            return True
-        if nxt == "{":
-            self._advance(2)
-            self._matching("{", "}")
-            return True
-        if nxt == "'":  # $'...' (ANSI-C quoting): literal
-            self._advance()
-            self._ansi_c()
-            return False
-        if nxt and (nxt.isalnum() or nxt in "_@*#?$!-"):
-            self._advance(2)
-            if nxt.isalpha() or nxt == "_":
-                while self._peek() and (self._peek().isalnum() or self._peek() == "_"):
-                    self._advance()
-            return True
-        self._advance()
-        return False
-
-    def _ansi_c(self) -> None:
-        self._advance()
-        while self.i < len(self.text) and self._peek() != "'":
-            self._advance(2 if self._peek() == "\\" else 1)
-        self._advance()
-
-    def _backtick(self) -> None:
-        start_line = self.line
-        self._advance()
-        start = self.i
-        while self.i < len(self.text) and self._peek() != "`":
-            self._advance(2 if self._peek() == "\\" else 1)
-        body = self.text[start : self.i]
-        self._advance()
-        self._substitution(start_line, body)
-
-    # -- words and operators -----------------------------------------------------------------
-    def _word(self) -> _Word:
-        line, start = self.line, self.i
-        literal: list[str] | None = []
-        while self.i < len(self.text):
-            c = self._peek()
-            if c == "(" and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*\+?=", self.text[start : self.i]):
-                self._advance()  # NAME=( ... ): an array assignment is one word
-                self._matching("(", ")")
-                literal = None
-            elif c in _METACHARS:
-                break
-            else:
-                part = self._word_part()
-                literal = None if part is None or literal is None else [*literal, part]
-        word = _Word(
-            self.text[start : self.i], "".join(literal) if literal is not None else None, line
-        )
-        word.end_col_adjacent = self._peek() == "("
-        return word
-
-    def _word_part(self) -> str | None:
-        """Consume one piece of a word: its literal text, or None if it expands something."""
-        c = self._peek()
-        if c == "\\":
-            chunk = self._advance(2)
-            return "" if chunk == "\\\n" else chunk[1:]
-        if c == "'":
-            return self._single_quoted()
-        if c == '"':
-            before = self.i
-            if self._double_quoted():
-                return None
-            return self.text[before + 1 : self.i - 1].replace("\\", "")
-        if c == "$":
-            return None if self._dollar() else "$"
-        if c == "`":
-            self._backtick()
-            return None
-        return self._advance()
-
-    def _heredoc_delimiter(self) -> None:
-        strip = self.tokens[-1].text.endswith("-")
-        while self._peek() and self._peek() in " \t":
-            self._advance()
-        word = self._word()
-        self.tokens.append(_Token("word", word.text, word.line, word))
-        quoted = any(q in word.text for q in "'\"\\")
-        delimiter = word.value if word.value is not None else word.text.strip("'\"")
-        self.pending_heredocs.append((delimiter, strip, not quoted))
-
-    def _heredoc_bodies(self) -> None:
-        """At the start of a line after a here-doc operator: skip each body."""
-        for delimiter, strip, expands in self.pending_heredocs:
-            body_line = self.line
-            body: list[str] = []
-            while self.i < len(self.text):
-                end = self.text.find("\n", self.i)
-                end = len(self.text) if end < 0 else end
-                line = self.text[self.i : end]
-                self._advance(end - self.i + (1 if end < len(self.text) else 0))
-                if (line.lstrip("\t") if strip else line) == delimiter:
-                    break
-                body.append(line)
-            if expands:
-                # Only $(...) and `...` run anything in a body.
-                sub = _Lexer("\n".join(body), body_line, self.script)
-                while sub.i < len(sub.text):
-                    ch = sub._peek()
-                    if ch == "\\":
-                        sub._advance(2)
-                    elif ch == "$":
-                        sub._dollar()
-                    elif ch == "`":
-                        sub._backtick()
-                    else:
-                        sub._advance()
-        self.pending_heredocs = []
-
-    def run(self) -> list[_Token]:
-        while self.i < len(self.text):
-            if self._blank_or_comment() or self._newline() or self._arithmetic():
-                continue
-            if self._process_substitution() or self._redirection() or self._operator():
-                continue
-            before = self.i
-            word = self._word()
-            if self.i == before:
-                raise ValueError(
-                    f"line {self.line}: cannot read {self.text[before : before + 20]!r}"
-                )
-            self.tokens.append(_Token("word", word.text, word.line, word))
-            # `((` right after these is arithmetic: `if ((...))`, `for ((i = 0; ...))`.
-            self.at_command_start = word.value in RESERVED or word.value == "for"
-        return self.tokens
-
-    def _blank_or_comment(self) -> bool:
-        c = self._peek()
-        if c in {" ", "\t"}:
-            self._advance()
-        elif c == "\\" and self._peek(1) == "\n":
-            self._advance(2)
-        elif c == "#" and (self.i == 0 or self.text[self.i - 1] in " \t\n;&|()"):
-            while self.i < len(self.text) and self._peek() != "\n":
-                self._advance()
-        else:
-            return False
-        return True
-
-    def _newline(self) -> bool:
-        if self._peek() != "\n":
-            return False
-        self.tokens.append(_Token("op", "\n", self.line))
-        self._advance()
-        if self.pending_heredocs:
-            self._heredoc_bodies()
-        self.at_command_start = True
-        return True
-
-    def _arithmetic(self) -> bool:
-        if not (self.at_command_start and self.text.startswith("((", self.i)):
-            return False
-        line = self.line
-        self._advance(2)
-        self._matching("(", ")")
-        if self._peek() == ")":
-            self._advance()
-        self.tokens.append(_Token("arith", "((", line))
-        self.at_command_start = False
-        return True
-
-    def _process_substitution(self) -> bool:
-        if not (self._peek() in {"<", ">"} and self._peek(1) == "("):
-            return False
-        line = self.line
-        self._advance(2)
-        self._substitution(line, self._matching("(", ")"))
-        self.tokens.append(_Token("word", "<(...)", line, _Word("<(...)", None, line)))
-        return True
-
-    def _redirection(self) -> bool:
-        c = self._peek()
-        match = _REDIRECTION.match(self.text, self.i)
-        if not match or not (c in {"<", ">", "&"} or match.group(1)):
-            return False
-        if c == "&" and self._peek(1) != ">":
-            return False
-        self.tokens.append(_Token("redir", match.group(2), self.line))
-        self._advance(len(match.group(0)))
-        if match.group(2) in {"<<", "<<-"}:
-            self._heredoc_delimiter()
-        return True
-
-    def _operator(self) -> bool:
-        operator = next((op for op in _OPERATORS if self.text.startswith(op, self.i)), None)
-        if operator is None:
-            return False
-        self.tokens.append(_Token("op", operator, self.line))
-        self._advance(len(operator))
-        self.at_command_start = True
-        return True
+def _text(node: Node) -> str:
+    return (node.text or b"").decode()
 
 
 def _wrapped(name: str, words: list[_Word]) -> int | None:
@@ -392,127 +103,62 @@ def _wrapped(name: str, words: list[_Word]) -> int | None:
 
 
 def _record(script: Script, words: list[_Word]) -> None:
-    """One simple command's words (assignments and redirections already removed)."""
+    """One simple command's words (assignments and redirections left out)."""
     while words:
         first, rest = words[0], words[1:]
         if first.value is None:
             script.calls.append(Call(first.text, first.line, kind="dynamic"))
             return
         name = first.value
-        args = tuple(w.value for w in rest)
+        if name == "time":  # a keyword that the grammar reads as a command name
+            words = rest[1:] if rest and rest[0].value == "-p" else rest
+            continue
+        script.calls.append(Call(name, first.line, tuple(w.value for w in rest)))
         if name == "command" and rest and rest[0].value in {"-v", "-V"}:
-            for word in rest[1:]:
-                if word.value is not None:
-                    script.calls.append(Call(word.value, word.line, kind="probe"))
-            script.calls.append(Call(name, first.line, args))
+            probed = [Call(w.value, w.line, kind="probe") for w in rest[1:] if w.value]
+            script.calls.extend(probed)
             return
-        script.calls.append(Call(name, first.line, args))
-        if name not in WRAPPERS:
-            return
-        index = _wrapped(name, rest)
+        index = _wrapped(name, rest) if name in WRAPPERS else None
         if index is None:
             return
         words = rest[index:]
 
 
-class _Parser:
-    """Simple commands from tokens, with what bash needs to tell commands from other words."""
+def _walk(node: Node, script: Script, first_line: int, arithmetic: bool = False) -> None:
+    if node.type == "command" and not arithmetic:
+        parts = [node.child_by_field_name("name"), *node.children_by_field_name("argument")]
+        words = [_Word(_text(p), _literal(p), p.start_point.row + first_line) for p in parts if p]
+        _record(script, words)
+    elif node.type == "function_definition" and (name := node.child_by_field_name("name")):
+        script.functions.add(_text(name))
+    elif node.type == "command_substitution":
+        # In a here-doc the grammar reads $((...)) as $( (...) ): arithmetic, not commands.
+        arithmetic = _text(node).startswith("$((")
+    elif node.type == "heredoc_redirect":
+        start = next((c for c in node.children if c.type == "heredoc_start"), None)
+        body = next((c for c in node.children if c.type == "heredoc_body"), None)
+        quoted = start is None or any(q in _text(start) for q in "'\"\\")
+        # The grammar reads only $(...) there; an unescaped ` would be missed.
+        if body and not quoted and re.search(r"(?<!\\)`", _text(body)):
+            line = body.start_point.row + first_line
+            raise ValueError(f"line {line}: backticks in a here-doc are not parsed: use $(...)")
+    for child in node.children:
+        _walk(child, script, first_line, arithmetic)
 
-    def __init__(self, tokens: list[_Token], script: Script) -> None:
-        self.tokens = tokens
-        self.script = script
-        self.i = 0
-        self.words: list[_Word] = []
-        self.state = "start"  # start | args | skip | case-word | pattern | function-name
-        self.cases = 0
 
-    def run(self) -> None:
-        while self.i < len(self.tokens):
-            token = self.tokens[self.i]
-            self.i += 1
-            if token.kind == "redir":
-                self.i += 1  # and its target
-            elif token.kind == "arith":
-                self.state = "args" if self.state == "start" else self.state
-            elif token.kind == "op":
-                self._operator(token.text)
-            else:
-                assert token.word is not None
-                self._word(token.word)
-        self._flush()
-
-    def _flush(self) -> None:
-        if self.words:
-            _record(self.script, self.words)
-        self.words = []
-
-    def _operator(self, text: str) -> None:
-        if self.state == "pattern":
-            if text == ")":
-                self.state = "start"
-            return
-        self._flush()
-        if text in {";;", ";&", ";;&"} and self.cases:
-            self.state = "pattern"
-        elif text == "\n" and self.state == "case-word":
-            pass
-        elif text == ")" and self.state != "start":
-            self.state = "skip"
-        else:
-            self.state = "start"
-
-    def _word(self, word: _Word) -> None:
-        value = word.value
-        if self.state == "pattern":
-            if value == "esac":
-                self.cases -= 1
-                self.state = "skip"
-        elif self.state == "case-word":
-            if value == "in":
-                self.state = "pattern"
-        elif self.state == "function-name":
-            if value is not None:
-                self.script.functions.add(value)
-            self.state = "start"
-        elif self.state == "start":
-            self._command_start(word)
-        elif self.state == "args":
-            self.words.append(word)
-
-    def _command_start(self, word: _Word) -> None:
-        value = word.value
-        if value in CLOSERS or value in {"for", "select"}:
-            self.state = "skip"  # redirections, or a word list before `do`
-        elif value in RESERVED:
-            pass
-        elif value == "case":
-            self.cases += 1
-            self.state = "case-word"
-        elif value == "[[":
-            while self.i < len(self.tokens) and self.tokens[self.i].text != "]]":
-                self.i += 1
-            self.i += 1
-            self.state = "args"
-        elif value == "function":
-            self.state = "function-name"
-        elif value is not None and word.end_col_adjacent and self._followed_by("(", ")"):
-            self.script.functions.add(value)
-            self.i += 2
-        elif _ASSIGNMENT.match(value if value is not None else word.text):
-            pass  # NAME=value before a command (or alone)
-        else:
-            self.words = [word]
-            self.state = "args"
-
-    def _followed_by(self, *texts: str) -> bool:
-        following = self.tokens[self.i : self.i + len(texts)]
-        return [t.text for t in following] == list(texts)
+def _first_error(node: Node) -> Node | None:
+    if node.type == "ERROR" or node.is_missing:
+        return node
+    return next((e for c in node.children if (e := _first_error(c))), None)
 
 
 def parse_script(text: str, first_line: int = 1) -> Script:
+    root = _PARSER.parse(text.encode()).root_node
+    if root.has_error and (error := _first_error(root)):
+        line = error.start_point.row + first_line
+        raise ValueError(f"line {line}: tree-sitter-bash cannot read {_text(error)[:40]!r}")
     script = Script()
-    tokens = _Lexer(text, first_line, script).run()
-    _Parser(tokens, script).run()
+    _walk(root, script, first_line)
     return script
 
 

@@ -336,6 +336,21 @@ def test_a_script_no_command_runs_and_a_dynamic_command_are_flagged(tmp_path: Pa
     assert any(p.startswith("scripts/orphan.sh: run by none") for p in problems), problems
 
 
+def test_a_tool_added_at_the_end_of_any_real_script_is_flagged(tmp_path: Path) -> None:
+    """Each of the project's scripts is read to its end: an unlisted tool is found in any."""
+    root = tmp_path / "project"
+    files = [*(PROJECT_ROOT / "scripts").glob("*.sh"), PROJECT_ROOT / ".ci/run"]
+    for path in [*files, PROJECT_ROOT / "Procfile"]:
+        copy = root / path.relative_to(PROJECT_ROOT)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        extra = "jq: jq --version\n" if path.name == "Procfile" else "\njq --version\n"
+        copy.write_text(path.read_text() + extra)
+    problems = unprovided(root, venv_bin=Path(sys.executable).parent)
+    flagged = {p.split(":")[0] for p in problems if ": jq (" in p}
+    assert flagged == {str(p.relative_to(PROJECT_ROOT)) for p in files} | {"Procfile"}, problems
+    assert all(": jq (" in p for p in problems), problems
+
+
 # --- the parser on what the scripts use -------------------------------------------------------
 
 
@@ -366,12 +381,25 @@ chroot "$rootfs" /usr/bin/env -i groupadd redis
 awk '$1 == "deb" { print $2 }' /etc/apt/sources.list | sort -r
 IFS='=' read -r a b <<<"$pair"
 echo done 2>&1 >/dev/null </dev/null
+cat <<EOF
+$((n + 1)) $(uname)
+EOF
 """
     assert sorted(_names(text)) == sorted([
         "printf", "date", "shift", "die", "echo", ":", "echo", "echo", "cat", "in_chroot",
-        "chroot", "awk", "sort", "read", "echo",
+        "chroot", "awk", "sort", "read", "echo", "cat", "uname",
     ])  # fmt: skip
     assert parse_script(text).functions == {"log"}
+
+
+@pytest.mark.parametrize(
+    "text", ['host="${address%%]*}"\n', "cat <<EOF\n`date`\nEOF\n", 'echo "unterminated\n']
+)
+def test_parser_refuses_what_it_cannot_read(text: str) -> None:
+    """Rather than miss a command: tree-sitter-bash trips on the first two (the last is no
+    bash)."""
+    with pytest.raises(ValueError, match="line"):
+        parse_script(text)
 
 
 def test_parser_reads_lines_and_arguments() -> None:
