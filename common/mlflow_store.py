@@ -20,14 +20,14 @@ if TYPE_CHECKING:
 
 
 def tracking_client(settings: Settings) -> MlflowClient:
-    from mlflow import MlflowClient
+    from mlflow import MlflowClient  # noqa: PLC0415 - seconds to import: only when used
 
     return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
 
 
 def experiment_id(client: MlflowClient, settings: Settings, name: str) -> str:
     """Experiment ``name``'s id, created if missing (racing creators get the same one)."""
-    from mlflow.exceptions import MlflowException
+    from mlflow.exceptions import MlflowException  # noqa: PLC0415 - as in tracking_client
 
     existing = client.get_experiment_by_name(name)
     if existing is not None:
@@ -63,19 +63,14 @@ def answering(settings: Settings, what: str, kept: str = "") -> Iterator[None]:
 
 
 def _unreachable(error: Exception) -> bool:
-    """A connection that failed, not an answer: requests' errors (the season store's client,
-    ``common/mlflow_rest.py``, and MLflow's artifact downloads), a gateway saying the server is
-    not there, or MLflow's REST client's "API request to <url> failed with exception ..." once
-    its retries are spent."""
-    from requests import RequestException
-
-    from common.mlflow_rest import MlflowRestError
+    """A connection that failed, not an answer: requests' errors (MLflow's artifact transfers
+    raise some), or MLflow's REST client's "API request to <url> failed ..." once its retries
+    are spent (or when a gateway answers for it with a page that is not MLflow's)."""
+    from requests import RequestException  # noqa: PLC0415 - off the app's start
 
     if isinstance(error, RequestException | ConnectionError):
         return True
-    if isinstance(error, MlflowRestError):
-        return error.unavailable
-    # Only a process that imported MLflow can hold its errors (the fetch worker has no MLflow).
+    # Only a process that imported MLflow can hold its errors: no need to import it here.
     exceptions = sys.modules.get("mlflow.exceptions")
     return (
         exceptions is not None
