@@ -25,7 +25,7 @@ HEADLINE_LIMIT = 300  # a longer first line goes to the details whole, clipped i
 # Exceptions whose message is written for people: their type name is not repeated to them.
 _PLAIN = re.compile(
     r"^(?:UpstreamError|InvalidSeasonError|InvalidResponseError"
-    r"|DamagedFileError|WriteFailedError|StoreUnavailableError): "
+    r"|DamagedFileError|WriteFailedError|StoreUnavailableError|ArtifactsNotSharedError): "
 )
 
 

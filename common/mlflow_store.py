@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from common.failures import StoreUnavailableError
-from common.mlflow_rest import MlflowRestError
 from common.model_registry import is_connection_failure
 from common.settings import Settings
 
@@ -67,15 +66,13 @@ def answering(settings: Settings, what: str, kept: str = "") -> Iterator[None]:
 
 
 def _unreachable(error: Exception) -> bool:
-    """A connection that failed, not an answer: requests' errors (the season store's client,
-    ``common/mlflow_rest.py``, and MLflow's artifact downloads), a gateway saying the server is
-    not there, or MLflow's REST client's "API request to <url> failed with exception ..." once
-    its retries are spent."""
+    """A connection that failed, not an answer: requests' errors (MLflow's artifact transfers
+    and the light registry reader raise them), or MLflow's REST client's "API request to <url>
+    failed ..." once its retries are spent (or when a gateway answers for it with a page that
+    is not MLflow's)."""
     if is_connection_failure(error):
         return True
-    if isinstance(error, MlflowRestError):
-        return error.unavailable
-    # Only a process that imported MLflow can hold its errors (the fetch worker has no MLflow).
+    # Only a process that imported MLflow can hold its errors: no need to import it here.
     exceptions = sys.modules.get("mlflow.exceptions")
     return (
         exceptions is not None

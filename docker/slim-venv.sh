@@ -1,5 +1,6 @@
 #!/bin/sh
 # Remove what a service never runs from a built venv, before the final stage copies it:
+# - what one service lists in SLIM_VENV_DROP (see Usage below);
 # - test suites shipped inside wheels (-124 MB in the train venv);
 # - build-only files: C/C++/Cython sources, headers, type stubs (-18 MB);
 # - pyarrow's Arrow Flight RPC, which no service loads (-29 MB; pyarrow.lib itself links
@@ -25,10 +26,41 @@
 #
 # Usage: slim-venv VENV [MODULE...]: the modules the service imports as it starts (and the
 # heavy ones its tasks import), not just the packages: `sklearn` alone loads little of sklearn.
+# SLIM_VENV_DROP (environment, optional): what one service's venv holds but the service never
+# loads, removed first: whitespace-separated paths under site-packages (globs allowed, e.g.
+# `cryptography-*.dist-info`), or bin/NAME for a script of the venv. A path that matches
+# nothing fails the build (a dependency renamed or gone: update the list), and so does a
+# removal that breaks an import of MODULE... (the check below).
 set -eu
 venv="$1"
 shift
 site="$(echo "$venv"/lib/python3*/site-packages)"
+if [ -n "${SLIM_VENV_DROP:-}" ]; then
+  before="$(du -sk "$venv" | cut -f1)"
+  set -f  # split the list on whitespace without expanding its globs here
+  for pattern in $SLIM_VENV_DROP; do
+    case "$pattern" in
+      /* | *..*) echo "slim-venv: SLIM_VENV_DROP: $pattern: not a path inside the venv" >&2; exit 1 ;;
+      bin/*) base="$venv" ;;
+      *) base="$site" ;;
+    esac
+    set +f
+    found=""
+    for path in "$base"/$pattern; do
+      if [ -e "$path" ] || [ -L "$path" ]; then
+        rm -rf "$path"
+        found=yes
+      fi
+    done
+    set -f
+    if [ -z "$found" ]; then
+      echo "slim-venv: SLIM_VENV_DROP: $pattern: nothing matches in $base" >&2
+      exit 1
+    fi
+  done
+  set +f
+  echo "slim-venv: dropped $(( (before - $(du -sk "$venv" | cut -f1)) / 1024 )) MB (SLIM_VENV_DROP)"
+fi
 find "$site" -depth -type d -name tests -exec rm -rf {} +
 find "$site" -type f \( -name '*.c' -o -name '*.cpp' -o -name '*.h' -o -name '*.hpp' \
   -o -name '*.pyx' -o -name '*.pxd' -o -name '*.pxi' -o -name '*.pyi' -o -name '*.pyc' \) -delete

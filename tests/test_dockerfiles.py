@@ -435,11 +435,13 @@ def test_the_workers_start_imports_are_compiled() -> None:
 
 
 # In the multi-host profile the workers and the app reach MLflow over HTTP (the REST store, the
-# server's artifact proxy; the fetch worker stores and reads seasons through its REST API with
-# requests alone), and the server keeps its metadata in PostgreSQL through psycopg2: their venvs
-# compile those modules too.
+# server's artifact proxy; the fetch worker stores and reads seasons back), and the server keeps
+# its metadata in PostgreSQL through psycopg2: their venvs compile those modules too.
 MULTIHOST_MODULES = {
-    "fetch": {"requests", "requests.adapters", "urllib3.util.retry"},
+    "fetch": {
+        "mlflow", "mlflow.tracking", "mlflow.artifacts", "mlflow.store.tracking.rest_store",
+        "mlflow.store.artifact.mlflow_artifacts_repo", "mlflow.store.artifact.http_artifact_repo",
+    },
     "train": {"mlflow.store.tracking.rest_store", "mlflow.store.artifact.mlflow_artifacts_repo"},
     "ui": {"mlflow.store.tracking.rest_store", "mlflow.store.artifact.mlflow_artifacts_repo"},
     "mlflow": {"psycopg2", "sqlalchemy.dialects.postgresql.psycopg2"},
@@ -461,14 +463,53 @@ def test_the_multihost_imports_are_compiled(image: str) -> None:
     assert len(listed) == len(set(listed)), f"venv-{image} lists a module twice"
 
 
-def test_the_fetch_image_carries_no_mlflow() -> None:
-    """The fetch worker reaches MLflow through its REST API (common/mlflow_rest.py): neither its
-    extra nor its venv's module list names MLflow (the image's size budget has no room for it)."""
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    extras = project["optional-dependencies"]
-    assert not [d for d in extras["fetch"] if d.lower().startswith("mlflow")], extras["fetch"]
-    listed = slim_venv_modules(parse_dockerfile(DOCKERFILE), "fetch")
-    assert not [m for m in listed if m.split(".")[0] == "mlflow"], listed
+def test_the_fetch_extra_has_the_mlflow_client_of_the_others() -> None:
+    """The season store uses MLflow's own client (common/season_store.py): the fetch extra
+    has mlflow-skinny, at the floor the train and ui extras set, and not the full server."""
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+
+    def mlflow_of(extra: str) -> list[str]:
+        return [d for d in extras[extra] if d.lower().startswith("mlflow")]
+
+    assert mlflow_of("fetch") == mlflow_of("train") == mlflow_of("ui"), extras
+    assert [d.split(">=")[0] for d in mlflow_of("fetch")] == ["mlflow-skinny"]
+
+
+# What the fetch worker's MLflow client loads beyond its listed modules (measured: every module a
+# publish, search and download against a --serve-artifacts server imported): `import mlflow`
+# looks up databricks.agents (so the databricks namespace package must stay) and imports the
+# gateway (FastAPI, Starlette), protobuf and OpenTelemetry; billiard uses cffi when it is there.
+FETCH_CLIENT_LOADS = [
+    "databricks/__init__.py", "fastapi", "starlette", "google/protobuf", "opentelemetry",
+    "cffi", "pycparser", "mlflow/gateway/__init__.py", "mlflow/store/artifact",
+]  # fmt: skip
+
+
+def test_the_fetch_venv_drops_nothing_its_client_loads() -> None:
+    """SLIM_VENV_DROP (docker/slim-venv.sh) in venv-fetch: relative paths, none holding a module
+    the worker imports (the listed ones, and what MLflow's client loads besides)."""
+    from fnmatch import fnmatch
+
+    stages = stage_map(parse_dockerfile(DOCKERFILE))
+    runs = " ".join(a for k, a in stages["venv-fetch"].instructions if k == "RUN")
+    found = re.search(r'SLIM_VENV_DROP="([^"]*)"\s+slim-venv /opt/venv ', runs)
+    assert found, "venv-fetch: SLIM_VENV_DROP set on the slim-venv command"
+    dropped = found.group(1).split()
+    assert dropped
+    assert all(not d.startswith("/") and ".." not in d for d in dropped), dropped
+    listed = slim_venv_modules(list(stages.values()), "fetch")
+    kept = [m.replace(".", "/") for m in listed] + FETCH_CLIENT_LOADS
+    for path in kept:
+        parts = path.split("/")
+        prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+        hits = [d for d in dropped for p in prefixes if fnmatch(p, d)]
+        assert not hits, f"SLIM_VENV_DROP {hits} would remove {path}, which the fetch worker loads"
+    for stage in stages:  # the other venvs keep everything (their services load more of MLflow)
+        if stage.startswith("venv-") and stage != "venv-fetch":
+            other = " ".join(a for k, a in stages[stage].instructions if k == "RUN")
+            assert "SLIM_VENV_DROP" not in other, stage
 
 
 # --- health checks -------------------------------------------------------------------------------

@@ -21,10 +21,14 @@ from mlflow import MlflowClient
 from pydantic import ValidationError
 
 from common.champion import find_champion, load_champion_results
-from common.failures import DamagedFileError
-from common.mlflow_rest import MlflowRestError
+from common.failures import DamagedFileError, split_error
 from common.queueing import request_refresh
-from common.season_store import MlflowDataDir, StoreUnavailableError, open_data
+from common.season_store import (
+    ArtifactsNotSharedError,
+    MlflowDataDir,
+    StoreUnavailableError,
+    open_data,
+)
 from common.seasons import Season
 from common.settings import Settings
 from common.storage import DataDir
@@ -77,14 +81,19 @@ def _stored_files(root: Path, season: Season) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in paths}
 
 
-def _seed(settings: Settings, seasons: list[Season]) -> None:
-    """Store ``seasons`` from the bundled recordings, through the store (the seed task's path)."""
+def _recordings(settings: Settings, seasons: list[Season]) -> Path:
+    """A folder of the bundled recordings of ``seasons``."""
     folder = settings.data_dir.parent / "recordings"
     folder.mkdir(exist_ok=True)
     for season in seasons:
         for path in RECORDINGS.glob(f"*_{season}_*"):
             shutil.copy(path, folder / path.name)
-    seed_from_recordings(folder, open_data(settings).sync(), settings)
+    return folder
+
+
+def _seed(settings: Settings, seasons: list[Season]) -> None:
+    """Store ``seasons`` from the bundled recordings, through the store (the seed task's path)."""
+    seed_from_recordings(_recordings(settings, seasons), open_data(settings).sync(), settings)
 
 
 def _recleaned(settings: Settings, season: Season) -> None:
@@ -110,15 +119,26 @@ def test_open_data_follows_the_setting(tmp_path: Path) -> None:
         Settings(data_dir=tmp_path, data_store="mlflow", tracking_server_url="")
 
 
-def test_the_season_store_imports_no_mlflow() -> None:
-    """The fetch image has no MLflow (common/mlflow_rest.py): neither the fetch worker's modules
-    nor the season store may import any of it."""
+def test_a_worker_start_imports_no_mlflow(tmp_path: Path) -> None:
+    """MLflow takes seconds to import: the fetch worker's modules, the CLI and the season store
+    (opened in either profile) load none of it; the MLflow-backed store imports it at its first
+    call to the server."""
     code = (
-        "import sys, common.season_store, cli, workers.fetch.tasks\n"
+        "import sys, common.season_store, cli.main, workers.fetch.tasks\n"
+        "from pathlib import Path\n"
+        "from common.settings import Settings\n"
+        "scratch = Path(sys.argv[1])\n"
+        "common.season_store.open_data(Settings(data_dir=scratch)).sync()\n"
+        "store = common.season_store.open_data(Settings(data_dir=scratch, data_store='mlflow',\n"
+        "    tracking_server_url='http://127.0.0.1:9'))\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'mlflow')\n"
-        "assert not loaded, loaded"
+        "assert not loaded, loaded\n"
+        "store._client\n"
+        "assert 'mlflow' in sys.modules\n"
     )
-    run = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], check=False, capture_output=True, text=True
+    )
     assert run.returncode == 0, run.stderr
 
 
@@ -204,6 +224,41 @@ def test_a_damaged_artifact_is_named_and_the_copy_kept(
     assert _stored_files(reader.root, SEASONS[0]) == kept
 
 
+def test_a_failed_upload_leaves_its_run_failed_and_the_previous_version_stored(
+    tmp_path: Path, mlflow_server: MlflowServer, names: dict[str, str], monkeypatch: Any
+) -> None:
+    # One quick retry: ending the run as FAILED may meet the connection the upload left reset.
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0")
+    writer = _settings(tmp_path / "fetch-a", mlflow_server.url, names)
+    _seed(writer, SEASONS[:1])
+    kept = _stored_files(writer.data_dir, SEASONS[0])
+    client = MlflowClient(mlflow_server.url)
+    experiment = client.get_experiment_by_name(names["MLFLOW_SEASONS_EXPERIMENT"]).experiment_id
+
+    # The server cannot write this experiment's artifacts (a file where its folder was): it
+    # answers the upload of the next version with an error (500), or drops the connection.
+    stored = mlflow_server.dir / "artifacts" / experiment
+    aside = stored.with_name(f"{experiment}.aside")
+    stored.rename(aside)
+    stored.write_text("not a folder")
+    try:
+        with pytest.raises(StoreUnavailableError) as raised:
+            _recleaned(writer, SEASONS[0])
+    finally:
+        stored.unlink()
+        aside.rename(stored)
+    first, *details = str(raised.value).splitlines()
+    assert first.startswith(f"could not store {SEASONS[0]} in the MLflow store at ")
+    assert first.endswith("; the store keeps its previous version of the season")
+    assert details  # the client's own error, below
+
+    runs = client.search_runs([experiment], order_by=["attributes.start_time DESC"])
+    assert [run.info.status for run in runs] == ["FAILED", "FINISHED"]
+    reader = open_data(_settings(tmp_path / "app", mlflow_server.url, names)).sync()
+    assert _stored_files(reader.root, SEASONS[0]) == kept
+
+
 def test_an_unreachable_store_is_one_line_and_changes_nothing(
     tmp_path: Path, mlflow_server: MlflowServer, names: dict[str, str], monkeypatch: Any
 ) -> None:
@@ -227,22 +282,28 @@ def test_an_unreachable_store_is_one_line_and_changes_nothing(
 def test_a_server_that_does_not_serve_artifacts_is_named_and_nothing_is_stored(
     tmp_path: Path, mlflow_server: MlflowServer, names: dict[str, str]
 ) -> None:
-    """Seasons whose experiment keeps artifacts where only the server can reach them (a file
-    path, not the server's mlflow-artifacts proxy): the error says what to change, the run is
-    left FAILED, and no reader takes a season from it."""
+    """Seasons whose experiment keeps artifacts at a path (a server without --serve-artifacts):
+    MLflow's client would write and read them on each host's own disk, so every host would
+    hold different seasons. Writers and readers refuse it, saying what to change, before any
+    run is created."""
     settings = _settings(tmp_path / "fetch", mlflow_server.url, names)
     client = MlflowClient(mlflow_server.url)
     experiment = client.create_experiment(
         settings.mlflow_seasons_experiment, artifact_location=(tmp_path / "server-only").as_uri()
     )
-    with pytest.raises(MlflowRestError, match="start the MLflow server with --serve-artifacts"):
-        _seed(settings, SEASONS[:1])
+    writer = open_data(settings)  # not synced first: the write itself refuses
+    with pytest.raises(ArtifactsNotSharedError) as raised:
+        seed_from_recordings(_recordings(settings, SEASONS[:1]), writer, settings)
+    headline, _ = split_error(f"{type(raised.value).__name__}: {raised.value}")
+    assert headline.startswith(f"the MLflow experiment {settings.mlflow_seasons_experiment} ")
+    assert "start the MLflow server with --serve-artifacts" in headline
 
-    runs = client.search_runs([experiment])
-    assert [run.info.status for run in runs] == ["FAILED"]
+    assert client.search_runs([experiment]) == []
+    assert not (tmp_path / "server-only").exists()
     reader = open_data(_settings(tmp_path / "app", mlflow_server.url, names))
-    assert not reader.has_seasons()
-    assert reader.sync().cleaned_seasons() == []
+    with pytest.raises(ArtifactsNotSharedError):
+        reader.sync()
+    assert reader.cleaned_seasons() == []
 
 
 def _wait_done(task_id: str, timeout_s: float = 240) -> dict[str, Any]:
