@@ -78,10 +78,13 @@ class RedisServer:
 class MlflowServer:
     """A real MLflow tracking server (``mlflow server``) on a free port, as the multi-host
     profile runs it: runs and registry in its own store (SQLite here, PostgreSQL in compose),
-    artifacts served through it (``--serve-artifacts``), so clients need nothing but HTTP."""
+    artifacts served through it (``--serve-artifacts``), so clients need nothing but HTTP.
+    ``store_dir`` (kept at stop) holds the runs and artifacts of an earlier server to reuse."""
 
-    def __init__(self, log_dir: Path) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="test-mlflow-"))
+    def __init__(self, log_dir: Path, store_dir: Path | None = None) -> None:
+        self.kept = store_dir is not None
+        self.dir = store_dir or Path(tempfile.mkdtemp(prefix="test-mlflow-"))
+        self.dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [
@@ -118,7 +121,8 @@ class MlflowServer:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if not self.kept:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def own_mlflow_names() -> dict[str, str]:

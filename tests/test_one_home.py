@@ -137,26 +137,66 @@ print(json.dumps({{"env": {{k: os.environ.get(k) for k in {list(MLFLOW_DEFAULTS)
     assert seen == {"env": MLFLOW_DEFAULTS, "telemetry": False}
 
 
-def _imported_packages(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(), filename=str(path))
+def _imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports by absolute name, at its top or inside functions."""
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
+            names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
+            names.add(node.module)
     return names
+
+
+def _imported_packages(path: Path) -> set[str]:
+    return {name.split(".")[0] for name in _imported_modules(path)}
+
+
+DEV_ONLY = {"devkit", "tests", "scripts", "benchmarks"}
+PRODUCT = {"common", "cli", "workers", "ui", "replay"}
 
 
 def test_tests_and_benchmarks_share_devkit_not_each_other() -> None:
     crossing = []
-    for folder, other in (("tests", "scripts"), ("scripts", "tests"), ("devkit", "tests")):
-        for path in sorted((PROJECT_ROOT / folder).glob("*.py")):
+    for folder, others in (
+        ("tests", {"benchmarks", "scripts"}),
+        ("benchmarks", {"tests", "scripts"}),
+        ("scripts", {"tests", "benchmarks"}),
+        ("devkit", {"tests", "benchmarks", "scripts"}),
+    ):
+        for path in sorted((PROJECT_ROOT / folder).rglob("*.py")):
             name = path.relative_to(PROJECT_ROOT).as_posix()
-            if other in _imported_packages(path):
-                crossing.append(f"{name} imports {other}")
+            crossing += [f"{name} imports {o}" for o in sorted(others & _imported_packages(path))]
     assert crossing == []
     # Product code never imports the dev-only packages (they are not in the images).
-    for package in ("common", "workers", "ui", "replay"):
+    for package in PRODUCT:
         for path in sorted((PROJECT_ROOT / package).rglob("*.py")):
-            assert not {"devkit", "tests", "scripts"} & _imported_packages(path), path
+            assert not DEV_ONLY & _imported_packages(path), path
+
+
+def test_benchmarks_share_one_harness_not_each_other() -> None:
+    benchmarks = sorted((PROJECT_ROOT / "benchmarks").glob("*.py"))
+    assert {p.stem for p in benchmarks} >= {"harness", "cli", "pipeline", "refresh", "ui"}
+    for path in benchmarks:
+        if path.stem in {"__init__", "harness"}:
+            continue
+        ours = {m for m in _imported_modules(path) if m.split(".")[0] == "benchmarks"}
+        assert ours == {"benchmarks.harness"}, path.name
+    assert "benchmarks" not in _imported_packages(PROJECT_ROOT / "benchmarks" / "harness.py")
+
+
+def test_the_cli_benchmark_times_the_console_script_without_the_product() -> None:
+    # The CLI's internals change under it: it may use only the console script, environment
+    # variables and the harness, and loading it (and the harness) imports no product code.
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys, benchmarks.cli; print(' '.join(sys.modules))"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    loaded = {name.split(".")[0] for name in out.stdout.split()}
+    assert "benchmarks" in loaded
+    assert not PRODUCT & loaded
+    assert not PRODUCT & _imported_packages(PROJECT_ROOT / "benchmarks" / "cli.py")

@@ -2,7 +2,7 @@
 a host restart does), a Redis restart, publishers racing on one claim.
 
 Workers run with short leases (``LEASE_TTL_S`` 3 s, recovery every second) so the suite is
-quick; the shipped defaults (30 s, 15 s) are what ``scripts/benchmark_recovery.py`` measures.
+quick; the shipped defaults (30 s, 15 s) are what ``benchmarks/recovery.py`` measures.
 """
 
 from __future__ import annotations

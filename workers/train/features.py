@@ -14,7 +14,7 @@ every per-36 count, rose. Ranked within the season, a 1997 player who shot more 
 90 % of his league sits where a 2019 player who did the same sits. Measured on the 27 bundled
 seasons (9,007 player-seasons) with the curated comparison set (tests/data/comparisons.csv;
 both directions of each pair: rank of the other player among all players of his season) and
-k-means k = 6-12 (``scripts/compare_style_spaces.py`` prints this table):
+k-means k = 6-12 (``benchmarks/style_spaces.py`` prints this table):
 
 ======================================  ==========  ===========  ==========================
 space                                   top-10 hit  median rank  stable k (J ≥ .75, ARI ≥ .95)

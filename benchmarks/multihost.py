@@ -1,9 +1,9 @@
 """Benchmark of the multi-host profile's costs (not a test): prints figures.
 
-    uv run python -m scripts.benchmark_multihost                 # 27-season backfills, trainings
-    uv run python -m scripts.benchmark_multihost --seasons 8     # a shorter backfill
-    uv run python -m scripts.benchmark_multihost --no-backfill   # the trainings only
-    uv run python -m scripts.benchmark_multihost --gap 0.2 --no-training   # backfills, local gap
+    uv run python -m benchmarks.multihost                 # 27-season backfills, trainings
+    uv run python -m benchmarks.multihost --seasons 8     # a shorter backfill
+    uv run python -m benchmarks.multihost --no-backfill   # the trainings only
+    uv run python -m benchmarks.multihost --gap 0.2 --no-training   # backfills, local gap
 
 The profile's code paths, as processes on this machine (what the code and MLflow cost, without
 Docker's): a real Redis, a real MLflow tracking server serving artifacts
@@ -30,31 +30,35 @@ On 2 shared cores the wall times stretch with whatever else runs: say so when qu
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from devkit.figures import emit
+from benchmarks.harness import (
+    RECORDINGS,
+    bundled_seasons,
+    child_figures,
+    emit,
+    local_redis,
+    machine,
+    mlflow_server,
+    parser,
+    write_json,
+)
 from devkit.services import own_mlflow_names
 
 DEFAULT_GAP_S = 1.0  # NBA_MIN_REQUEST_GAP_S's default
 CHILD = """
-import json, resource, sys, time
+import json, resource, time
 from cli.main import main
-wall, cpu = time.perf_counter(), time.process_time()
+wall = time.perf_counter()
 code = main(["train", "--inline"])
 usage = resource.getrusage(resource.RUSAGE_SELF)
-with open("/proc/self/status") as status:
-    hwm = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 print("FIGURES " + json.dumps({"code": code, "wall_s": time.perf_counter() - wall,
-      "cpu_s": usage.ru_utime + usage.ru_stime, "peak_mib": hwm / 1024}))
+      "cpu_s": usage.ru_utime + usage.ru_stime, "peak_mib": status_kib("VmHWM") / 1024}))
 """
 
 
@@ -120,7 +124,6 @@ def seed_both(root: Path, server_url: str, own: dict[str, str]) -> tuple[Path, P
     """Every bundled season into a single-host data directory and into the MLflow store."""
     from common.season_store import open_data
     from common.settings import Settings
-    from devkit.services import RECORDINGS
     from workers.fetch.recordings import seed_from_recordings
 
     volume = root / "volume"
@@ -154,65 +157,41 @@ def first_copy(server_url: str, scratch: Path, own: dict[str, str]) -> float:
 
 def training(env: dict[str, str]) -> dict[str, Any]:
     """Train on every season in a child process (the task's code, inline); its figures."""
-    from devkit.services import PROJECT_ROOT
-
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
-    line = next((x for x in result.stdout.splitlines() if x.startswith("FIGURES ")), None)
-    if line is None or result.returncode != 0:
-        raise RuntimeError(f"training failed ({result.returncode}):\n{result.stderr[-3000:]}")
-    return json.loads(line.removeprefix("FIGURES "))
+    return child_figures(CHILD, env)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seasons", type=int, default=27, help="seasons in the backfill")
-    parser.add_argument("--no-backfill", action="store_true", help="only the trainings")
-    parser.add_argument("--no-training", action="store_true", help="only the backfills")
-    parser.add_argument(
+    cli = parser(__doc__)
+    cli.add_argument("--seasons", type=int, default=27, help="seasons in the backfill")
+    cli.add_argument("--no-backfill", action="store_true", help="only the trainings")
+    cli.add_argument("--no-training", action="store_true", help="only the backfills")
+    cli.add_argument(
         "--gap", type=float, default=DEFAULT_GAP_S, help="politeness gap, seconds (default 1)"
     )
-    parser.add_argument("--json", type=Path, help="also write the figures here")
-    args = parser.parse_args()
+    args = cli.parse_args()
 
-    from devkit.services import RECORDINGS, MlflowServer, RedisServer
+    seasons = bundled_seasons()[-args.seasons :]
+    figures: dict[str, Any] = machine()
+    with (
+        local_redis(),  # before common.celery_app is imported
+        tempfile.TemporaryDirectory(prefix="bench-multihost-") as tmp,
+        mlflow_server(Path(tmp)) as server,
+    ):
+        from replay.server import run_replay_server
 
-    redis_server = RedisServer()
-    os.environ["REDIS_URL"] = redis_server.url  # before common.celery_app is imported
-    os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
-    from replay.server import run_replay_server
-    from workers.fetch.recordings import bundled_recordings
-
-    every = [str(s) for s in sorted(bundled_recordings(RECORDINGS))]
-    seasons = every[-args.seasons :]
-    figures: dict[str, Any] = {"machine_load": os.getloadavg()}
-    with tempfile.TemporaryDirectory(prefix="bench-multihost-") as tmp:
         root = Path(tmp)
-        server = MlflowServer(root)
-        try:
-            if not args.no_backfill:
-                with run_replay_server(RECORDINGS, fault_delay_s=1.0) as replay_url:
-                    for workers in (1, 2):
-                        emit(f"backfill of {len(seasons)} seasons, {workers} fetch worker(s)…")
-                        figures[f"backfill_{workers}"] = backfill(
-                            workers, seasons, server.url, replay_url, root, gap_s=args.gap
-                        )
-                        emit(f"  {json.dumps(figures[f'backfill_{workers}'], default=str)}")
-            if not args.no_training:
-                figures |= trainings(root, server.url)
-        finally:
-            server.stop()
-            redis_server.stop()
-    report(figures)
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2, default=str))
+        if not args.no_backfill:
+            with run_replay_server(RECORDINGS, fault_delay_s=1.0) as replay_url:
+                for workers in (1, 2):
+                    emit(f"backfill of {len(seasons)} seasons, {workers} fetch worker(s)…")
+                    figures[f"backfill_{workers}"] = backfill(
+                        workers, seasons, server.url, replay_url, root, gap_s=args.gap
+                    )
+                    emit(f"  {json.dumps(figures[f'backfill_{workers}'], default=str)}")
+        if not args.no_training:
+            figures |= trainings(root, server.url)
+    summary(figures)
+    write_json(args.json, figures)
 
 
 def trainings(root: Path, server_url: str) -> dict[str, Any]:
@@ -234,9 +213,10 @@ def trainings(root: Path, server_url: str) -> dict[str, Any]:
     return figures
 
 
-def report(figures: dict[str, Any]) -> None:
+def summary(figures: dict[str, Any]) -> None:
     emit()
-    emit(f"load average at the start: {', '.join(f'{x:.1f}' for x in figures['machine_load'])}")
+    loads = ", ".join(f"{x:.1f}" for x in figures["load_average_before"])
+    emit(f"{figures['cpus']} CPUs, load average at the start: {loads}")
     for workers in (1, 2):
         run = figures.get(f"backfill_{workers}")
         if run:

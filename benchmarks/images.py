@@ -1,9 +1,9 @@
 """Benchmark of the Docker images and the stack: prints figures against the targets (not a test).
 
-    uv run python -m scripts.benchmark_images                     # everything (~25 min)
-    uv run python -m scripts.benchmark_images --idle-minutes 1    # a quicker idle window
-    uv run python -m scripts.benchmark_images --cold              # + a cold build
-    uv run python -m scripts.benchmark_images --no-stack          # images only (~5 min)
+    uv run python -m benchmarks.images                     # everything (~25 min)
+    uv run python -m benchmarks.images --idle-minutes 1    # a quicker idle window
+    uv run python -m benchmarks.images --cold              # + a cold build
+    uv run python -m benchmarks.images --no-stack          # images only (~5 min)
 
 Everything is built from a temporary copy of the repository under its own image tag
 (``TAG=bench``) and run as its own compose project (``nba-bench``, both compose files: the
@@ -44,7 +44,6 @@ machine was doing (say so when quoting them).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -58,9 +57,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from devkit.figures import emit
+from benchmarks.harness import PROJECT_ROOT, emit, machine, parser, verdict, write_json
+from devkit.services import free_port
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 COPIED = [
     "pyproject.toml",
     "uv.lock",
@@ -205,10 +204,8 @@ def bench_sizes() -> dict[str, Any]:
         size = image_size(f"nba-archetypes/{name}:{TAG}")
         added = size - base
         target = TARGETS.get(name)
-        verdict = ""
-        if target is not None:
-            verdict = f"≤ {target} MB: {'ok' if added / 1e6 <= target else 'MISSED'}"
-        emit(f"{name:8} {mb(size):>28} {mb(added):>30}  {verdict}")
+        judged = verdict(added / 1e6, ("≤", target) if target else None, " MB")
+        emit(f"{name:8} {mb(size):>28} {mb(added):>30}  {judged}")
         figures[name] = {"size": size, "added_above_base": added}
     return {"base": base, "images": figures}
 
@@ -294,13 +291,13 @@ def bench_builds(ws: Workspace, cold: bool) -> dict[str, float]:
     emit(f"rebuild with nothing changed:          {figures['no_change_rebuild_s']:.1f} s")
     settings = ws.root / "common" / "settings.py"  # every image but mlflow's and replay's
     with settings.open("a") as handle:
-        handle.write(f"\n# benchmark_images: code-only change {time.time_ns()}\n")
+        handle.write(f"\n# benchmarks.images: code-only change {time.time_ns()}\n")
     before = image_ids()
     figures["warm_rebuild_s"] = ws.compose("build")
     rebuilt = sorted(name for name, image_id in image_ids().items() if before[name] != image_id)
-    ok = "ok" if figures["warm_rebuild_s"] <= WARM_REBUILD_TARGET_S else "MISSED"
+    judged = verdict(figures["warm_rebuild_s"], ("≤", WARM_REBUILD_TARGET_S), " s")
     emit(f"warm rebuild after a code-only change: {figures['warm_rebuild_s']:.1f} s "
-         f"(target ≤ {WARM_REBUILD_TARGET_S:.0f} s: {ok}); "
+         f"(target {judged}); "
          f"new images: {', '.join(rebuilt) or 'none'}")  # fmt: skip
     return figures
 
@@ -383,14 +380,6 @@ CHAMPION = (
 )
 TIMED = 'TIMEFORMAT="%3U %3S"; time (for ((i = 0; i < $0; i++)); do "$@" >/dev/null 2>&1; done)'
 ENGINE_PROCESSES = ("dockerd", "containerd", "containerd-shim", "containerd-shim-runc-v2", "runc")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def parse_time(stamp: str) -> float:
@@ -551,16 +540,15 @@ def bench_idle(stack: Stack, seconds: float) -> dict[str, Any]:
             checks_per_minute += 60 / interval
         every = f"health check every {interval:.0f} s" if interval else "no health check"
         emit(f"  {service:13} {cpu:6.2f} s  {100 * cpu / elapsed:5.2f} %   ({every})")
-    ok = "ok" if 100 * total / elapsed <= IDLE_TARGET_PERCENT else "MISSED"
+    idle = ("≤", IDLE_TARGET_PERCENT)
     emit(f"  {'containers':13} {total:6.2f} s  {100 * total / elapsed:5.2f} %   "
-         f"(target ≤ {IDLE_TARGET_PERCENT:.0f} %: {ok})")  # fmt: skip
+         f"(target {verdict(100 * total / elapsed, idle, ' %')})")  # fmt: skip
     emit(f"  {'Docker engine':13} {engine:6.2f} s  {100 * engine / elapsed:5.2f} %   "
          f"(dockerd, containerd, shims, runc: {checks_per_minute:.0f} health checks a minute; "
          f"and whatever else uses Docker here)")  # fmt: skip
     both = total + engine
-    ok = "ok" if 100 * both / elapsed <= IDLE_TARGET_PERCENT else "MISSED"
     emit(f"  {'both':13} {both:6.2f} s  {100 * both / elapsed:5.2f} %   "
-         f"(target ≤ {IDLE_TARGET_PERCENT:.0f} %: {ok})")  # fmt: skip
+         f"(target {verdict(100 * both / elapsed, idle, ' %')})")  # fmt: skip
     return {
         "seconds": elapsed,
         "containers_cpu_s": per_service,
@@ -632,8 +620,7 @@ def bench_cold_starts(stack: Stack) -> dict[str, Any]:
         if ready is not None:
             line += f" (worker ready after {ready:4.1f} s)"
         if service in WORKERS and healthy is not None:
-            ok = "ok" if healthy <= WORKER_HEALTHY_TARGET_S else "MISSED"
-            line += f"  target ≤ {WORKER_HEALTHY_TARGET_S:.0f} s: {ok}"
+            line += f"  target {verdict(healthy, ('≤', WORKER_HEALTHY_TARGET_S), ' s')}"
         emit(line)
     return figures
 
@@ -657,22 +644,19 @@ def bench_stack(ws: Workspace, idle_s: float) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cold", action="store_true", help="also time a cold build")
-    parser.add_argument("--no-stack", action="store_true", help="images only: no stack figures")
-    parser.add_argument(
-        "--idle-minutes", type=float, default=5.0, help="idle CPU window (default 5)"
-    )
-    parser.add_argument("--runs", type=int, default=5, help="imports timed per variant")
-    parser.add_argument("--keep", action="store_true", help="keep the nba-archetypes/*:bench tags")
-    parser.add_argument("--json", type=Path, help="also write the figures here")
-    args = parser.parse_args()
+    cli = parser(__doc__)
+    cli.add_argument("--cold", action="store_true", help="also time a cold build")
+    cli.add_argument("--no-stack", action="store_true", help="images only: no stack figures")
+    cli.add_argument("--idle-minutes", type=float, default=5.0, help="idle CPU window (default 5)")
+    cli.add_argument("--runs", type=int, default=5, help="imports timed per variant")
+    cli.add_argument("--keep", action="store_true", help="keep the nba-archetypes/*:bench tags")
+    args = cli.parse_args()
 
     server = docker("version", "-f", "{{.Server.Version}}").stdout.strip()
-    load = os.getloadavg()
+    results: dict[str, Any] = {"machine": machine()}
+    load = results["machine"]["load_average_before"]
     emit(f"# Docker images ({os.cpu_count()} CPUs, Docker {server}, "
          f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at the start)")  # fmt: skip
-    results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-images-") as tmp:
         ws = Workspace(Path(tmp))
         try:
@@ -693,8 +677,7 @@ def main() -> None:
                                    capture_output=True, check=False)  # fmt: skip
     load = os.getloadavg()
     emit(f"\nload average at the end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2, default=str))
+    write_json(args.json, results)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """How the style space was chosen: prints the measurements behind workers/train/features.py.
 
-    uv run python -m scripts.compare_style_spaces              # hit rates (~20 s)
-    uv run python -m scripts.compare_style_spaces --stability  # + k-means stability (~10 min)
+    uv run python -m benchmarks.style_spaces              # hit rates (~20 s)
+    uv run python -m benchmarks.style_spaces --stability  # + k-means stability (~10 min)
 
 For each candidate space (era adjustment, decorrelation, feature set), on the 27 bundled
 seasons: the curated cross-era comparisons (tests/data/comparisons.csv, both directions:
@@ -12,9 +12,7 @@ bootstrap Jaccard, seed ARI), scored as the training scores its candidates.
 
 from __future__ import annotations
 
-import argparse
 import csv
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.harness import PROJECT_ROOT, emit, parser, seed_seasons, write_json
+
 COMPARISONS = PROJECT_ROOT / "tests" / "data" / "comparisons.csv"
 FIRST_VERSION_FEATURES = ["FG3A_RATE", "FGA_PER36", "AST_PER36", "OREB_PER36"]
 BLOCKS = {
@@ -32,20 +31,12 @@ BLOCKS = {
 }  # fmt: skip
 
 
-def emit(line: str = "") -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-
-
 def players() -> pd.DataFrame:
-    from common.settings import Settings
     from common.storage import DataDir
-    from workers.fetch.recordings import seed_from_recordings
     from workers.train.dataset import load_training_data
 
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp))
-        seed_from_recordings(settings.recordings_dir, DataDir(Path(tmp)), settings)
+    with tempfile.TemporaryDirectory(prefix="bench-style-spaces-") as tmp:
+        seed_seasons(Path(tmp))
         return load_training_data(DataDir(Path(tmp))).players
 
 
@@ -95,27 +86,34 @@ def comparison_ranks(table: pd.DataFrame, X: np.ndarray) -> np.ndarray:
     return np.array(ranks)
 
 
-def stability(X: np.ndarray) -> str:
+def stability(X: np.ndarray) -> dict[str, dict[str, float]]:
+    """Per k: the weakest archetype's bootstrap Jaccard and the seed ARI."""
     from workers.train.candidates import candidate_grid
     from workers.train.scoring import evaluate
 
-    cells = []
+    cells = {}
     for candidate in candidate_grid(0):
         e = evaluate(candidate, X)
-        cells.append(f"k{e.n_clusters}: J {e.min_jaccard:.2f} ARI {e.seed_ari:.2f}")
-    return "; ".join(cells)
+        cells[f"k{e.n_clusters}"] = {"min_jaccard": e.min_jaccard, "seed_ari": e.seed_ari}
+    return cells
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--stability", action="store_true", help="also k-means stability")
-    args = parser.parse_args()
+    cli = parser(__doc__)
+    cli.add_argument("--stability", action="store_true", help="also k-means stability")
+    args = cli.parse_args()
     table = players()
     emit(f"{'space':40} {'top-10 hit':>10} {'median rank':>12}")
-    measure: Callable[[np.ndarray], str] = stability if args.stability else lambda X: ""
+    measure: Callable[[np.ndarray], dict] = stability if args.stability else lambda X: {}
+    figures = {}
     for name, X in spaces(table).items():
         ranks = comparison_ranks(table, X)
-        emit(f"{name:40} {np.mean(ranks <= 10):10.2f} {np.median(ranks):12.0f}  {measure(X)}")
+        hits, median, by_k = float(np.mean(ranks <= 10)), float(np.median(ranks)), measure(X)
+        figures[name] = {"top10_hit_rate": hits, "median_rank": median, "stability": by_k}
+        cells = "; ".join(f"{k}: J {c['min_jaccard']:.2f} ARI {c['seed_ari']:.2f}"
+                          for k, c in by_k.items())  # fmt: skip
+        emit(f"{name:40} {hits:10.2f} {median:12.0f}  {cells}".rstrip())
+    write_json(args.json, figures)
 
 
 if __name__ == "__main__":

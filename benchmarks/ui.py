@@ -1,7 +1,7 @@
 """Benchmark of the Streamlit app: prints figures against the targets (not a timed test).
 
-    uv run python -m scripts.benchmark_ui                  # builds the data (~1 min) first
-    uv run python -m scripts.benchmark_ui --data-dir DIR   # reuse DIR (built there if empty)
+    uv run python -m benchmarks.ui                  # builds the data (~1 min) first
+    uv run python -m benchmarks.ui --data-dir DIR   # reuse DIR (built there if empty)
 
 On all 27 bundled seasons with a champion trained on all of them, with ``streamlit run`` in
 its own process and headless Chromium (Debian's ``/usr/bin/chromium``) as the visitor:
@@ -18,33 +18,39 @@ its own process and headless Chromium (Debian's ``/usr/bin/chromium``) as the vi
 
 from __future__ import annotations
 
-import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from benchmarks.harness import (
+    PROJECT_ROOT,
+    emit,
+    parser,
+    repeat,
+    report,
+    seed_seasons,
+    since,
+    timed,
+    write_json,
+)
 from devkit.chromium import launch
+from devkit.services import free_port, wait_until
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 KOBE = 977
 REPEATS = 7
 TIMEOUT_MS = 120_000
 
 TARGETS = {  # name: (comparison, limit)
-    "health_s": None,
     "first_paint_s": ("≤", 5.0),
-    "charts_drawn_s": None,
     **{f"browser_{p}_s": ("≤", 0.5) for p in ("archetypes", "compare", "data", "pipeline")},
     **{f"rerun_{p}_s": ("≤", 0.5) for p in ("archetypes", "compare", "data", "pipeline")},
     **{f"apptest_{p}_s": ("≤", 0.5) for p in ("archetypes", "compare", "data", "pipeline")},
@@ -64,17 +70,6 @@ TITLES = {
 }
 
 
-def emit(line: str = "") -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 # --- Data -----------------------------------------------------------------------------------------
 
 
@@ -83,7 +78,6 @@ def build_data(data: Path) -> None:
     from common.champion import find_champion
     from common.settings import Settings
     from common.storage import DataDir
-    from workers.fetch.recordings import seed_from_recordings
     from workers.train.training import train_archetypes
 
     settings = Settings(data_dir=data)
@@ -91,16 +85,12 @@ def build_data(data: Path) -> None:
     if (data / "mlflow.db").exists() and find_champion(settings) is not None:
         emit(f"reusing the champion in {data}")
         return
-    started = time.perf_counter()
-    seed_from_recordings(settings.recordings_dir, DataDir(data), settings)
-    emit(f"seeded {len(DataDir(data).cleaned_seasons())} seasons in {_since(started):.1f} s")
-    started = time.perf_counter()
-    outcome = train_archetypes(settings)
-    emit(f"trained on all seasons in {_since(started):.1f} s: {outcome.message}")
-
-
-def _since(start: float) -> float:
-    return time.perf_counter() - start
+    with timed() as seeding:
+        seed_seasons(data)
+    emit(f"seeded {len(DataDir(data).cleaned_seasons())} seasons in {seeding.wall_s:.1f} s")
+    with timed() as training:
+        outcome = train_archetypes(settings)
+    emit(f"trained on all seasons in {training.wall_s:.1f} s: {outcome.message}")
 
 
 # --- Browser --------------------------------------------------------------------------------------
@@ -178,7 +168,8 @@ def bench_browser(data: Path) -> dict[str, float]:
                 command, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
             )
         try:
-            figures["health_s"] = _poll(lambda: _healthy(url), started, process, str(log))
+            wait_until(lambda: _healthy(url, process), f"streamlit (log in {log})", 120, 0.02)
+            figures["health_s"] = since(started)
             page.goto(url)
             page.wait_for_function(
                 "t => document.querySelector('h1')?.innerText.trim() === t",
@@ -186,9 +177,9 @@ def bench_browser(data: Path) -> dict[str, float]:
                 polling="raf",
                 timeout=TIMEOUT_MS,
             )
-            figures["first_paint_s"] = _since(started)
+            figures["first_paint_s"] = since(started)
             _wait_loaded(page, "archetypes")
-            figures["charts_drawn_s"] = _since(started)
+            figures["charts_drawn_s"] = since(started)
 
             for name, query in PAGES.items():
                 page.goto(f"{url}/{query}")  # warm-up visit
@@ -239,22 +230,11 @@ def _in_app_reruns(page: Page, url: str) -> dict[str, float]:
     }
 
 
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
-def _poll(check: Callable[[], bool], started: float, process: subprocess.Popen, log: str) -> float:
-    while not check():
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {process.returncode}; see {log}")
-        if _since(started) > 120:
-            raise TimeoutError(f"streamlit not healthy after 120 s; see {log}")
-        time.sleep(0.02)
-    return _since(started)
+def _healthy(url: str, process: subprocess.Popen) -> bool:
+    if process.poll() is not None:
+        raise RuntimeError(f"streamlit exited with {process.returncode}")
+    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+        return response.status == 200
 
 
 # --- Server side (AppTest) ------------------------------------------------------------------------
@@ -276,31 +256,14 @@ def bench_apptest(data: Path) -> dict[str, float]:
         at.run()  # warm-up: imports, caches
         if at.exception:
             raise RuntimeError(f"{name}: {[e.value for e in at.exception]}")
-        times = []
-        for _ in range(REPEATS):
-            start = time.perf_counter()
-            at.run()
-            times.append(_since(start))
-        figures[f"apptest_{name}_s"] = statistics.median(times)
+        figures[f"apptest_{name}_s"] = statistics.median(repeat(at.run, REPEATS))
     return figures
 
 
 # --- Report ---------------------------------------------------------------------------------------
 
 
-def report(figures: dict[str, float]) -> None:
-    emit()
-    emit(f"{'figure':<24}{'value':>10}  {'target':<10}{'':>6}")
-    for name, target in TARGETS.items():
-        if name not in figures:
-            continue
-        value = figures[name]
-        if target is None:
-            emit(f"{name:<24}{value:>10.3f}  {'(info)':<10}")
-            continue
-        op, limit = target
-        ok = value <= limit if op == "≤" else value >= limit
-        emit(f"{name:<24}{value:>10.3f}  {op} {limit:<8}{'ok' if ok else 'MISSED':>6}")
+def explain() -> None:
     emit()
     emit("first_paint: the page title is drawn (sidebar, title, spinner); charts_drawn: the")
     emit("  archetypes page complete. All from the streamlit process start, browser already up.")
@@ -311,16 +274,18 @@ def report(figures: dict[str, float]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, help="reuse (or build into) this data dir")
-    args = parser.parse_args()
+    cli = parser(__doc__)
+    cli.add_argument("--data-dir", type=Path, help="reuse (or build into) this data dir")
+    args = cli.parse_args()
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     with tempfile.TemporaryDirectory(prefix="bench-ui-") as tmp:
         data = (args.data_dir or Path(tmp) / "data").resolve()
         build_data(data)
         figures = bench_browser(data)
         figures |= bench_apptest(data)
-    report(figures)
+    report(figures, TARGETS)
+    explain()
+    write_json(args.json, figures)
 
 
 if __name__ == "__main__":

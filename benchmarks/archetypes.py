@@ -1,6 +1,6 @@
 """Benchmark of the archetypes: prints figures against the targets (not a timed test).
 
-    uv run python -m scripts.benchmark_archetypes          # ~3 min on 2 cores
+    uv run python -m benchmarks.archetypes          # ~3 min on 2 cores
 
 On the 27 bundled real seasons: a training on all seasons with its stability checks (MLflow
 logging included) and on one season; the champion's archetypes (count, bootstrap Jaccard per
@@ -15,15 +15,23 @@ time (all threads): on a busy host the wall time grows, the CPU time does not.
 from __future__ import annotations
 
 import csv
-import os
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
-from devkit.figures import emit
+from benchmarks.harness import (
+    PROJECT_ROOT,
+    emit,
+    machine,
+    parser,
+    quiet_logs,
+    repeat,
+    report,
+    seed_seasons,
+    timed,
+    write_json,
+)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 COMPARISONS = PROJECT_ROOT / "tests" / "data" / "comparisons.csv"
 ONE_SEASON = "2018-19"
 LAST_FITTED = "2019-20"  # held-out check: fit on seasons up to this one, assign the later ones
@@ -42,19 +50,15 @@ def train(data_dir: Path) -> dict[str, float]:
     from common.champion import find_champion
     from common.seasons import Season
     from common.settings import Settings
-    from common.storage import DataDir
-    from workers.fetch.recordings import seed_from_recordings
     from workers.train.training import train_archetypes
 
     settings = Settings(data_dir=data_dir)
-    seed_from_recordings(settings.recordings_dir, DataDir(data_dir), settings)
-    started, cpu = time.perf_counter(), time.process_time()
-    everything = train_archetypes(settings)
-    all_seasons, all_cpu = time.perf_counter() - started, time.process_time() - cpu
+    seed_seasons(data_dir)
+    with timed() as all_seasons:
+        everything = train_archetypes(settings)
     train_archetypes(settings, [Season.parse(ONE_SEASON)])  # warm-up: store, imports
-    started, cpu = time.perf_counter(), time.process_time()
-    train_archetypes(settings, [Season.parse(ONE_SEASON)], force=True)
-    one, one_cpu = time.perf_counter() - started, time.process_time() - cpu
+    with timed() as one:
+        train_archetypes(settings, [Season.parse(ONE_SEASON)], force=True)
     metrics = find_champion(settings).metrics
     return {
         "archetypes": int(metrics["n_clusters"]),
@@ -65,11 +69,11 @@ def train(data_dir: Path) -> dict[str, float]:
         "silhouette_full_space": metrics["silhouette"],
         "players": everything.players,
         "candidates": everything.candidates,
-        "train_all_seasons_s": all_seasons,
-        "train_all_seasons_cpu_s": all_cpu,  # all threads; what a loaded host cannot inflate
-        "candidates_per_s_all_seasons": everything.candidates / all_seasons,
-        "train_one_season_s": one,
-        "train_one_season_cpu_s": one_cpu,
+        "train_all_seasons_s": all_seasons.wall_s,
+        "train_all_seasons_cpu_s": all_seasons.cpu_s,  # what a loaded host cannot inflate
+        "candidates_per_s_all_seasons": everything.candidates / all_seasons.wall_s,
+        "train_one_season_s": one.wall_s,
+        "train_one_season_cpu_s": one.cpu_s,
     }
 
 
@@ -118,25 +122,19 @@ def comparisons(data_dir: Path) -> dict[str, float]:
                 ranked = most_similar(assignments, player, season=their_season, limit=10_000)
                 ranks.append(int(ranked.loc[ranked["PLAYER_NAME"] == them, "RANK"].iloc[0]))
     kobe = find_player(assignments, "Kobe Bryant", "2005-06")
-    most_similar(assignments, kobe)  # warm
-    timings = []
-    for _ in range(50):
-        started = time.perf_counter()
-        most_similar(assignments, kobe)
-        timings.append((time.perf_counter() - started) * 1000)
+    timings = repeat(lambda: most_similar(assignments, kobe), 50, warmups=1)
     return {
         "comparisons": len(ranks),
         "comparison_top10_hit_rate": sum(r <= 10 for r in ranks) / len(ranks),
         "comparison_median_rank": statistics.median(ranks),
-        "similar_query_warm_ms": statistics.median(timings),
+        "similar_query_warm_ms": statistics.median(timings) * 1000,
     }
 
 
 def main() -> None:
-    from common.logs import configure_logging
-
-    configure_logging("WARNING")
-    figures: dict[str, float] = {"cpus": os.cpu_count() or 0}
+    args = parser(__doc__).parse_args()
+    quiet_logs()
+    figures: dict[str, object] = machine()
     with tempfile.TemporaryDirectory(prefix="bench-archetypes-") as tmp:
         data_dir = Path(tmp)
         emit("seeding and training (all seasons, then one season)…")
@@ -145,16 +143,8 @@ def main() -> None:
         figures |= held_out(data_dir)
         emit("cross-era comparisons and the similar-players query…")
         figures |= comparisons(data_dir)
-    emit()
-    emit(f"{'figure':32} {'value':>10}  target")
-    for name, value in figures.items():
-        shown = f"{value:10.3f}" if isinstance(value, float) else f"{value!s:>10}"
-        verdict = ""
-        if name in TARGETS:
-            op, limit = TARGETS[name]
-            ok = value <= limit if op == "≤" else value >= limit
-            verdict = f"{op} {limit}  {'ok' if ok else 'MISSED'}"
-        emit(f"{name:32} {shown}  {verdict}")
+    report(figures, TARGETS)
+    write_json(args.json, figures)
 
 
 if __name__ == "__main__":

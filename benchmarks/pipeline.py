@@ -1,17 +1,15 @@
 """Benchmark of the core pipeline: prints figures against the targets (not a timed test).
 
-    uv run python -m scripts.benchmark_pipeline            # everything (~5 min on 2 cores)
+    uv run python -m benchmarks.pipeline            # everything (~5 min on 2 cores)
 
 Measures, on the bundled real seasons: cleaning time per season; training time and candidates
 per second on one season and on all seasons (MLflow logging included); peak memory of a
 one-season training process; enqueue → start latency through local Redis. The archetypes'
-quality (stability, held-out seasons, comparisons) is scripts/benchmark_archetypes.py's.
+quality (stability, held-out seasons, comparisons) is benchmarks/archetypes.py's.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -20,9 +18,21 @@ import tempfile
 import time
 from pathlib import Path
 
-from devkit.figures import emit
+from benchmarks.harness import (
+    PROJECT_ROOT,
+    child_figures,
+    emit,
+    local_redis,
+    machine,
+    parser,
+    quiet_logs,
+    repeat,
+    report,
+    seed_seasons,
+    timed,
+    write_json,
+)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MEMORY_RUNS = 5
 ONE_SEASON = "2018-19"
 LATENCY_TASK = "bench.started_at"
@@ -35,15 +45,6 @@ TARGETS = {
     "one_season_peak_rss_mib": ("≤", 300.0),
     "enqueue_to_start_p50_ms": ("≤", 5.0),
 }
-
-
-def seed_data(data_dir: Path) -> None:
-    from common.settings import Settings
-    from common.storage import DataDir
-    from workers.fetch.recordings import seed_from_recordings
-
-    settings = Settings(data_dir=data_dir)
-    seed_from_recordings(settings.recordings_dir, DataDir(data_dir), settings)
 
 
 def bench_cleaning() -> dict[str, float]:
@@ -60,18 +61,17 @@ def bench_cleaning() -> dict[str, float]:
         started = time.perf_counter()
         tables = {t: parse_dashboard(b, season, t, m) for t, (b, m) in bodies.items()}
         parse_ms.append((time.perf_counter() - started) * 1000)
-        runs = []
-        for _ in range(5):
-            started = time.perf_counter()
-            clean_season(
+        runs = repeat(
+            lambda tables=tables: clean_season(
                 tables[SeasonType.REGULAR],
                 tables.get(SeasonType.PLAYOFFS),
                 playoff_weight=settings.playoff_weight,
                 min_games=settings.eligible_min_games,
                 min_minutes=settings.eligible_min_minutes,
-            )
-            runs.append((time.perf_counter() - started) * 1000)
-        clean_ms.append(min(runs))
+            ),
+            5,
+        )
+        clean_ms.append(min(runs) * 1000)
     return {
         "clean_ms_per_season": statistics.median(clean_ms),
         "clean_ms_max": max(clean_ms),
@@ -88,22 +88,19 @@ def bench_training(data_dir: Path) -> dict[str, float]:
 
     settings = Settings(data_dir=data_dir)
     one = [Season.parse(ONE_SEASON)]
-    started = time.perf_counter()
-    first = train_archetypes(settings, one, force=True)
-    cold = time.perf_counter() - started
-    started = time.perf_counter()
-    train_archetypes(settings, one, force=True)
-    warm = time.perf_counter() - started
-    started = time.perf_counter()
-    everything = train_archetypes(settings, force=True)
-    all_seasons = time.perf_counter() - started
+    with timed() as cold:
+        first = train_archetypes(settings, one, force=True)
+    with timed() as warm:
+        train_archetypes(settings, one, force=True)
+    with timed() as all_seasons:
+        everything = train_archetypes(settings, force=True)
     return {
         "candidates": first.candidates,
-        "train_one_season_cold_s": cold,
-        "train_one_season_s": warm,
-        "candidates_per_s_one_season": first.candidates / warm,
-        "train_all_seasons_s": all_seasons,
-        "candidates_per_s_all_seasons": everything.candidates / all_seasons,
+        "train_one_season_cold_s": cold.wall_s,
+        "train_one_season_s": warm.wall_s,
+        "candidates_per_s_one_season": first.candidates / warm.wall_s,
+        "train_all_seasons_s": all_seasons.wall_s,
+        "candidates_per_s_all_seasons": everything.candidates / all_seasons.wall_s,
         "all_seasons_players": everything.players,
     }
 
@@ -119,22 +116,13 @@ from common.settings import Settings
 from workers.train.training import train_archetypes
 from workers.train.tracking import ArchetypeTracker
 
-# VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across exec, so a child spawned
-# by a big parent (this benchmark, after an all-season training) reports the parent's size.
-def status_kib(field):
-    return int(open("/proc/self/status").read().split(field + ":")[1].split()[0])
-
 settings = Settings(data_dir={str(data_dir)!r})
 ArchetypeTracker(settings)  # the store, opened as a worker does before its first task
 baseline = status_kib("VmRSS")
 train_archetypes(settings, [Season.parse({ONE_SEASON!r})], force=True)
-print(json.dumps({{"baseline_kib": baseline, "peak_kib": status_kib("VmHWM")}}))
+print("FIGURES " + json.dumps({{"baseline_kib": baseline, "peak_kib": status_kib("VmHWM")}}))
 """
-    runs = []
-    for _ in range(MEMORY_RUNS):
-        out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, check=True,
-                             capture_output=True, text=True)  # fmt: skip
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    runs = [child_figures(code) for _ in range(MEMORY_RUNS)]
     peaks = [r["peak_kib"] / 1024 for r in runs]
     baseline = statistics.median(r["baseline_kib"] for r in runs) / 1024
     return {
@@ -147,55 +135,54 @@ print(json.dumps({{"baseline_kib": baseline, "peak_kib": status_kib("VmHWM")}}))
 
 def bench_latency(samples: int = 200) -> dict[str, float]:
     """Publish a no-op task and time until a real worker (same Celery settings) starts it."""
-    from devkit.services import RedisServer, wait_until
+    with local_redis() as server:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "benchmarks.pipeline", "worker", "-Q",
+             LATENCY_QUEUE, "-c", "1", "--without-gossip", "--without-mingle", "--loglevel",
+             "WARNING"],
+            cwd=PROJECT_ROOT, env=os.environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            return _latencies(server.url, samples)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
 
-    server = RedisServer()
-    env = {**os.environ, "REDIS_URL": server.url}
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "scripts.benchmark_pipeline", "worker", "-Q",
-         LATENCY_QUEUE, "-c", "1", "--without-gossip", "--without-mingle", "--loglevel", "WARNING"],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        os.environ["REDIS_URL"] = server.url
-        import redis
 
-        from common.celery_app import create_app
+def _latencies(redis_url: str, samples: int) -> dict[str, float]:
+    import redis
 
-        app = create_app()
-        client = redis.Redis.from_url(server.url)
-        wait_until(lambda: app.control.ping(timeout=0.5), "latency worker", timeout_s=60)
-        latencies = []
-        for i in range(samples + 20):
-            sent = time.time()
-            app.send_task(LATENCY_TASK, args=[f"bench:{i}"], queue=LATENCY_QUEUE)
-            started = float(wait_until(lambda k=f"bench:{i}": client.get(k), "task start",
-                                       interval_s=0.0005))  # fmt: skip
-            if i >= 20:  # the first tasks warm connections up
-                latencies.append((started - sent) * 1000)
-        latencies.sort()
-        return {
-            "enqueue_to_start_p50_ms": statistics.median(latencies),
-            "enqueue_to_start_p95_ms": latencies[int(0.95 * len(latencies))],
-        }
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
-        server.stop()
+    from common.celery_app import create_app
+    from common.settings import get_settings
+    from devkit.services import wait_until
+
+    get_settings.cache_clear()  # settings read before this Redis was REDIS_URL
+    app = create_app()
+    client = redis.Redis.from_url(redis_url)
+    wait_until(lambda: app.control.ping(timeout=0.5), "latency worker", timeout_s=60)
+    latencies = []
+    for i in range(samples + 20):
+        sent = time.time()
+        app.send_task(LATENCY_TASK, args=[f"bench:{i}"], queue=LATENCY_QUEUE)
+        started = float(wait_until(lambda k=f"bench:{i}": client.get(k), "task start",
+                                   interval_s=0.0005))  # fmt: skip
+        if i >= 20:  # the first tasks warm connections up
+            latencies.append((started - sent) * 1000)
+    latencies.sort()
+    return {
+        "enqueue_to_start_p50_ms": statistics.median(latencies),
+        "enqueue_to_start_p95_ms": latencies[int(0.95 * len(latencies))],
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
-    args = parser.parse_args()
-    from common.logs import configure_logging
-
-    configure_logging("WARNING")
-    figures: dict[str, object] = {"cpus": os.cpu_count()}
+    args = parser(__doc__).parse_args()
+    quiet_logs()
+    figures: dict[str, object] = machine()
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         data_dir = Path(tmp)
         emit("seeding the bundled seasons…")
-        seed_data(data_dir)
+        seed_seasons(data_dir)
         emit("cleaning…")
         figures |= bench_cleaning()
         emit("training (one season cold + warm, then all seasons)…")
@@ -204,26 +191,14 @@ def main() -> None:
         figures |= bench_one_season_memory(data_dir)
         emit("enqueue → start latency…")
         figures |= bench_latency()
-
-    emit()
-    emit(f"{'figure':34} {'value':>12}  target")
-    for name, value in figures.items():
-        target = TARGETS.get(name)
-        shown = f"{value:12.3f}" if isinstance(value, float) else f"{value!s:>12}"
-        verdict = ""
-        if target and isinstance(value, int | float):
-            op, limit = target
-            ok = value <= limit if op == "≤" else value >= limit
-            verdict = f"{op} {limit}  {'ok' if ok else 'MISSED'}"
-        emit(f"{name:34} {shown}  {verdict}")
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2, default=str))
+    report(figures, TARGETS)
+    write_json(args.json, figures)
 
 
 if __name__ == "__main__":
     main()
 else:
-    # Imported by the latency worker (`celery -A scripts.benchmark_pipeline`): one no-op task
+    # Imported by the latency worker (`celery -A benchmarks.pipeline`): one no-op task
     # that records when it started, on the project's Celery app and settings.
     import redis as _redis
 

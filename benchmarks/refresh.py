@@ -1,8 +1,8 @@
 """Benchmark of one click on refresh → the new champion the app reads (not a timed test).
 
-    uv run python -m scripts.benchmark_refresh                  # 2 seasons on disk + the click
-    uv run python -m scripts.benchmark_refresh --seasons 4 --clicks 3
-    uv run python -m scripts.benchmark_refresh --all-seasons    # every bundled season (slow)
+    uv run python -m benchmarks.refresh                  # 2 seasons on disk + the click
+    uv run python -m benchmarks.refresh --seasons 4 --clicks 3
+    uv run python -m benchmarks.refresh --all-seasons    # every bundled season (slow)
 
 Local mode as ``scripts/run_local.sh`` runs it: a real Redis, the replay server (``replay/``)
 as stats.nba.com, both Celery workers started as the tests start them (``devkit``), the
@@ -25,9 +25,6 @@ wall times: on 2 shared cores, the wall times stretch with whatever else runs.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import shutil
 import statistics
 import tempfile
@@ -35,50 +32,26 @@ import time
 from pathlib import Path
 from typing import Any
 
-from devkit.figures import emit
+from benchmarks.harness import (
+    RECORDINGS,
+    bundled_seasons,
+    emit,
+    local_mode_env,
+    local_redis,
+    machine,
+    parser,
+    quiet_logs,
+    report,
+    seed_seasons,
+    since,
+    wait_done,
+    write_json,
+)
 
 CLICKED = "2018-19"
 POLL_S = 0.1  # task states (Redis)
 LOOKUP_S = 0.5  # the champion alias (MLflow), while the training runs
 TARGETS = {"click_to_champion_s": ("≤", 10.0)}
-
-
-def seed(data_dir: Path, seasons: list[str], recordings: Path) -> None:
-    """Import the bundled recordings of ``seasons`` only, as the fetch worker's seeding does."""
-    from common.settings import Settings
-    from common.storage import DataDir
-    from workers.fetch.recordings import seed_from_recordings
-
-    chosen = data_dir.parent / "recordings"
-    chosen.mkdir()
-    for season in seasons:
-        for path in recordings.glob(f"leaguedashplayerstats_{season}_*"):
-            (chosen / path.name).symlink_to(path)
-    seed_from_recordings(chosen, DataDir(data_dir), Settings(data_dir=data_dir))
-
-
-def local_mode_env(data_dir: Path, replay_url: str) -> dict[str, str]:
-    """What scripts/run_local.sh sets for the workers; everything else at its default."""
-    return {
-        "DATA_DIR": str(data_dir),
-        "NBA_STATS_BASE_URL": f"{replay_url}/stats",
-        "NBA_MIN_REQUEST_GAP_S": "0.2",
-        "SEED_ON_EMPTY": "false",
-    }
-
-
-def wait_done(task_id: str, timeout_s: float = 900) -> dict[str, Any]:
-    from common.task_status import task_status
-    from devkit.services import wait_until
-
-    def done() -> dict[str, Any] | None:
-        status = task_status(task_id)
-        return status if status.state in {"SUCCESS", "FAILURE"} else None
-
-    status = wait_until(done, f"task {task_id}", timeout_s=timeout_s, interval_s=POLL_S)
-    if status.state != "SUCCESS":
-        raise RuntimeError(f"task {task_id} failed: {status.info}")
-    return status
 
 
 def retrain_without(data_dir: Path, season: str) -> None:
@@ -87,7 +60,7 @@ def retrain_without(data_dir: Path, season: str) -> None:
 
     shutil.rmtree(data_dir / "raw" / season, ignore_errors=True)
     (data_dir / "cleaned" / f"{season}.parquet").unlink(missing_ok=True)
-    wait_done(request_training(debounce_s=0).task_id)
+    wait_done(request_training(debounce_s=0).task_id, poll_s=POLL_S)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -126,7 +99,7 @@ def click(data_dir: Path, workers: dict[str, int]) -> dict[str, Any]:
     ticket = request_refresh(CLICKED, force=True)
     next_lookup = 0.0
     while "champion" not in marks:
-        now = time.perf_counter() - started
+        now = since(started)
         if now > 900:
             raise TimeoutError(f"no new champion after {now:.0f} s: {marks}")
         if training_id is None:
@@ -144,14 +117,14 @@ def click(data_dir: Path, workers: dict[str, int]) -> dict[str, Any]:
             if now >= next_lookup or training in {"SUCCESS", "FAILURE"}:
                 champion = find_champion(settings, client)
                 if champion and (before is None or champion.version != before.version):
-                    marks["champion"] = time.perf_counter() - started
+                    marks["champion"] = since(started)
                     break
                 if training == "FAILURE":
                     raise RuntimeError(f"the training failed: {task_status(training_id)}")
                 next_lookup = now + LOOKUP_S
         time.sleep(POLL_S)
-    result = wait_done(str(training_id))
-    marks["training_done"] = time.perf_counter() - started
+    result = wait_done(str(training_id), poll_s=POLL_S)
+    marks["training_done"] = since(started)
     cpu = {
         f"{name}_worker_cpu_s": cpu_seconds(pid) - cpu_before[name] for name, pid in workers.items()
     }
@@ -171,18 +144,18 @@ def click(data_dir: Path, workers: dict[str, int]) -> dict[str, Any]:
 
 def run(seasons: list[str], clicks: int, data_dir: Path, logs: Path) -> list[dict[str, Any]]:
     from common.queueing import request_training
-    from devkit.services import RECORDINGS, celery_workers
+    from devkit.services import celery_workers
     from replay.server import run_replay_server
 
     emit(f"seeding {len(seasons)} seasons ({seasons[0]} … {seasons[-1]})…")
-    seed(data_dir, seasons, RECORDINGS)
+    seed_seasons(data_dir, seasons)
     with run_replay_server(RECORDINGS) as replay_url:
         env = local_mode_env(data_dir, replay_url)
         with celery_workers({"workers.fetch.tasks": "fetch", "workers.train.tasks": "train"},
                             env, logs) as processes:  # fmt: skip
             workers = {"fetch": processes[0].pid, "train": processes[1].pid}
             emit("training the first champion (not timed)…")
-            wait_done(request_training(debounce_s=0).task_id)
+            wait_done(request_training(debounce_s=0).task_id, poll_s=POLL_S)
             samples = []
             for n in range(clicks):
                 if (data_dir / "cleaned" / f"{CLICKED}.parquet").exists():
@@ -209,60 +182,33 @@ def summarize(samples: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
+    cli = parser(__doc__)
+    cli.add_argument(
         "--seasons", type=int, default=2, help="seasons on disk before the click (default 2)"
     )
-    parser.add_argument(
+    cli.add_argument(
         "--all-seasons", action="store_true", help="every bundled season on disk (1 click)"
     )
-    parser.add_argument("--clicks", type=int, help="timed clicks (default 5, 1 with --all-seasons)")
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
-    args = parser.parse_args()
+    cli.add_argument("--clicks", type=int, help="timed clicks (default 5, 1 with --all-seasons)")
+    args = cli.parse_args()
 
-    from devkit.services import RECORDINGS, RedisServer
-
-    bundled = sorted({p.name.split("_")[1] for p in RECORDINGS.glob("leaguedashplayerstats_*")})
-    others = [s for s in bundled if s != CLICKED]
+    others = [s for s in bundled_seasons() if s != CLICKED]
     seasons = others if args.all_seasons else [s for s in others if s < CLICKED][-args.seasons :]
     clicks = args.clicks or (1 if args.all_seasons else 5)
-
-    server = RedisServer()
-    os.environ["REDIS_URL"] = server.url  # before common.celery_app is imported
-    from common.logs import configure_logging
-
-    configure_logging("WARNING")
-    load_before = os.getloadavg()[0]
-    try:
+    figures: dict[str, Any] = machine()
+    with local_redis():  # before common.celery_app is imported
+        quiet_logs()
         with tempfile.TemporaryDirectory(prefix="bench-refresh-") as tmp:
             data_dir, logs = Path(tmp) / "data", Path(tmp) / "logs"
             logs.mkdir()
             samples = run(seasons, clicks, data_dir, logs)
-    finally:
-        server.stop()
-
-    figures: dict[str, Any] = {
-        "cpus": os.cpu_count(),
-        "load_average_before": load_before,
-        "seasons_trained_on": len(seasons) + 1,
-        "clicks": clicks,
-        **summarize(samples),
-    }
+    figures |= {"seasons_trained_on": len(seasons) + 1, "clicks": clicks, **summarize(samples)}
     emit()
     emit("Medians over the clicks; seconds from the click. In the app, add up to ~1 s on the")
     emit("Pipeline page (its 1 s poll clears the alias cache when the training ends), up to 3 s")
     emit("on another page (the alias cache).")
-    emit(f"{'figure':34} {'value':>12}  target")
-    for name, value in figures.items():
-        target = TARGETS.get(name)
-        shown = f"{value:12.2f}" if isinstance(value, float) else f"{value!s:>12}"
-        verdict = ""
-        if target and isinstance(value, float):
-            op, limit = target
-            verdict = f"{op} {limit}  {'ok' if value <= limit else 'MISSED'}"
-        emit(f"{name:34} {shown}  {verdict}")
-    if args.json:
-        args.json.write_text(json.dumps({**figures, "samples": samples}, indent=2))
+    report(figures, TARGETS, digits=2)
+    write_json(args.json, {**figures, "samples": samples})
 
 
 if __name__ == "__main__":

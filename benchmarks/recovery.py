@@ -1,7 +1,7 @@
 """Benchmark of recovery from a worker killed mid-task (not a timed test).
 
-    uv run python -m scripts.benchmark_recovery               # 20 repetitions
-    uv run python -m scripts.benchmark_recovery --reps 6 --json figures.json
+    uv run python -m benchmarks.recovery               # 20 repetitions
+    uv run python -m benchmarks.recovery --reps 6 --json figures.json
 
 Local mode with every setting at its default (leases of 30 s, recovery checks every 15 s):
 a real Redis, the replay server as stats.nba.com, both Celery workers started as the tests
@@ -24,10 +24,7 @@ files left, or a cleaned file that does not read), runs left RUNNING in MLflow.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import statistics
 import tempfile
 import threading
 import time
@@ -36,7 +33,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from devkit.figures import emit
+from benchmarks.harness import (
+    RECORDINGS,
+    emit,
+    local_mode_env,
+    local_redis,
+    machine,
+    median_max,
+    parser,
+    quiet_logs,
+    report,
+    seed_seasons,
+    wait_done,
+    within,
+    write_json,
+)
 
 SEASON = "2018-19"
 SEEDED = ["2016-17", "2017-18"]
@@ -44,17 +55,17 @@ KINDS = ("fetch-retry", "fetch-wait", "train-wait")
 RESTART_AFTER_S = 1.0
 GIVE_UP_S = 300.0
 TARGETS = {
-    "new_request_runs_max_s": 60.0,
-    "lost_work_done_again_max_s": 120.0,
-    "tasks_lost": 0,
-    "duplicate_season_writes": 0,
-    "duplicate_champion_versions": 0,
-    "partial_files": 0,
-    "runs_left_running": 0,
+    "new_request_runs_max_s": ("≤", 60.0),
+    "lost_work_done_again_max_s": ("≤", 120.0),
+    "tasks_lost": ("≤", 0),
+    "duplicate_season_writes": ("≤", 0),
+    "duplicate_champion_versions": ("≤", 0),
+    "partial_files": ("≤", 0),
+    "runs_left_running": ("≤", 0),
 }
 
 
-class Stack:
+class Workers:
     """Both workers on one data directory; either can be killed and started again."""
 
     def __init__(self, env: dict[str, str], logs: Path) -> None:
@@ -62,7 +73,7 @@ class Stack:
         self._workers: dict[str, tuple[Any, Any]] = {}  # queue -> (context, process)
 
     @contextmanager
-    def running(self) -> Iterator[Stack]:
+    def running(self) -> Iterator[Workers]:
         try:
             for queue in ("fetch", "train"):
                 self.start(queue)
@@ -122,16 +133,6 @@ class WriteCounter:
             return 0
 
 
-def wait_for(check: Any, timeout_s: float = GIVE_UP_S) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    return None
-
-
 def downloading(task_id: str) -> bool:
     from common.task_status import task_status
 
@@ -155,23 +156,25 @@ def settled() -> bool:
     return not (client.hlen("unacked") or client.llen(FETCH_QUEUE) or client.llen(TRAIN_QUEUE))
 
 
-def fetch_repetition(stack: Stack, replay: str, data_dir: Path, *, retry: bool) -> dict[str, Any]:
+def fetch_repetition(
+    workers: Workers, replay: str, data_dir: Path, *, retry: bool
+) -> dict[str, Any]:
     from common.queueing import request_refresh
     from replay.server import inject_faults
 
     inject_faults(replay, ["delay"], season=SEASON)
     ticket = request_refresh(SEASON, force=True)
-    if not wait_for(lambda: downloading(ticket.task_id), 120):
+    if not within(lambda: downloading(ticket.task_id), 120):
         raise RuntimeError("the fetch never started downloading")
     sample: dict[str, Any] = {"kind": "fetch-retry" if retry else "fetch-wait"}
     with WriteCounter(data_dir / "cleaned" / f"{SEASON}.parquet") as writes:
-        killed = stack.kill_and_restart("fetch")
+        killed = workers.kill_and_restart("fetch")
         if retry:
-            newer = wait_for(lambda: _new_request_started(ticket.task_id))
+            newer = within(lambda: _new_request_started(ticket.task_id), GIVE_UP_S)
             sample["new_request_runs_s"] = round(time.monotonic() - killed, 1) if newer else None
-        done = wait_for(lambda: ended(ticket.task_id))  # a superseded fetch: the newer one
+        done = within(lambda: ended(ticket.task_id), GIVE_UP_S)  # a superseded fetch: the newer one
         sample["lost_work_done_again_s"] = round(time.monotonic() - killed, 1) if done else None
-        wait_for(settled)
+        within(settled, GIVE_UP_S)
         time.sleep(1.0)
     sample["lost"] = int(not done or done.state != "SUCCESS" or writes.count == 0)
     sample["duplicate_season_writes"] = max(0, writes.count - 1)
@@ -187,24 +190,26 @@ def _new_request_started(dead_id: str) -> str | None:
     if ticket.task_id == dead_id:
         time.sleep(1.0)
         return None
-    started = wait_for(lambda: task_status(ticket.task_id).state != "PENDING", 60)
+    started = within(lambda: task_status(ticket.task_id).state != "PENDING", 60)
     return ticket.task_id if started else None
 
 
-def train_repetition(stack: Stack, data_dir: Path) -> dict[str, Any]:
+def train_repetition(workers: Workers, data_dir: Path) -> dict[str, Any]:
     from common.celery_app import TRAIN_ARCHETYPES, app
     from common.task_status import task_status
 
     task_id = app.send_task(TRAIN_ARCHETYPES, kwargs={"seasons": None, "force": True}).id
-    in_search = wait_for(
-        lambda: (s := task_status(task_id)).state == "PROGRESS" and s.info.get("done", 0) >= 1
-    )
-    if not in_search:
+
+    def searching() -> bool:
+        status = task_status(task_id)
+        return status.state == "PROGRESS" and status.info.get("done", 0) >= 1
+
+    if not within(searching, GIVE_UP_S):
         raise RuntimeError(f"training {task_id} never reached its search")
-    killed = stack.kill_and_restart("train")
-    done = wait_for(lambda: ended(task_id))
+    killed = workers.kill_and_restart("train")
+    done = within(lambda: ended(task_id), GIVE_UP_S)
     elapsed = round(time.monotonic() - killed, 1) if done else None
-    wait_for(settled)
+    within(settled, GIVE_UP_S)
     return {
         "kind": "train-wait",
         "lost_work_done_again_s": elapsed,
@@ -251,23 +256,22 @@ def damage_checks(data_dir: Path) -> dict[str, int]:
 
 def run(reps: int, data_dir: Path, logs: Path) -> list[dict[str, Any]]:
     from common.queueing import request_training
-    from devkit.services import RECORDINGS
     from replay.server import run_replay_server
-    from scripts.benchmark_refresh import local_mode_env, seed, wait_done
 
     emit(f"seeding {', '.join(SEEDED)} and training a first champion (not timed)…")
-    seed(data_dir, SEEDED, RECORDINGS)
+    seed_seasons(data_dir, SEEDED)
     samples = []
     with run_replay_server(RECORDINGS, fault_delay_s=30.0) as replay:
-        stack = Stack(local_mode_env(data_dir, replay), logs)
-        with stack.running():
+        workers = Workers(local_mode_env(data_dir, replay), logs)
+        with workers.running():
             wait_done(request_training(debounce_s=0).task_id)
             for n in range(reps):
                 kind = KINDS[n % len(KINDS)]
                 if kind == "train-wait":
-                    sample = train_repetition(stack, data_dir)
+                    sample = train_repetition(workers, data_dir)
                 else:
-                    sample = fetch_repetition(stack, replay, data_dir, retry=kind == "fetch-retry")
+                    retry = kind == "fetch-retry"
+                    sample = fetch_repetition(workers, replay, data_dir, retry=retry)
                 emit(f"{n + 1:2}. {json.dumps(sample)}")
                 samples.append(sample)
     return samples
@@ -278,19 +282,12 @@ def summarize(samples: list[dict[str, Any]], data_dir: Path) -> dict[str, Any]:
         return [s[name] for s in samples if s.get(name) is not None]
 
     figures: dict[str, Any] = {"repetitions": len(samples)}
-    for name, label in (
-        ("new_request_runs_s", "new_request_runs"),
-        ("lost_work_done_again_s", "lost_work_done_again"),
-    ):
-        values = times(name)
-        if values:
-            figures[f"{label}_median_s"] = round(statistics.median(values), 1)
-            figures[f"{label}_max_s"] = round(max(values), 1)
+    for label in ("new_request_runs", "lost_work_done_again"):
+        figures |= median_max(label, times(f"{label}_s"), ndigits=1)
     for kind in ("fetch-wait", "train-wait"):
         values = [s["lost_work_done_again_s"] for s in samples if s["kind"] == kind and
                   s.get("lost_work_done_again_s") is not None]  # fmt: skip
-        if values:
-            figures[f"{kind}_median_s"] = round(statistics.median(values), 1)
+        figures |= {n: v for n, v in median_max(kind, values, ndigits=1).items() if "median" in n}
     figures["tasks_lost"] = sum(s["lost"] for s in samples)
     figures["duplicate_season_writes"] = sum(s.get("duplicate_season_writes", 0) for s in samples)
     figures["duplicate_champion_versions"] = sum(
@@ -300,39 +297,20 @@ def summarize(samples: list[dict[str, Any]], data_dir: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--reps", type=int, default=20, help="repetitions (default 20)")
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
-    args = parser.parse_args()
+    cli = parser(__doc__)
+    cli.add_argument("--reps", type=int, default=20, help="repetitions (default 20)")
+    args = cli.parse_args()
 
-    from devkit.services import RedisServer
-
-    server = RedisServer(persistent=True)
-    os.environ["REDIS_URL"] = server.url  # before common.celery_app is imported
-    from common.logs import configure_logging
-
-    configure_logging("WARNING")
-    load_before = os.getloadavg()[0]
-    try:
+    figures: dict[str, Any] = machine()
+    with local_redis(persistent=True):  # before common.celery_app is imported
+        quiet_logs()
         with tempfile.TemporaryDirectory(prefix="bench-recovery-") as tmp:
             data_dir, logs = Path(tmp) / "data", Path(tmp) / "logs"
             logs.mkdir()
             samples = run(args.reps, data_dir, logs)
-            figures = {"cpus": os.cpu_count(), "load_average_before": round(load_before, 2)}
             figures |= summarize(samples, data_dir)
-    finally:
-        server.stop()
-
-    emit()
-    emit(f"{'figure':34} {'value':>10}  target")
-    for name, value in figures.items():
-        target = TARGETS.get(name)
-        verdict = ""
-        if target is not None:
-            verdict = f"≤ {target}  {'ok' if value <= target else 'MISSED'}"
-        emit(f"{name:34} {value!s:>10}  {verdict}")
-    if args.json:
-        args.json.write_text(json.dumps({**figures, "samples": samples}, indent=2))
+    report(figures, TARGETS, digits=1)
+    write_json(args.json, {**figures, "samples": samples})
 
 
 if __name__ == "__main__":
