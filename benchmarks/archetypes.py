@@ -103,7 +103,8 @@ def held_out(data_dir: Path) -> dict[str, float]:
 
 
 def comparisons(data_dir: Path) -> dict[str, float]:
-    from common.champion import find_champion, load_champion_results
+    from common.champion import find_champion
+    from common.champion_results import load_champion_results
     from common.settings import Settings
     from common.similarity import find_player, most_similar
 

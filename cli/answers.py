@@ -14,7 +14,8 @@ from typing import Any
 import pandas as pd
 
 from cli.output import EXIT_FAILED, CommandError, echo
-from common.champion import ChampionResults, find_champion, load_champion_results
+from common.champion import find_champion
+from common.champion_results import ChampionResults, load_champion_results
 from common.mlflow_store import answering
 from common.seasons import InvalidSeasonError, Season
 from common.settings import get_settings

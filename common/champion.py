@@ -1,8 +1,9 @@
 """The champion model and its results: registry alias → version → run → artifacts.
 
 Shared by the train worker (to compare a new winner with the champion), the app and the CLI
-(to show it). Read through :mod:`common.model_registry`, without MLflow's client, so a cold
-CLI answer takes about a second; the train worker writes through MLflow's client.
+(to show it; its results: :mod:`common.champion_results`). Read through
+:mod:`common.model_registry`, without MLflow's client, so a cold CLI answer takes about a
+second; the train worker writes through MLflow's client.
 """
 
 from __future__ import annotations
@@ -13,9 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-
-import pandas as pd
-from pyarrow import ArrowException
 
 from common.failures import DamagedFileError
 from common.model_registry import is_connection_failure, open_registry
@@ -80,48 +78,6 @@ def read_profiles(path: Path) -> list[dict[str, Any]]:
     return json.loads(path.read_text())
 
 
-@dataclass(frozen=True)
-class ChampionResults:
-    """What the app and the CLI show: the champion's per-player assignments and archetypes.
-
-    ``assignments``: one row per classified player-season: identity, ``ARCHETYPE`` (id),
-    ``ARCHETYPE_NAME``, ``MEMBERSHIP_<id>`` shares, ``Z_<feature>`` style coordinates, ``X``/``Y``
-    map coordinates and key stats. ``profiles``: one dict per archetype (``id``, ``name``,
-    ``color``, ``centroid``, ``size``, ``share``, ``means``, ``z_scores``, ``distinguishing``,
-    ``examples``), sorted by name so an archetype keeps its place across champions.
-    """
-
-    champion: Champion
-    assignments: pd.DataFrame
-    profiles: list[dict[str, Any]]
-
-    @property
-    def seasons(self) -> list[str]:
-        return sorted(self.assignments["SEASON"].astype(str).unique())
-
-    @property
-    def archetype_names(self) -> list[str]:
-        return [p["name"] for p in self.profiles]
-
-    @property
-    def colors(self) -> list[str]:
-        return [p.get("color", "#888888") for p in self.profiles]
-
-    def memberships(self, player: pd.Series) -> list[tuple[str, float]]:
-        """(archetype name, share) of one assignments row, largest share first."""
-        shares = [
-            (p["name"], float(player.get(f"MEMBERSHIP_{p['id']}", 0.0))) for p in self.profiles
-        ]
-        return sorted(shares, key=lambda pair: -pair[1])
-
-
-def load_champion_results(settings: Settings, champion: Champion) -> ChampionResults:
-    """Read one champion's artifacts through MLflow (the app caches this per version)."""
-    assignments = read_champion_artifact(settings, champion, ASSIGNMENTS_ARTIFACT, pd.read_parquet)
-    profiles = read_champion_artifact(settings, champion, PROFILES_ARTIFACT, read_profiles)
-    return ChampionResults(champion, assignments, sorted(profiles, key=lambda p: p["name"]))
-
-
 def read_champion_artifact(
     settings: Settings, champion: Champion, name: str, read: Callable[[Path], T]
 ) -> T:
@@ -131,7 +87,7 @@ def read_champion_artifact(
     with tempfile.TemporaryDirectory() as tmp:
         try:
             return read(registry.download(champion.artifact_uri, name, Path(tmp)))
-        except (OSError, ValueError, ArrowException) as error:
+        except (OSError, ValueError) as error:  # a reader turns its own errors into these
             if is_connection_failure(error):
                 raise  # the store failed, not the file
             raise DamagedFileError.at(

@@ -23,14 +23,14 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
-from pyarrow import ArrowException
+from typing import TYPE_CHECKING, Any
 
 from common.failures import DamagedFileError, WriteFailedError
 from common.fetch_record import FetchRecord
 from common.seasons import InvalidSeasonError, Season, SeasonType
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @contextmanager
@@ -82,6 +82,11 @@ def sha256_of(path: Path) -> str | None:
 def read_parquet(path: Path, fix: str) -> pd.DataFrame:
     """``path`` as a DataFrame, or a :class:`DamagedFileError` saying ``fix`` (a missing or
     forbidden file keeps its own error: it is not damaged)."""
+    # Late: pandas takes a third of a second to import, and `nba-archetypes status` lists the
+    # stored seasons without reading any (its start-up time is measured).
+    import pandas as pd  # noqa: PLC0415
+    from pyarrow import ArrowException  # noqa: PLC0415
+
     try:
         return pd.read_parquet(path)
     except (FileNotFoundError, PermissionError):

@@ -14,13 +14,8 @@ import pandas as pd
 import pytest
 
 from common.backup import DATABASE, backup, read_manifest, restore
-from common.champion import (
-    ASSIGNMENTS_ARTIFACT,
-    Champion,
-    ChampionResults,
-    find_champion,
-    load_champion_results,
-)
+from common.champion import ASSIGNMENTS_ARTIFACT, Champion, find_champion
+from common.champion_results import ChampionResults, load_champion_results
 from common.failures import DamagedFileError
 from common.settings import Settings
 from common.storage import DataDir

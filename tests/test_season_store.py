@@ -20,7 +20,8 @@ import pytest
 from mlflow import MlflowClient
 from pydantic import ValidationError
 
-from common.champion import find_champion, load_champion_results
+from common.champion import find_champion
+from common.champion_results import load_champion_results
 from common.failures import DamagedFileError, split_error
 from common.queueing import request_refresh
 from common.season_store import (

@@ -20,7 +20,7 @@ from ui import url_state
 from ui.failure import show_failure
 
 if TYPE_CHECKING:
-    from common.champion import ChampionResults
+    from common.champion_results import ChampionResults
 
 PAGES = {
     "archetypes": "Archetypes",

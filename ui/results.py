@@ -15,15 +15,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from common.champion import (
-    KIND_TRAINING,
-    TAG_KIND,
-    TAG_SEASONS,
-    Champion,
-    ChampionResults,
-    find_champion,
-    load_champion_results,
-)
+from common.champion import KIND_TRAINING, TAG_KIND, TAG_SEASONS, Champion, find_champion
+from common.champion_results import ChampionResults, load_champion_results
 from common.failures import DamagedFileError, split_error
 from common.mlflow_store import answering, tracking_client
 from common.season_store import open_data

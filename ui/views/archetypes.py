@@ -12,7 +12,7 @@ import re
 import pandas as pd
 import streamlit as st
 
-from common.champion import ChampionResults
+from common.champion_results import ChampionResults
 from common.style import STYLE_FEATURES, style_column
 from ui import charts, labels, url_state
 

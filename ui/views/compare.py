@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from common.champion import ChampionResults
+from common.champion_results import ChampionResults
 from common.similarity import most_similar
 from common.style import MEMBERSHIP_PREFIX, STYLE_FEATURES, membership_column
 from ui import charts, labels, url_state
