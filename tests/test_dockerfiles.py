@@ -636,3 +636,29 @@ def test_parser_sees_stages() -> None:
     assert INSTALLERS.search("/opt/uv/bin/uv sync --no-dev")
     assert INSTALLERS.search("apt-get install -y binutils")
     assert not INSTALLERS.search("groupadd --system --gid 10001 app && mkdir -p /data")
+
+
+def test_every_venv_is_built_from_the_lock_and_a_stale_lock_fails_the_build() -> None:
+    syncs = [
+        args
+        for stage in parse_dockerfile(DOCKERFILE)
+        for keyword, args in stage.instructions
+        if keyword == "RUN" and "uv sync" in args
+    ]
+    assert len(syncs) == 5, syncs  # one venv per service that has one
+    assert all("--locked" in args for args in syncs), syncs
+    assert all("UV_FROZEN" not in args for _, args in parse_dockerfile(DOCKERFILE)[0].instructions)
+
+
+def test_what_every_image_shares_is_said_once() -> None:
+    stages = parse_dockerfile(DOCKERFILE)
+    shared = ("USER", "ENTRYPOINT")
+    for stage in stages:
+        if stage.base != "runtime":
+            continue
+        own = {keyword for keyword, _ in stage.instructions}
+        assert not own & set(shared), f"{stage.name} repeats {own & set(shared)}"
+        labels = " ".join(args for keyword, args in stage.instructions if keyword == "LABEL")
+        assert "image.source" not in labels, stage.name
+        assert "image.licenses" not in labels, stage.name
+        assert "image.title" in labels, stage.name  # its own
