@@ -22,7 +22,12 @@ def rebuild(text: str | None, verbose: bool) -> int:
     data = open_data(settings).sync()
     seasons = _kept_seasons(data, parse_seasons(text) if text else None)
     failures = 0
-    bar = tqdm(total=len(seasons), desc="rebuilding", unit="season", disable=len(seasons) < 2)
+    bar = tqdm(
+        total=len(seasons),
+        desc="rebuilding",
+        unit="season",
+        disable=True if len(seasons) < 2 else None,
+    )
     with bar:
         for season in seasons:
             try:

@@ -33,7 +33,7 @@ def train_inline(seasons: list[Season] | None, *, force: bool = False) -> int:
 
     def progress(done: int, total: int, message: str) -> None:
         if not bars:
-            bars.append(tqdm(total=total, desc="training", bar_format=layout))
+            bars.append(tqdm(total=total, desc="training", bar_format=layout, disable=None))
         bar = bars[0]
         bar.total = total
         bar.n = done

@@ -32,6 +32,11 @@ from common.task_status import INTERRUPTED, TaskStatus, task_status
 POLL_S = 0.5
 
 
+def _no_bar(items: int = 2) -> bool | None:
+    """Progress bars only on a terminal (None: tqdm's "not a TTY"), and not for one item."""
+    return True if items < 2 else None
+
+
 def check_queue() -> None:
     """A :class:`CommandError` naming ``REDIS_URL`` unless the task queue answers; checked
     before queueing, which would otherwise retry for a while."""
@@ -47,7 +52,7 @@ def refresh(text: str, force: bool, wait: bool, timeout: float, verbose: bool) -
     seasons = [current_season()] if text == "current" else parse_seasons(text)
     check_queue()
     tickets = []
-    for season in tqdm(seasons, desc="queueing", unit="season", disable=len(seasons) < 2):
+    for season in tqdm(seasons, desc="queueing", unit="season", disable=_no_bar(len(seasons))):
         tickets.append(request_refresh(str(season), force=force))
     for ticket in tickets:
         how = "joined the refresh already queued" if ticket.joined_existing else "queued"
@@ -59,7 +64,7 @@ def refresh(text: str, force: bool, wait: bool, timeout: float, verbose: bool) -
     trainings: set[str] = set()
     codes: list[int] = []  # one exit code per fetch that ended
     shown: dict[str, str] = {}  # task id -> the last retry line printed for it
-    with tqdm(total=len(tickets), desc="fetching", unit="season") as bar:
+    with tqdm(total=len(tickets), desc="fetching", unit="season", disable=_no_bar()) as bar:
         remaining = {t.task_id: str(t.season) for t in tickets}
         while remaining and not follower.timed_out:
             for task_id, season in list(remaining.items()):
@@ -89,8 +94,7 @@ def _fetch_ended(season: str, status: TaskStatus, verbose: bool) -> int:
         fetched = status.result(FetchResult)
         echo(f"{season}: {fetched.status} ({fetched.rows} players)")
         return 0
-    for line in failure_lines(f"{season}: FAILED: ", status.error, verbose):
-        warn(line)
+    warn("\n".join(failure_lines(f"{season}: FAILED: ", status.error, verbose)))
     return EXIT_FAILED
 
 
@@ -160,15 +164,15 @@ def _follow_training(task_id: str, follower: Follower, verbose: bool) -> int:
     if status.state == "SUCCESS":
         echo(f"training: {status.result(TrainingResult).message}")
         return 0
-    for line in failure_lines(f"training {status.state}: ", status.error, verbose):
-        warn(line)
+    warn("\n".join(failure_lines(f"training {status.state}: ", status.error, verbose)))
     return EXIT_FAILED
 
 
 def _wait_for(task_id: str, follower: Follower, label: str) -> TaskStatus | None:
     """Follow one task with a progress bar until it ends or the deadline passes."""
     status = None
-    with tqdm(total=100, desc=label, unit="%", bar_format="{l_bar}{bar}| {postfix}") as bar:
+    layout = "{l_bar}{bar}| {postfix}"
+    with tqdm(total=100, desc=label, unit="%", bar_format=layout, disable=_no_bar()) as bar:
         while not follower.timed_out:
             status = follower.status(task_id, label) or status
             if status is not None and (progress := status.progress) and progress.fraction:
@@ -213,8 +217,7 @@ def seed(*, wait: bool, timeout: float, verbose: bool) -> int:
     if status is None or not status.ended:
         return follower.gave_up(task_id, "seed")
     if status.state != "SUCCESS":
-        for line in failure_lines(f"seed {status.state}: ", status.error, verbose):
-            warn(line)
+        warn("\n".join(failure_lines(f"seed {status.state}: ", status.error, verbose)))
         return EXIT_FAILED
     seeded = status.result(SeedResult)
     echo(seeded_line(seeded.seeded))

@@ -39,6 +39,8 @@ API = "/api/2.0/mlflow"
 ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts"
 # What a server, or a proxy before it, answers while it restarts or is overloaded.
 RETRIED_STATUSES = (429, 500, 502, 503, 504)
+# What the server answers for a model, or an alias of an existing model, that is not there.
+NOT_FOUND_CODES = frozenset({"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"})
 
 
 @dataclass(frozen=True)
@@ -174,12 +176,20 @@ class ServerRegistry:
         answer = self.session.get(
             f"{self.server_url}{endpoint}", params=params, timeout=self.timeout_s
         )
-        if answer.status_code == 404 or (
-            answer.status_code == 400 and "RESOURCE_DOES_NOT_EXIST" in answer.text
-        ):
+        if answer.status_code == 404 or _error_code(answer) in NOT_FOUND_CODES:
             return None
         _raise_for(answer)
         return answer.json()
+
+
+def _error_code(answer: requests.Response) -> str | None:
+    """MLflow's ``error_code`` of an error answer (``None``: not MLflow's JSON)."""
+    if answer.ok:
+        return None
+    try:
+        return answer.json().get("error_code")
+    except ValueError:
+        return None
 
 
 def _raise_for(answer: requests.Response) -> None:

@@ -248,8 +248,11 @@ def test_a_damaged_champion_artifact_names_the_file(
     artifact.write_bytes(artifact.read_bytes()[:500])
 
     settings = Settings(data_dir=copy.root)
+    restored = find_champion(settings)  # the same version, its artifacts in the copy
+    assert restored is not None
+    assert restored.version == champion.version
     with pytest.raises(DamagedFileError) as raised:
-        load_champion_results(settings, champion)
+        load_champion_results(settings, restored)
     assert raised.value.path == artifact
     assert str(raised.value).startswith(f"{artifact} is damaged or missing (champion v")
 

@@ -181,7 +181,8 @@ def test_cli_shows_each_attempt_and_one_line_with_what_to_do(unreachable_worker:
     run = _cli("refresh", "2018-19", "--wait", "--verbose")
     assert run.returncode == 1, run.stderr[-2000:]
     assert time.monotonic() - started < 30  # two attempts, not five with growing waits
-    out = run.stdout
+    assert run.stdout.splitlines()[0].startswith("2018-19: queued (")  # results on stdout
+    out = run.stderr  # attempts and the failure on stderr
     assert (
         "2018-19 Regular Season: attempt 1 of 2 failed: cannot resolve nba-upstream.invalid; "
         "next in 2 s" in out
@@ -199,9 +200,9 @@ def test_cli_shows_each_attempt_and_one_line_with_what_to_do(unreachable_worker:
 
     quiet = _cli("refresh", "2018-19", "--wait")
     assert quiet.returncode == 1
-    [failed] = [line for line in quiet.stdout.splitlines() if "FAILED" in line]
+    [failed] = [line for line in quiet.stderr.splitlines() if "FAILED" in line]
     assert failed.endswith("(--verbose: details)")
-    assert "last error:" not in quiet.stdout
+    assert "last error:" not in quiet.stderr
 
 
 def _reset_caches() -> None:

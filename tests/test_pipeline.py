@@ -82,6 +82,7 @@ def test_refresh_to_champion_then_loaded_by_another_process(
 import json, sys, tempfile
 from pathlib import Path
 import pandas as pd
+from mlflow.artifacts import download_artifacts
 from common.champion import ASSIGNMENTS_ARTIFACT, find_champion
 from common.settings import get_settings
 from workers.train.dataset import load_training_data
@@ -92,7 +93,8 @@ settings = get_settings()
 champion = find_champion(settings)
 model = ArchetypeTracker(settings).load_model(champion)
 with tempfile.TemporaryDirectory() as tmp:
-    path = champion_artifact(settings, champion, ASSIGNMENTS_ARTIFACT, Path(tmp))
+    path = download_artifacts(run_id=champion.run_id, artifact_path=ASSIGNMENTS_ARTIFACT,
+                              dst_path=tmp, tracking_uri=settings.tracking_uri)
     assignments = pd.read_parquet(path)
 data = load_training_data(DataDir(settings.data_dir))
 labels = model.predict(data.features)
