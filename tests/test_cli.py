@@ -53,9 +53,10 @@ class Cli:
     data_dir: Path
     pycache: Path
 
-    def __call__(self, *args: str, timeout: float = 120) -> Run:
+    def __call__(self, *args: str, timeout: float = 120, **extra_env: str) -> Run:
         env = {
             **os.environ,
+            **extra_env,
             "DATA_DIR": str(self.data_dir),
             # Each call is a new process: cache bytecode outside the venv, or every call
             # compiles MLflow and pandas again when PYTHONDONTWRITEBYTECODE is set.
@@ -82,13 +83,16 @@ def pycache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory: pytest.TempPathFactory, pycache: Path) -> Cli:
-    """A data directory with a champion, produced by ``nba-archetypes seed --inline``."""
+    """A data directory with a champion, produced by ``nba-archetypes seed --inline`` with no
+    Redis at all (nothing listens at REDIS_URL): the embedded default needs nothing."""
     data = tmp_path_factory.mktemp("cli-data")
-    run = Cli(data, pycache)("seed", "--inline", timeout=900)
+    no_redis = f"redis://127.0.0.1:{free_port()}/0"
+    run = Cli(data, pycache)("seed", "--inline", timeout=900, REDIS_URL=no_redis)
     assert run.code == 0, run.err[-3000:]
     first, last = BUNDLED_SEASONS[0], BUNDLED_SEASONS[-1]
     assert f"seeded {len(BUNDLED_SEASONS)} seasons ({first} … {last})" in run.out
-    assert "training:" in run.out
+    assert "is the new champion: first champion" in run.out
+    assert "error" not in run.out + run.err
     return Cli(data, pycache)
 
 
@@ -274,3 +278,41 @@ def test_an_unreachable_mlflow_server_is_one_line(
         (line,) = run.err.strip().splitlines()
         assert "covers the single-host profile's data volume" in line
         assert "back up its PostgreSQL database and artifact volume" in line
+
+
+def test_train_inline_with_no_redis_promotes_and_the_answers_follow(cli: Cli) -> None:
+    """A forced retrain with no Redis at all becomes the champion (no lease without a broker),
+    and the next answer is the new champion's."""
+    before = cli("player", "Kobe Bryant", "2005-06", "--json").json()["champion_version"]
+    no_redis = f"redis://127.0.0.1:{free_port()}/0"
+    run = cli("train", "--inline", "--force", timeout=900, REDIS_URL=no_redis)
+    assert run.code == 0, run.err[-3000:]
+    assert "is the new champion: forced (--force)" in run.out
+    after = cli("player", "Kobe Bryant", "2005-06", "--json").json()["champion_version"]
+    assert int(after) > int(before)
+
+
+def test_a_closed_pipe_ends_quietly(cli: Cli) -> None:
+    """`… | head -1` on an answer longer than a pipe holds: the first line, and nothing on
+    stderr (no BrokenPipeError traceback)."""
+    env = {**os.environ, "DATA_DIR": str(cli.data_dir), "PYTHONPYCACHEPREFIX": str(cli.pycache)}
+    command = f'"{CLI}" similar "Kobe Bryant" 2005-06 --limit 3000 | head -1'
+    done = subprocess.run(
+        ["bash", "-c", command], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.stdout.startswith("Most similar to Kobe Bryant, 2005-06")
+    assert done.stdout.count("\n") == 1
+    assert done.stderr == ""
+
+
+def test_status_names_the_champion_and_the_seasons_stored(cli: Cli) -> None:
+    run = cli("status")
+    assert run.code == 0, run.err
+    lines = run.out.splitlines()
+    champion = find_champion(Settings(data_dir=cli.data_dir))
+    assert champion is not None
+    first, last = BUNDLED_SEASONS[0], BUNDLED_SEASONS[-1]
+    assert lines[0].startswith(f"champion: v{champion.version}, ")
+    assert f"archetypes, {len(BUNDLED_SEASONS)} seasons ({first} … {last}), live since " in lines[0]
+    assert lines[1] == f"seasons stored: {len(BUNDLED_SEASONS)} seasons ({first} … {last})"
+    assert any(line.startswith("workers: ") for line in lines)
