@@ -22,7 +22,7 @@ from cli.output import (
 )
 from common.celery_app import SEED_RECORDINGS, TRAIN_ARCHETYPES, app
 from common.failures import is_queue_error, queue_problem, queue_unreachable
-from common.progress import INTERRUPTED_HINT
+from common.progress import INTERRUPTED_HINT, fetch_progress
 from common.queueing import request_refresh, request_training
 from common.results import FetchResult, SeedResult, TrainingResult
 from common.seasons import current_season, parse_seasons
@@ -69,10 +69,10 @@ def refresh(text: str, force: bool, wait: bool, timeout: float, verbose: bool) -
         while remaining and not follower.timed_out:
             for task_id, season in list(remaining.items()):
                 status = follower.status(task_id, season)
-                progress = status.progress if status is not None else None
+                progress = fetch_progress(status, season) if status is not None else None
                 if progress and progress.retry and shown.get(task_id) != progress.message:
                     shown[task_id] = progress.message  # each failed attempt, once
-                    warn(progress.message)  # "2018-19 Regular Season: attempt 1 of 5…"
+                    warn(progress.message)  # "2018-19 Regular Season: attempt 1 of 5 failed…"
                 if status is None or not status.ended:
                     continue
                 del remaining[task_id]
