@@ -23,9 +23,9 @@ from common.champion import (
 )
 from common.settings import Settings
 from common.storage import DamagedFileError, DataDir
+from tests.integration.test_champion_policy import FIRST, _seed
+from tests.integration.test_cli import Cli
 from tests.services import PROJECT_ROOT, wait_until
-from tests.test_champion_policy import FIRST, _seed
-from tests.test_cli import Cli
 from workers.train.training import train_archetypes
 
 # Logs runs into the store until it is stopped: the workers' writes while a backup runs.

@@ -3,7 +3,7 @@
 A truncated cleaned table, raw response or fetch record gives an error naming the file and the
 command that repairs it; ``nba-archetypes rebuild`` re-cleans seasons from the raw responses
 kept, without the network; a write on a full volume leaves the previous file as it was.
-(A damaged champion artifact is in tests/test_backup.py, which has a trained champion.)
+(A damaged champion artifact is in tests/integration/test_backup.py, which has a trained champion.)
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ import pytest
 
 from common.seasons import Season, SeasonType
 from common.storage import DamagedFileError, DataDir, WriteFailedError, atomic_write_bytes
+from tests.integration.test_champion_policy import _seed
+from tests.integration.test_cli import Cli
+from tests.integration.test_fetch import _refresh, _settings
 from tests.services import PROJECT_ROOT
-from tests.test_champion_policy import _seed
-from tests.test_cli import Cli
-from tests.test_fetch import _refresh, _settings
 from workers.train.dataset import load_training_data
 
 SEASONS = ["2016-17", "2017-18", "2018-19"]  # 2018-19 has playoffs, 2017-18 has none

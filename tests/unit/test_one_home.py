@@ -151,7 +151,7 @@ def _imported_packages(path: Path) -> set[str]:
 def test_tests_and_benchmarks_share_devkit_not_each_other() -> None:
     crossing = []
     for folder, other in (("tests", "scripts"), ("scripts", "tests"), ("devkit", "tests")):
-        for path in sorted((PROJECT_ROOT / folder).glob("*.py")):
+        for path in sorted((PROJECT_ROOT / folder).rglob("*.py")):
             name = path.relative_to(PROJECT_ROOT).as_posix()
             if other in _imported_packages(path):
                 crossing.append(f"{name} imports {other}")
