@@ -51,17 +51,11 @@ class Run:
 @dataclass(frozen=True)
 class Cli:
     data_dir: Path
-    pycache: Path
 
     def __call__(self, *args: str, timeout: float = 120) -> Run:
-        env = {
-            **os.environ,
-            "DATA_DIR": str(self.data_dir),
-            # Each call is a new process: cache bytecode outside the venv, or every call
-            # compiles MLflow and pandas again when PYTHONDONTWRITEBYTECODE is set.
-            "PYTHONDONTWRITEBYTECODE": "",
-            "PYTHONPYCACHEPREFIX": str(self.pycache),
-        }
+        # Each call is a new process: it reads the venv's bytecode, compiled once beforehand
+        # (`uv sync --compile-bytecode`; tests/conftest.py insists where none may be written).
+        env = {**os.environ, "DATA_DIR": str(self.data_dir)}
         start = time.perf_counter()
         done = subprocess.run(
             [str(CLI), *args],
@@ -76,20 +70,15 @@ class Cli:
 
 
 @pytest.fixture(scope="module")
-def pycache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("pycache")
-
-
-@pytest.fixture(scope="module")
-def cli(tmp_path_factory: pytest.TempPathFactory, pycache: Path) -> Cli:
+def cli(tmp_path_factory: pytest.TempPathFactory) -> Cli:
     """A data directory with a champion, produced by ``nba-archetypes seed --inline``."""
     data = tmp_path_factory.mktemp("cli-data")
-    run = Cli(data, pycache)("seed", "--inline", timeout=900)
+    run = Cli(data)("seed", "--inline", timeout=900)
     assert run.code == 0, run.err[-3000:]
     first, last = BUNDLED_SEASONS[0], BUNDLED_SEASONS[-1]
     assert f"seeded {len(BUNDLED_SEASONS)} seasons ({first} … {last})" in run.out
     assert "training:" in run.out
-    return Cli(data, pycache)
+    return Cli(data)
 
 
 @pytest.fixture(scope="module")
@@ -230,8 +219,8 @@ def test_train_inline_on_unchanged_data_keeps_the_champion(cli: Cli) -> None:
     assert after == before
 
 
-def test_without_a_champion_the_cli_says_what_to_do(tmp_path: Path, pycache: Path) -> None:
-    empty = Cli(tmp_path / "data", pycache)
+def test_without_a_champion_the_cli_says_what_to_do(tmp_path: Path) -> None:
+    empty = Cli(tmp_path / "data")
     for args in (("player", "Kobe Bryant", "2005-06"), ("similar", "Kobe Bryant", "2005-06")):
         run = empty(*args)
         assert run.code == 1
@@ -253,7 +242,7 @@ def test_train_force_is_queued_past_the_debounce(capsys: pytest.CaptureFixture[s
 
 
 def test_an_unreachable_mlflow_server_is_one_line(
-    tmp_path: Path, pycache: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The multi-host profile with its MLflow server down: each reading command says so in one
     line, naming the server and the setting; backup and restore say what covers that profile."""
@@ -261,7 +250,7 @@ def test_an_unreachable_mlflow_server_is_one_line(
     monkeypatch.setenv("TRACKING_SERVER_URL", server)
     monkeypatch.setenv("DATA_STORE", "mlflow")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    cli = Cli(tmp_path / "data", pycache)
+    cli = Cli(tmp_path / "data")
     for args in (("player", "Kobe Bryant", "2005-06"), ("rebuild",)):
         run = cli(*args)
         assert run.code == 1, run
