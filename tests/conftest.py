@@ -54,8 +54,8 @@ def _require_compiled_bytecode() -> None:
     source, seconds every time: the environment must be compiled once beforehand."""
     if not os.environ.get("PYTHONDONTWRITEBYTECODE"):
         return  # the first process to import a module writes its bytecode
-    origin = importlib.util.find_spec("mlflow").origin  # found, not imported
-    if origin and not Path(importlib.util.cache_from_source(origin)).exists():
+    spec = importlib.util.find_spec("mlflow")  # found, not imported
+    if spec and spec.origin and not Path(importlib.util.cache_from_source(spec.origin)).exists():
         raise pytest.UsageError(
             "PYTHONDONTWRITEBYTECODE is set and the environment has no bytecode: every process "
             "the tests start would compile it again. Run `uv sync --frozen --compile-bytecode` "
