@@ -36,9 +36,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 class RedisServer:
     """A redis-server on a free port, for one test session or benchmark; ``persistent`` keeps
     an append-only file (as compose's and the local mode's Redis do), so it can be restarted
-    with its data."""
+    with its data. ``port``: one reserved beforehand (the tests name it in REDIS_URL before the
+    Celery app is imported, and start the server only when a test uses it)."""
 
-    def __init__(self, *, persistent: bool = False) -> None:
+    def __init__(self, *, persistent: bool = False, port: int | None = None) -> None:
         self.binary = shutil.which("redis-server")
         if self.binary is None:
             raise RuntimeError(
@@ -46,7 +47,7 @@ class RedisServer:
                 "or set TEST_REDIS_URL to a server the tests may flush"
             )
         self.persistent = persistent
-        self.port = free_port()
+        self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="test-redis-")
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process = self._start()
@@ -58,7 +59,8 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
-        wait_until(lambda: _answers(self.url), "redis-server to answer")
+        # Its own answer, not another server's on a port taken since it was reserved.
+        wait_until(lambda: process.poll() is None and _answers(self.url), "redis-server to answer")
         return process
 
     def restart(self, down_s: float = 0.0) -> None:

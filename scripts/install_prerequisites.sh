@@ -12,7 +12,7 @@
 #
 # Everything else the scripts call is on every Debian/Ubuntu (bash builtins and the packages
 # a minimal debootstrap installs: coreutils, findutils, grep, sed, tar, util-linux, mount,
-# mawk, dpkg, apt). tests/test_install_steps.py parses the scripts and fails when one calls a
+# mawk, dpkg, apt). tests/unit/test_install_steps.py parses the scripts and fails when one calls a
 # command that is neither on that list nor in the table below.
 #
 # Not root: pip-installed tools (uv) are installed for the user; missing apt packages are

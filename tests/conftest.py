@@ -1,32 +1,44 @@
-"""Session services and per-test isolation.
+"""Session settings, tiers, and the fixtures more than one tier uses.
 
-Redis starts before collection (test modules import the Celery app, which reads REDIS_URL
-at import time): a throwaway ``redis-server`` unless ``TEST_REDIS_URL`` names one to use.
+Tests live in one folder per tier, each test marked with its folder's name (``-m unit``):
+``unit`` (no services), ``integration`` (real Redis, Celery workers, MLflow, the replay
+server, the CLI as a subprocess), ``ui`` (AppTest; ``browser``: headless Chromium) and ``e2e``
+(whole-product runs: the Docker stacks, the base images, the local mode).
+
+Redis runs only for the tiers that use it. Test modules import the Celery app, which reads
+REDIS_URL at import time, so REDIS_URL names a port reserved here, before collection; the
+throwaway ``redis-server`` starts on that port when a test first needs it (``redis_service``,
+used by the integration and ui tiers' conftest.py). Until then nothing listens there: a unit
+test that reaches for Redis fails. ``TEST_REDIS_URL`` names an outside server to use instead.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
-from devkit.services import RECORDINGS, RedisServer
+from devkit.services import RECORDINGS, RedisServer, free_port
 from replay.server import clear_faults, clear_requests, run_replay_server
 
 __all__ = ["RECORDINGS"]  # imported by test modules
 
-_started: list[RedisServer] = []
+TESTS = Path(__file__).resolve().parent
+TIERS = ("unit", "integration", "ui", "e2e")
+# Where the session's redis-server will listen (None: TEST_REDIS_URL names an outside one).
+_redis_port: int | None = None
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    global _redis_port  # noqa: PLW0603 - set once per session, before collection
+    _require_compiled_bytecode()
     url = os.environ.get("TEST_REDIS_URL")
     if not url:
-        # Persistent like the stack's Redis, so the recovery tests can restart it.
-        _started.append(RedisServer(persistent=True))
-        url = _started[0].url
+        _redis_port = free_port()
+        url = f"redis://127.0.0.1:{_redis_port}/0"
     os.environ["REDIS_URL"] = url
     # Keep tests off the real site and off the developer's data, whatever .env says.
     os.environ["NBA_STATS_BASE_URL"] = "http://127.0.0.1:9/unreachable"
@@ -36,22 +48,45 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["DATA_STORE"] = "volume"
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    for server in _started:
-        server.stop()
+def _require_compiled_bytecode() -> None:
+    """Tests start many Python processes (workers, the CLI, servers). Where nothing may write
+    bytecode (PYTHONDONTWRITEBYTECODE), each would compile MLflow, pandas and the rest from
+    source, seconds every time: the environment must be compiled once beforehand."""
+    if not os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        return  # the first process to import a module writes its bytecode
+    spec = importlib.util.find_spec("mlflow")  # found, not imported
+    if spec and spec.origin and not Path(importlib.util.cache_from_source(spec.origin)).exists():
+        raise pytest.UsageError(
+            "PYTHONDONTWRITEBYTECODE is set and the environment has no bytecode: every process "
+            "the tests start would compile it again. Run `uv sync --frozen --compile-bytecode` "
+            "once (scripts/test.sh does)."
+        )
 
 
-@pytest.fixture
-def redis_server() -> RedisServer:
-    """The tests' own redis-server, for tests that restart it."""
-    if not _started:
-        pytest.skip("needs the tests' own redis-server (TEST_REDIS_URL names an outside one)")
-    return _started[0]
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.path.resolve()
+        if not path.is_relative_to(TESTS):
+            continue
+        parts = path.relative_to(TESTS).parts
+        if len(parts) < 2 or parts[0] not in TIERS:
+            raise pytest.UsageError(
+                f"{item.nodeid}: a test module belongs in tests/<tier>/ {TIERS}"
+            )
+        item.add_marker(parts[0])
 
 
-@pytest.fixture(autouse=True)
-def _empty_redis() -> None:
-    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
+@pytest.fixture(scope="session")
+def redis_service() -> Iterator[RedisServer | None]:
+    """The session's redis-server on the port REDIS_URL names, started on first use; None when
+    TEST_REDIS_URL names an outside server. Persistent like the stack's Redis, so the recovery
+    tests can restart it."""
+    if _redis_port is None:
+        yield None
+        return
+    server = RedisServer(persistent=True, port=_redis_port)
+    yield server
+    server.stop()
 
 
 @pytest.fixture

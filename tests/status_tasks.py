@@ -1,4 +1,5 @@
-"""Tasks for tests/test_task_status.py, run by a real worker: ``celery -A tests.status_tasks``.
+"""Tasks for tests/integration/test_task_status.py, run by a real worker:
+``celery -A tests.status_tasks``.
 
 Each reports PROGRESS (as the fetch and train tasks do), then ends moments later, so a poll
 can land right as it finishes.

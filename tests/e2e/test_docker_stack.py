@@ -41,9 +41,9 @@ import pytest
 from devkit.chromium import CHROMIUM, launch
 from devkit.chromium import MISSING as CHROMIUM_MISSING
 from tests.services import docker, free_port, wait_until
-from tests.test_dockerfiles import clean_env
+from tests.unit.test_dockerfiles import clean_env
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILES = [ROOT / "docker-compose.yaml", ROOT / "docker-compose.replay.yaml"]
 BASE_IMAGES = ["python:3.11-slim-bookworm", "redis:7.0-bookworm"]
 PROJECT_IMAGES = ["fetch", "train", "ui", "mlflow", "flower", "replay"]

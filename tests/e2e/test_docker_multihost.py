@@ -21,7 +21,7 @@ passwords), free host ports, ``--scale worker-fetch=2 --scale worker-train=2``:
 5. one model version per training: no run and no training task published two;
 6. ``down -v`` and the image tags removed, whatever happened.
 
-Helpers come from ``tests/test_docker_stack.py`` (the stack, the registry reader, the app's
+Helpers come from ``tests/e2e/test_docker_stack.py`` (the stack, the registry reader, the app's
 checks); only the compose files, the scale and the project name differ.
 """
 
@@ -42,12 +42,12 @@ from typing import Any
 
 import pytest
 
-from tests import test_docker_stack as single
+from tests.e2e import test_docker_stack as single
+from tests.e2e.test_docker_stack import Registry, Stack, assert_app_shows_champion, first_champion
 from tests.services import docker, free_port
-from tests.test_docker_stack import Registry, Stack, assert_app_shows_champion, first_champion
-from tests.test_dockerfiles import clean_env
+from tests.unit.test_dockerfiles import clean_env
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILES = [
     ROOT / "docker-compose.yaml",
     ROOT / "docker-compose.multihost.yaml",

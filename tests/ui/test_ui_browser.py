@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from devkit.chromium import CHROMIUM, launch
 from devkit.chromium import MISSING as CHROMIUM_MISSING
 from tests.services import PROJECT_ROOT, free_port, wait_until
-from tests.test_ui_app import KOBE, champion_artifacts, nearest, player_row, shared_champion_dir
+from tests.ui.test_ui_app import KOBE, champion_artifacts, nearest, player_row, shared_champion_dir
 
 SCREENSHOTS = PROJECT_ROOT / "artifacts" / "screenshots"
 VIEWPORT = {"width": 1400, "height": 2600}  # the main area scrolls inside the page: be tall
@@ -31,7 +31,10 @@ WAIT_MS = 60_000
 # for Streamlit to draw a data grid on a busy 2-core machine (seen in a full run).
 expect.set_options(timeout=WAIT_MS)
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=CHROMIUM_MISSING)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=CHROMIUM_MISSING),
+]
 
 
 def start_streamlit(data: Path, port: int, log: Path) -> subprocess.Popen[bytes]:

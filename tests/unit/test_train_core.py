@@ -37,8 +37,8 @@ from workers.train.scoring import (
     select_winner,
 )
 
-RECORDINGS = Path(__file__).resolve().parent.parent / "replay" / "recordings"
-TEST_DATA = Path(__file__).resolve().parent / "data"
+RECORDINGS = Path(__file__).resolve().parents[2] / "replay" / "recordings"
+TEST_DATA = Path(__file__).resolve().parents[1] / "data"
 HELD_OUT = ("2020-21", "2021-22", "2022-23")  # fit on the seasons before, assign these
 
 

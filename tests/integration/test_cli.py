@@ -51,18 +51,11 @@ class Run:
 @dataclass(frozen=True)
 class Cli:
     data_dir: Path
-    pycache: Path
 
     def __call__(self, *args: str, timeout: float = 120, **extra_env: str) -> Run:
-        env = {
-            **os.environ,
-            **extra_env,
-            "DATA_DIR": str(self.data_dir),
-            # Each call is a new process: cache bytecode outside the venv, or every call
-            # compiles MLflow and pandas again when PYTHONDONTWRITEBYTECODE is set.
-            "PYTHONDONTWRITEBYTECODE": "",
-            "PYTHONPYCACHEPREFIX": str(self.pycache),
-        }
+        # Each call is a new process: it reads the venv's bytecode, compiled once beforehand
+        # (`uv sync --compile-bytecode`; tests/conftest.py insists where none may be written).
+        env = {**os.environ, **extra_env, "DATA_DIR": str(self.data_dir)}
         start = time.perf_counter()
         done = subprocess.run(
             [str(CLI), *args],
@@ -77,23 +70,18 @@ class Cli:
 
 
 @pytest.fixture(scope="module")
-def pycache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("pycache")
-
-
-@pytest.fixture(scope="module")
-def cli(tmp_path_factory: pytest.TempPathFactory, pycache: Path) -> Cli:
+def cli(tmp_path_factory: pytest.TempPathFactory) -> Cli:
     """A data directory with a champion, produced by ``nba-archetypes seed --inline`` with no
     Redis at all (nothing listens at REDIS_URL): the embedded default needs nothing."""
     data = tmp_path_factory.mktemp("cli-data")
     no_redis = f"redis://127.0.0.1:{free_port()}/0"
-    run = Cli(data, pycache)("seed", "--inline", timeout=900, REDIS_URL=no_redis)
+    run = Cli(data)("seed", "--inline", timeout=900, REDIS_URL=no_redis)
     assert run.code == 0, run.err[-3000:]
     first, last = BUNDLED_SEASONS[0], BUNDLED_SEASONS[-1]
     assert f"seeded {len(BUNDLED_SEASONS)} seasons ({first} … {last})" in run.out
     assert "is the new champion: first champion" in run.out
     assert "error" not in run.out + run.err
-    return Cli(data, pycache)
+    return Cli(data)
 
 
 @pytest.fixture(scope="module")
@@ -234,8 +222,8 @@ def test_train_inline_on_unchanged_data_keeps_the_champion(cli: Cli) -> None:
     assert after == before
 
 
-def test_without_a_champion_the_cli_says_what_to_do(tmp_path: Path, pycache: Path) -> None:
-    empty = Cli(tmp_path / "data", pycache)
+def test_without_a_champion_the_cli_says_what_to_do(tmp_path: Path) -> None:
+    empty = Cli(tmp_path / "data")
     for args in (("player", "Kobe Bryant", "2005-06"), ("similar", "Kobe Bryant", "2005-06")):
         run = empty(*args)
         assert run.code == 1
@@ -257,7 +245,7 @@ def test_train_force_is_queued_past_the_debounce(capsys: pytest.CaptureFixture[s
 
 
 def test_an_unreachable_mlflow_server_is_one_line(
-    tmp_path: Path, pycache: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The multi-host profile with its MLflow server down: each reading command says so in one
     line, naming the server and the setting; backup and restore say what covers that profile."""
@@ -265,7 +253,7 @@ def test_an_unreachable_mlflow_server_is_one_line(
     monkeypatch.setenv("TRACKING_SERVER_URL", server)
     monkeypatch.setenv("DATA_STORE", "mlflow")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    cli = Cli(tmp_path / "data", pycache)
+    cli = Cli(tmp_path / "data")
     for args in (("player", "Kobe Bryant", "2005-06"), ("rebuild",)):
         run = cli(*args)
         assert run.code == 1, run
@@ -295,7 +283,7 @@ def test_train_inline_with_no_redis_promotes_and_the_answers_follow(cli: Cli) ->
 def test_a_closed_pipe_ends_quietly(cli: Cli) -> None:
     """`… | head -1` on an answer longer than a pipe holds: the first line, and nothing on
     stderr (no BrokenPipeError traceback)."""
-    env = {**os.environ, "DATA_DIR": str(cli.data_dir), "PYTHONPYCACHEPREFIX": str(cli.pycache)}
+    env = {**os.environ, "DATA_DIR": str(cli.data_dir)}
     command = f'"{CLI}" similar "Kobe Bryant" 2005-06 --limit 3000 | head -1'
     done = subprocess.run(
         ["bash", "-c", command], env=env, capture_output=True, text=True, timeout=120, check=False

@@ -3,7 +3,7 @@
 A truncated cleaned table, raw response or fetch record gives an error naming the file and the
 command that repairs it; ``nba-archetypes rebuild`` re-cleans seasons from the raw responses
 kept, without the network; a write on a full volume leaves the previous file as it was.
-(A damaged champion artifact is in tests/test_backup.py, which has a trained champion.)
+(A damaged champion artifact is in tests/integration/test_backup.py, which has a trained champion.)
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ import pytest
 from common.failures import DamagedFileError, WriteFailedError
 from common.seasons import Season, SeasonType
 from common.storage import DataDir, atomic_write_bytes
+from tests.integration.test_champion_policy import _seed
+from tests.integration.test_cli import Cli
+from tests.integration.test_fetch import _refresh, _settings
 from tests.services import PROJECT_ROOT
-from tests.test_champion_policy import _seed
-from tests.test_cli import Cli
-from tests.test_fetch import _refresh, _settings
 from workers.train.dataset import load_training_data
 
 SEASONS = ["2016-17", "2017-18", "2018-19"]  # 2018-19 has playoffs, 2017-18 has none
@@ -48,11 +48,6 @@ def data(seeded: Path, tmp_path: Path) -> DataDir:
     return DataDir(root)
 
 
-@pytest.fixture(scope="module")
-def pycache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("pycache")
-
-
 def _truncate(path: Path, keep: int = 1000) -> None:
     path.write_bytes(path.read_bytes()[:keep])
 
@@ -68,9 +63,7 @@ def _tmp_files(root: Path) -> list[Path]:
 # --- errors naming the file ---------------------------------------------------------------------
 
 
-def test_a_damaged_cleaned_table_names_the_file_and_the_repair(
-    data: DataDir, pycache: Path
-) -> None:
+def test_a_damaged_cleaned_table_names_the_file_and_the_repair(data: DataDir) -> None:
     path = data.cleaned(WITH_PLAYOFFS)
     _truncate(path)
     with pytest.raises(DamagedFileError) as raised:
@@ -80,7 +73,7 @@ def test_a_damaged_cleaned_table_names_the_file_and_the_repair(
     assert "`nba-archetypes rebuild 2018-19`" in headline
     assert raised.value.path == path
 
-    run = Cli(data.root, pycache)("train", "--inline")
+    run = Cli(data.root)("train", "--inline")
     assert run.code == 1
     assert run.err.splitlines() == [f"error: {headline} (--verbose: details)"]
 
@@ -97,16 +90,14 @@ def test_a_damaged_fetch_record_names_the_file(data: DataDir) -> None:
 # --- rebuild ------------------------------------------------------------------------------------
 
 
-def test_rebuild_recreates_damaged_and_deleted_tables_from_the_raw_responses(
-    data: DataDir, pycache: Path
-) -> None:
+def test_rebuild_recreates_damaged_and_deleted_tables_from_the_raw_responses(data: DataDir) -> None:
     before = _tables(data)
     records = {s: data.read_fetch_record(s) for s in before}
     raw = {p: p.read_bytes() for p in (data.root / "raw").rglob("*.json") if p.name != "fetch.json"}
     _truncate(data.cleaned(WITH_PLAYOFFS))
     data.cleaned(Season.parse("2016-17")).unlink()
 
-    run = Cli(data.root, pycache)("rebuild")
+    run = Cli(data.root)("rebuild")
     assert run.code == 0, run.err
     for season in SEASONS:
         assert f"{season}: rebuilt (" in run.out
@@ -125,21 +116,21 @@ def test_rebuild_recreates_damaged_and_deleted_tables_from_the_raw_responses(
     assert not _tmp_files(data.root)
 
 
-def test_rebuild_of_one_season_leaves_the_others_alone(data: DataDir, pycache: Path) -> None:
+def test_rebuild_of_one_season_leaves_the_others_alone(data: DataDir) -> None:
     others = {s: data.cleaned(Season.parse(s)).read_bytes() for s in SEASONS[:2]}
-    run = Cli(data.root, pycache)("rebuild", "2018-19")
+    run = Cli(data.root)("rebuild", "2018-19")
     assert run.code == 0, run.err
     assert run.out.startswith("2018-19: rebuilt (")
     assert {s: data.cleaned(Season.parse(s)).read_bytes() for s in SEASONS[:2]} == others
 
 
-def test_a_damaged_raw_response_fails_the_rebuild_naming_it(data: DataDir, pycache: Path) -> None:
+def test_a_damaged_raw_response_fails_the_rebuild_naming_it(data: DataDir) -> None:
     raw = data.raw_response(WITH_PLAYOFFS, SeasonType.PLAYOFFS)
     _truncate(raw)
     cleaned = data.cleaned(WITH_PLAYOFFS).read_bytes()
     record = data.fetch_record(WITH_PLAYOFFS).read_bytes()
 
-    run = Cli(data.root, pycache)("rebuild")
+    run = Cli(data.root)("rebuild")
     assert run.code == 1
     lines = run.out.splitlines()
     assert "2016-17: rebuilt (" in run.out
@@ -154,15 +145,13 @@ def test_a_damaged_raw_response_fails_the_rebuild_naming_it(data: DataDir, pycac
     assert "--verbose" not in failed  # a hash mismatch has no further details to show
 
 
-def test_rebuild_rewrites_a_damaged_fetch_record_from_the_raw_responses(
-    data: DataDir, pycache: Path
-) -> None:
+def test_rebuild_rewrites_a_damaged_fetch_record_from_the_raw_responses(data: DataDir) -> None:
     before = pd.read_parquet(data.cleaned(WITH_PLAYOFFS))
     previous = data.read_fetch_record(WITH_PLAYOFFS)
     assert previous is not None
     _truncate(data.fetch_record(WITH_PLAYOFFS), keep=40)
 
-    run = Cli(data.root, pycache)("rebuild", "2018-19")
+    run = Cli(data.root)("rebuild", "2018-19")
     assert run.code == 0, run.err
     assert "fetch record rewritten from the raw responses" in run.err
     record = data.read_fetch_record(WITH_PLAYOFFS)
@@ -189,13 +178,13 @@ def test_a_refresh_downloads_a_season_whose_fetch_record_is_damaged(
     assert DataDir(data_dir).read_fetch_record(WITH_PLAYOFFS) is not None
 
 
-def test_rebuild_without_raw_responses_says_what_to_do(data: DataDir, pycache: Path) -> None:
-    run = Cli(data.root, pycache)("rebuild", "2000-01")
+def test_rebuild_without_raw_responses_says_what_to_do(data: DataDir) -> None:
+    run = Cli(data.root)("rebuild", "2000-01")
     assert run.code == 2
     assert run.err.strip() == (
         "error: no raw responses kept for 2000-01: fetch it (`nba-archetypes refresh 2000-01`)"
     )
-    empty = Cli(data.root.parent / "empty", pycache)("rebuild")
+    empty = Cli(data.root.parent / "empty")("rebuild")
     assert empty.code == 1
     assert "nothing to rebuild" in empty.err
 
@@ -243,7 +232,7 @@ def _wrote(file: BinaryIO, size: int) -> bool:
 
 
 def test_a_full_volume_keeps_the_previous_file_and_says_so(
-    seeded: Path, small_volume: Path, pycache: Path
+    seeded: Path, small_volume: Path
 ) -> None:
     data = DataDir(small_volume / "data")
     season = Season.parse("2016-17")  # the smallest: raw + cleaned fit in 1 MiB
@@ -254,7 +243,7 @@ def test_a_full_volume_keeps_the_previous_file_and_says_so(
     before = {p: p.read_bytes() for p in data.root.rglob("*") if p.is_file()}
     _fill(small_volume)
 
-    run = Cli(data.root, pycache)("rebuild", str(season))
+    run = Cli(data.root)("rebuild", str(season))
     assert run.code == 1
     cleaned = data.cleaned(season)
     assert run.err.strip().splitlines()[-1] == (

@@ -19,9 +19,9 @@ from common.champion_results import ChampionResults, load_champion_results
 from common.failures import DamagedFileError
 from common.settings import Settings
 from common.storage import DataDir
+from tests.integration.test_champion_policy import FIRST, _seed
+from tests.integration.test_cli import Cli
 from tests.services import PROJECT_ROOT, wait_until
-from tests.test_champion_policy import FIRST, _seed
-from tests.test_cli import Cli
 from workers.train.training import train_archetypes
 
 # Logs runs into the store until it is stopped: the workers' writes while a backup runs.
@@ -67,11 +67,6 @@ def snapshot(store: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("backups") / "snapshot"
     backup(DataDir(store.data_dir), target, store.registered_model_name)
     return target
-
-
-@pytest.fixture(scope="module")
-def pycache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("pycache")
 
 
 def _writes(database: Path) -> int:
@@ -151,17 +146,15 @@ def test_a_backup_while_another_process_writes_is_consistent(
         assert manifest.seasons == FIRST
 
 
-def test_backup_refuses_a_target_that_holds_files(
-    store: Settings, tmp_path: Path, pycache: Path
-) -> None:
+def test_backup_refuses_a_target_that_holds_files(store: Settings, tmp_path: Path) -> None:
     taken = tmp_path / "taken"
     taken.mkdir()
     (taken / "notes.txt").write_text("keep me")
-    run = Cli(store.data_dir, pycache)("backup", str(taken))
+    run = Cli(store.data_dir)("backup", str(taken))
     assert run.code == 2
     assert run.err == f"error: {taken} already exists: give a new path for the backup\n"
     assert (taken / "notes.txt").read_text() == "keep me"
-    inside = Cli(store.data_dir, pycache)("backup", str(store.data_dir / "raw" / "backup"))
+    inside = Cli(store.data_dir)("backup", str(store.data_dir / "raw" / "backup"))
     assert inside.code == 2
     assert "write the backup elsewhere" in inside.err
 
@@ -170,10 +163,10 @@ def test_backup_refuses_a_target_that_holds_files(
 
 
 def test_backup_then_restore_elsewhere_shows_the_same_champion_and_data(
-    store: Settings, results: ChampionResults, tmp_path: Path, pycache: Path
+    store: Settings, results: ChampionResults, tmp_path: Path
 ) -> None:
     saved = tmp_path / "saved"
-    run = Cli(store.data_dir, pycache)("backup", str(saved))
+    run = Cli(store.data_dir)("backup", str(saved))
     assert run.code == 0, run.err
     assert run.out.startswith(
         f"backup written to {saved}: champion v{results.champion.version}, 3 seasons, "
@@ -181,7 +174,7 @@ def test_backup_then_restore_elsewhere_shows_the_same_champion_and_data(
 
     target = tmp_path / "restored"
     (target / "raw").mkdir(parents=True)  # a fresh volume's empty folders are no data
-    run = Cli(target, pycache)("restore", str(saved))
+    run = Cli(target)("restore", str(saved))
     assert run.code == 0, run.err
     assert run.out.startswith("restored the backup of ")
 
@@ -195,7 +188,7 @@ def test_backup_then_restore_elsewhere_shows_the_same_champion_and_data(
     assert _cells_mentioning(target / DATABASE, str(store.data_dir / "mlartifacts")) == 0
     assert _cells_mentioning(target / DATABASE, str(target / "mlartifacts")) > 0
 
-    answer = Cli(target, pycache)("player", "LeBron James", "2018-19", "--json")
+    answer = Cli(target)("player", "LeBron James", "2018-19", "--json")
     assert answer.code == 0, answer.err
     assert answer.json()["champion_version"] == results.champion.version
 
@@ -217,19 +210,17 @@ def test_a_restore_into_the_same_path_keeps_the_locations(
     _assert_same_results(load_champion_results(settings, champion), results)
 
 
-def test_restore_refuses_a_data_directory_holding_files(
-    snapshot: Path, tmp_path: Path, pycache: Path
-) -> None:
+def test_restore_refuses_a_data_directory_holding_files(snapshot: Path, tmp_path: Path) -> None:
     target = tmp_path / "data"
     (target / "cleaned").mkdir(parents=True)
     (target / "cleaned" / "2018-19.parquet").write_bytes(b"someone's data")
-    run = Cli(target, pycache)("restore", str(snapshot))
+    run = Cli(target)("restore", str(snapshot))
     assert run.code == 2
     assert run.err.startswith(f"error: {target} is not empty (1 files, e.g. cleaned/2018-19")
     assert len(run.err.splitlines()) == 1
     assert sorted(p.name for p in target.rglob("*")) == ["2018-19.parquet", "cleaned"]
 
-    not_a_backup = Cli(tmp_path / "empty", pycache)("restore", str(tmp_path))
+    not_a_backup = Cli(tmp_path / "empty")("restore", str(tmp_path))
     assert not_a_backup.code == 2
     assert f"{tmp_path} is not a backup" in not_a_backup.err
 
@@ -238,7 +229,7 @@ def test_restore_refuses_a_data_directory_holding_files(
 
 
 def test_a_damaged_champion_artifact_names_the_file(
-    snapshot: Path, champion: Champion, tmp_path: Path, pycache: Path
+    snapshot: Path, champion: Champion, tmp_path: Path
 ) -> None:
     copy = DataDir(tmp_path / "copy")
     restore(snapshot, copy)
@@ -256,7 +247,7 @@ def test_a_damaged_champion_artifact_names_the_file(
     assert raised.value.path == artifact
     assert str(raised.value).startswith(f"{artifact} is damaged or missing (champion v")
 
-    run = Cli(copy.root, pycache)("player", "LeBron James", "2018-19")
+    run = Cli(copy.root)("player", "LeBron James", "2018-19")
     assert run.code == 1
     [line] = run.err.splitlines()
     assert line.startswith(f"error: {artifact} is damaged")

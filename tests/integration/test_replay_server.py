@@ -22,7 +22,7 @@ from replay.server import (
     run_replay_server,
 )
 
-RECORDINGS = Path(__file__).resolve().parent.parent / "replay" / "recordings"
+RECORDINGS = Path(__file__).resolve().parents[2] / "replay" / "recordings"
 STATS = "stats/leaguedashplayerstats"
 
 

@@ -263,6 +263,7 @@ def test_the_app_shows_each_attempt_and_the_cause_with_details_below(
     assert "NameResolutionError" in code.value
 
 
+@pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium")
 def test_the_app_in_a_browser_shows_the_cause_and_the_details(
     unreachable_worker: Path, tmp_path: Path

@@ -36,7 +36,7 @@ from typing import Any
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCKER_DIR = ROOT / "docker"
 DOCKERFILE = DOCKER_DIR / "Dockerfile"
 DOCKERFILES = sorted({DOCKERFILE, *DOCKER_DIR.glob("*Dockerfile*")})
