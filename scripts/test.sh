@@ -42,8 +42,10 @@ if ((!fast)) && [[ "${SKIP_DOCKER:-0}" != 1 ]]; then
 fi
 
 # Bytecode compiled once, here: the tests start many Python processes (workers, the CLI,
-# servers), and where PYTHONDONTWRITEBYTECODE is set each would compile its imports again.
+# servers), and where PYTHONDONTWRITEBYTECODE is set each would compile its imports again:
+# the environment's packages (uv), and the project's own code (compileall).
 uv sync --frozen --compile-bytecode
+uv run --frozen python -m compileall -q common workers ui cli replay devkit benchmarks tests
 uv run --frozen ruff check .
 uv run --frozen ruff format --check .
 if ((fast)); then
