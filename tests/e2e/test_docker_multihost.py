@@ -169,7 +169,7 @@ from common.mlflow_store import tracking_client
 from common.settings import get_settings
 settings = get_settings()
 client = tracking_client(settings)
-champion = find_champion(settings, client)
+champion = find_champion(settings)
 versions = []
 for v in client.search_model_versions(f"name='{settings.registered_model_name}'"):
     tags = client.get_run(v.run_id).data.tags

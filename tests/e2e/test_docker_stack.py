@@ -87,7 +87,7 @@ from common.mlflow_store import tracking_client
 from common.settings import get_settings
 settings = get_settings()
 client = tracking_client(settings)
-champion = find_champion(settings, client)
+champion = find_champion(settings)
 versions = {}
 if champion is not None:
     for v in client.search_model_versions(f"name='{settings.registered_model_name}'"):
