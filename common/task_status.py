@@ -35,10 +35,6 @@ class TaskStatus:
         return self.state in ENDED_STATES
 
     @property
-    def running(self) -> bool:
-        return self.state in (states.STARTED, PROGRESS)
-
-    @property
     def progress(self) -> TaskProgress | None:
         return TaskProgress.from_json(self.info) if self.state == PROGRESS else None
 
