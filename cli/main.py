@@ -4,6 +4,8 @@ Examples::
 
     nba-archetypes player "Kobe Bryant" 2005-06            # archetype, memberships, key stats
     nba-archetypes similar "Kobe Bryant" 2005-06 --season 1996-97 --limit 5 --json
+    nba-archetypes league [--season 2016-17]  # the mix of roles by season, its biggest shifts
+    nba-archetypes team GSW 2016-17           # a roster by archetype, the teams built alike
     nba-archetypes refresh 2018-19 --wait     # fetch, then follow it to the new champion
     nba-archetypes refresh 1996-97:2022-23    # a backfill
     nba-archetypes seed --inline              # import the bundled seasons and train, here
@@ -90,6 +92,12 @@ def _run(args: argparse.Namespace) -> int:
         if args.command == "player":
             return answers.player(args.name, args.season, as_json=args.json)
         return answers.similar(args.name, args.season, args.versus, args.limit, as_json=args.json)
+    if args.command in ("league", "team"):
+        from cli import league  # noqa: PLC0415
+
+        if args.command == "league":
+            return league.league(args.season, as_json=args.json)
+        return league.team(args.team, args.season, as_json=args.json)
     if args.command in ("rebuild", "backup", "restore"):
         from cli import data  # noqa: PLC0415
 
@@ -140,6 +148,15 @@ def _parser() -> argparse.ArgumentParser:
     similar.add_argument("--limit", type=_positive_int, default=10, help="how many (default 10)")
     similar.add_argument("--json", action="store_true", help="print a JSON list, nearest first")
 
+    league = commands.add_parser("league", help="the mix of roles by season, biggest shifts")
+    league.add_argument("--season", help="one season in detail: its mix, what is new, its teams")
+    league.add_argument("--json", action="store_true", help="print one JSON object")
+
+    team = commands.add_parser("team", help="a team-season's roster by archetype, teams alike")
+    team.add_argument("team", help="the site's abbreviation, e.g. GSW (case optional)")
+    team.add_argument("season", help="e.g. 2016-17")
+    team.add_argument("--json", action="store_true", help="print one JSON object")
+
     refresh = commands.add_parser("refresh", help="fetch seasons, then train")
     refresh.add_argument("seasons", help="2018-19, a range 1996-97:2022-23, or 'current'")
     refresh.add_argument("--force", action="store_true", help="download even complete seasons")
@@ -169,7 +186,7 @@ def _parser() -> argparse.ArgumentParser:
     backup.add_argument("path", help="a new directory for the backup")
     restore = commands.add_parser("restore", help="load a backup into an empty data directory")
     restore.add_argument("path", help="a directory written by `nba-archetypes backup`")
-    for command in (player, similar, status, backup, restore):
+    for command in (player, similar, league, team, status, backup, restore):
         command.add_argument("--verbose", action="store_true", help="technical details of failures")
     return parser
 

@@ -1,6 +1,6 @@
 """Streamlit entry point: ``streamlit run ui/app.py``.
 
-Four pages, chosen in the sidebar and kept in the URL (``?page=compare&season=2004-05&...``)
+Six pages, chosen in the sidebar and kept in the URL (``?page=compare&season=2004-05&...``)
 so every view can be shared as a link.
 
 The sidebar and the page title are drawn before the heavy imports (MLflow, pandas, Altair:
@@ -25,12 +25,16 @@ if TYPE_CHECKING:
 PAGES = {
     "archetypes": "Archetypes",
     "compare": "Compare players",
+    "league": "The league",
+    "team": "Teams",
     "data": "Data",
     "pipeline": "Pipeline",
 }
 TITLES = {
     "archetypes": "Player archetypes",
     "compare": "Compare players across eras",
+    "league": "How the league's roles changed",
+    "team": "Teams by archetype",
     "data": "Downloaded seasons",
     "pipeline": "Pipeline",
 }
@@ -57,7 +61,7 @@ def main() -> None:
 
     # Late: the title is drawn before the pages' libraries load (first paint is measured).
     with st.spinner("Starting up…"):  # first run of a server process only: imports
-        from ui.views import archetypes, compare, data, pipeline  # noqa: PLC0415
+        from ui.views import archetypes, compare, data, league, pipeline, team  # noqa: PLC0415
 
     try:
         if page == "data":
@@ -66,6 +70,10 @@ def main() -> None:
             pipeline.render()
         elif page == "compare":
             _results_page(compare.render)
+        elif page == "league":
+            _results_page(league.render)
+        elif page == "team":
+            _results_page(team.render)
         else:
             _results_page(archetypes.render)
     except StoreUnavailableError as error:  # the MLflow server holding the seasons is down

@@ -15,6 +15,7 @@ from common.champion_results import ChampionResults
 from common.similarity import most_similar
 from common.style import MEMBERSHIP_PREFIX, STYLE_FEATURES, membership_column
 from ui import charts, labels, url_state
+from ui.views import team
 
 ALL = "All seasons"
 N_SIMILAR = 10
@@ -83,6 +84,7 @@ def render(results: ChampionResults) -> None:
 
     player = players[players["PLAYER_ID"] == player_id].iloc[0]
     _player_header(results, player)
+    team.roster_button(player["TEAM_ABBREVIATION"], str(player["SEASON"]), key="open_team")
     _career(results, player)
     _similar_players(results, player, None if versus in (None, ALL) else str(versus))
 

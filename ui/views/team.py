@@ -1,0 +1,119 @@
+"""Teams: a team-season's roster by archetype, beside the league's mix, and who was built alike.
+
+Computed by :class:`common.league.League` (the CLI's ``team`` gives the same answer). Reached
+from the sidebar, the League page's teams and the Compare page (a player's team-season).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from common.champion_results import ChampionResults
+from common.league import MINUTES, NO_TEAM, League, leaning_sentence, main_roles, percent
+from ui import league_charts, url_state
+from ui.navigation import page_button
+from ui.views.league import league_of
+
+TEAM_BASIS = (
+    "Minutes: regular season, classified players (20+ games, 500+ minutes). A player is "
+    "listed with the team the site gives for his season, the last one if he was traded "
+    "mid-season, with all his minutes of that season."
+)
+ALIKE_BASIS = (
+    "Built alike: the share of minutes both teams gave to the same archetypes (100 % = the "
+    "same mix); the team's own other seasons are left out. Archetypes are era-adjusted, so "
+    "teams of different eras compare."
+)
+
+
+def render(results: ChampionResults) -> None:
+    league = league_of(results)
+    seasons = league.seasons
+    left, right, _ = st.columns([1, 1, 2])
+    with left:
+        season = url_state.pick(
+            st.selectbox, "Season", seasons, param="season", default=seasons[-1], describe="season"
+        )
+    teams = league.teams(season) if season else []
+    with right:
+        team = url_state.pick(
+            st.selectbox,
+            "Team",
+            teams,
+            param="team",
+            default=None,
+            parse=str.upper,
+            describe="team",
+            index=None,
+            placeholder="Pick a team…",
+        )
+    if season is None or team is None:
+        st.info(
+            "Pick a team to see its roster by archetype beside the league's mix that season, "
+            "and the five team-seasons of any era built most alike, e.g. GSW in 2016-17."
+        )
+        return
+    _team(results, league, str(team), str(season))
+
+
+def roster_button(team: object, season: str, *, key: str) -> None:
+    """ "GSW 2016-17 roster by archetype": opens the Teams page on a player's team-season."""
+    if isinstance(team, str) and team not in NO_TEAM:
+        page_button(
+            f"{team} {season} roster by archetype →",
+            "team",
+            key=key,
+            help="The team's minutes by archetype, beside the league's, and the teams built alike",
+            team=team,
+            season=season,
+        )
+
+
+def _team(results: ChampionResults, league: League, team: str, season: str) -> None:
+    roster = league.roster(team, season)
+    leanings = league.leanings(team, season)
+    st.subheader(
+        f"{team} {season}: {len(roster)} classified players, "
+        f"{roster[MINUTES].sum():,.0f} regular-season minutes"
+    )
+    st.markdown(leaning_sentence(leanings))
+    st.altair_chart(
+        league_charts.team_vs_league(league, team, season, results.colors), width="stretch"
+    )
+    st.markdown("**The roster by archetype**")
+    table = roster[["ARCHETYPE_NAME", "PLAYER_NAME", "GP", "MIN_PER_GAME", MINUTES, "SHARE"]]
+    st.dataframe(
+        table.assign(SHARE=100 * table["SHARE"], **{MINUTES: table[MINUTES].round()}),
+        hide_index=True,
+        width="stretch",
+        height="content",
+        column_config={
+            "ARCHETYPE_NAME": st.column_config.Column("Archetype"),
+            "PLAYER_NAME": st.column_config.Column("Player"),
+            "GP": st.column_config.NumberColumn("Games", format="%d"),
+            "MIN_PER_GAME": st.column_config.NumberColumn("Min/game", format="%.1f"),
+            MINUTES: st.column_config.NumberColumn("Minutes", format="localized"),
+            "SHARE": st.column_config.NumberColumn("Share of team minutes", format="%.1f%%"),
+        },
+    )
+    st.caption(TEAM_BASIS)
+    _alike(league, team, season)
+
+
+def _alike(league: League, team: str, season: str) -> None:
+    alike = league.alike(team, season)
+    st.markdown("**Built most alike, any era**")
+    st.caption(ALIKE_BASIS)
+    if alike.empty:
+        st.info("No other team-season to compare with.")
+        return
+    columns = st.columns(len(alike))
+    for column, (_, match) in zip(columns, alike.iterrows(), strict=True):
+        other, when = str(match["TEAM_ABBREVIATION"]), str(match["SEASON"])
+        roles = main_roles(pd.Series(match[league.archetypes], dtype="float64"))
+        with column.container(border=True):
+            page_button(f"{other} {when}", "team", key=f"alike_{other}_{when}",
+                        team=other, season=when)  # fmt: skip
+            st.markdown(f"**{percent(float(match['SIMILARITY']))} alike**")
+            st.caption(", ".join(f"{percent(s)} {a}" for a, s in roles))
