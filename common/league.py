@@ -42,7 +42,7 @@ RECORD_AFTER = 3  # a season's share is a record only with this many stored seas
 FAINT = 0.01  # under 1 % of minutes: a role "all but vanished" or "emerged"
 # Names the rules give end in a countable noun ("Rim protector" -> "Rim protectors"); a
 # generated one ("Big: blocks, few shots", "Scoring guard 2") is named as it is.
-PLURALIZABLE = re.compile(r"[A-Za-z][A-Za-z0-9 -]*[a-z]")
+PLURALIZABLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]*[a-z]")
 # What the site may send for a player without a team (the assignments store it as a string).
 NO_TEAM = {"", "nan", "None", "<NA>"}
 
