@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -218,6 +219,198 @@ def test_an_unknown_season_is_refused(cli: Cli) -> None:
     run = cli("player", "Kobe Bryant", "2018-19")  # retired after 2015-16
     assert run.code == 2
     assert "Kobe Bryant has no classified season '2018-19'" in run.err
+
+
+# --- The league and its teams --------------------------------------------------------------------
+
+SENTENCE = re.compile(
+    r"(?P<who>.+?) (?P<verb>grew|shrank|emerged:|all but vanished:) from (?P<start>under 1|\d+) % "
+    r"of minutes in (?P<start_season>\d{4}-\d{2}) to (?P<end>under 1|\d+) % in "
+    r"(?P<end_season>\d{4}-\d{2})\."
+)
+
+
+def champion_assignments(cli: Cli) -> pd.DataFrame:
+    """The current champion's assignments, read now (a forced retrain may have replaced the
+    one the module fixture read)."""
+    champion = find_champion(Settings(data_dir=cli.data_dir))
+    assert champion is not None
+    [path] = (cli.data_dir / "mlartifacts").glob(
+        f"**/{champion.run_id}/artifacts/{ASSIGNMENTS_ARTIFACT}"
+    )
+    return pd.read_parquet(path)
+
+
+def minutes_by(assignments: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The expected answer, in plain pandas: regular-season minutes (games x minutes per game)
+    by ``keys`` and primary archetype, as shares of each row's total."""
+    minutes = assignments.assign(M=assignments["GP"] * assignments["MIN_PER_GAME"])
+    table = minutes.pivot_table(index=keys, columns="ARCHETYPE_NAME", values="M", aggfunc="sum")
+    table = table.fillna(0.0)
+    return table.div(table.sum(axis=1), axis=0)
+
+
+def said(text: str) -> float:
+    """A percentage as a sentence says it, as a share ("under 1" -> 0.004)."""
+    return 0.004 if text == "under 1" else int(text) / 100
+
+
+def test_league_names_the_biggest_shifts_true_to_the_numbers(cli: Cli) -> None:
+    run = cli("league", "--json")
+    assert run.code == 0, run.err
+    answer = run.json()
+    assignments = champion_assignments(cli)
+    shares = minutes_by(assignments, ["SEASON"])
+    assert answer["seasons"] == SEEDED_SEASONS
+    assert answer["champion_version"] == find_champion(Settings(data_dir=cli.data_dir)).version
+    assert set(answer["archetypes"]) == set(assignments["ARCHETYPE_NAME"])
+    for season in answer["mix"]:
+        expected = shares.loc[season["season"]]
+        for archetype, share in season["shares"].items():
+            assert share == pytest.approx(expected.get(archetype, 0.0), abs=1e-4)
+        assert sum(season["shares"].values()) == pytest.approx(1.0, abs=1e-3)
+
+    shifts = answer["shifts"]
+    assert shifts, "five seasons from 1996-97 to 2022-23 moved some role by 2 points"
+    changes = [abs(s["change"]) for s in shifts]
+    assert changes == sorted(changes, reverse=True)
+    assert len({s["archetype"] for s in shifts}) == len(shifts)  # one sentence per role
+    for shift in shifts:
+        found = SENTENCE.fullmatch(shift["sentence"])
+        assert found, shift["sentence"]
+        assert shift["archetype"] in found["who"]
+        series = shares[shift["archetype"]]
+        start, end = series[found["start_season"]], series[found["end_season"]]
+        assert found["start_season"] < found["end_season"]
+        # The sentence's numbers are the stored shares, rounded to a whole percent.
+        assert said(found["start"]) == pytest.approx(start, abs=0.005)
+        assert said(found["end"]) == pytest.approx(end, abs=0.005)
+        growing = found["verb"] in ("grew", "emerged:")
+        assert growing == (end > start)
+        # ... and the widest move of that role between any earlier and later season.
+        values = series.to_numpy()
+        widest = max(abs(values[j] - values[i]) for j in range(len(values)) for i in range(j))
+        assert abs(end - start) == pytest.approx(widest)
+        assert abs(end - start) >= 0.02
+
+    text = cli("league")
+    assert text.code == 0, text.err
+    lines = text.out.splitlines()
+    assert lines[0].startswith("The league's mix of roles, 1996-97 … 2022-23 (5 seasons, ")
+    assert lines[1] == "Biggest shifts:"
+    assert lines[2 : 2 + len(shifts)] == [f"  - {s['sentence']}" for s in shifts]
+    row = next(line for line in lines if line.startswith("  2005-06  "))
+    assert len(row.split()) == 1 + len(answer["archetypes"])
+
+
+def test_league_opens_one_season(cli: Cli) -> None:
+    run = cli("league", "--season", "2015-16", "--json")
+    assert run.code == 0, run.err
+    answer = run.json()
+    assignments = champion_assignments(cli)
+    shares = minutes_by(assignments, ["SEASON"])
+    assert (answer["season"], answer["previous_season"]) == ("2015-16", "2005-06")
+    mix = answer["mix"]
+    assert [m["share"] for m in mix] == sorted((m["share"] for m in mix), reverse=True)
+    for row in mix:
+        assert row["share"] == pytest.approx(shares.loc["2015-16", row["archetype"]], abs=1e-4)
+        assert row["previous_share"] == pytest.approx(
+            shares.loc["2005-06", row["archetype"]], abs=1e-4
+        )
+    season = assignments[assignments["SEASON"] == "2015-16"]
+    assert answer["teams"] == sorted(season["TEAM_ABBREVIATION"].unique())
+    assert len(answer["teams"]) == 30
+    # The leaders of the biggest role: its players with the most minutes that season.
+    top = mix[0]
+    members = season[season["ARCHETYPE_NAME"] == top["archetype"]]
+    most = members.assign(M=members["GP"] * members["MIN_PER_GAME"]).nlargest(3, "M")
+    assert top["leaders"] == most["PLAYER_NAME"].tolist()
+    for note in answer["notes"]:
+        assert note.split(":")[0] in {m["archetype"] for m in mix}
+
+    text = cli("league", "--season", "2015-16")
+    assert text.code == 0, text.err
+    assert text.out.startswith("2015-16: share of regular-season minutes")
+    assert f"Teams (30; nba-archetypes team TEAM 2015-16): {', '.join(answer['teams'])}" in text.out
+
+
+def test_team_shows_its_roster_by_archetype_and_the_teams_built_alike(cli: Cli) -> None:
+    run = cli("team", "gsw", "2015-16", "--json")
+    assert run.code == 0, run.err
+    answer = run.json()
+    assignments = champion_assignments(cli)
+    assert (answer["team"], answer["season"]) == ("GSW", "2015-16")
+    roster = assignments[
+        (assignments["TEAM_ABBREVIATION"] == "GSW") & (assignments["SEASON"] == "2015-16")
+    ]
+    roster = roster.assign(M=roster["GP"] * roster["MIN_PER_GAME"])
+    assert answer["players"] == len(roster)
+    assert answer["minutes"] == pytest.approx(roster["M"].sum(), abs=0.1)
+    listed = {p["player"]: row["archetype"] for row in answer["mix"] for p in row["players"]}
+    assert listed == dict(zip(roster["PLAYER_NAME"], roster["ARCHETYPE_NAME"], strict=True))
+    assert "Stephen Curry" in listed
+    league = minutes_by(assignments, ["SEASON"]).loc["2015-16"]
+    for row in answer["mix"]:
+        mine = roster.loc[roster["ARCHETYPE_NAME"] == row["archetype"], "M"].sum()
+        assert row["minutes"] == pytest.approx(mine, abs=0.1)
+        assert row["share"] == pytest.approx(mine / roster["M"].sum(), abs=1e-4)
+        assert row["league_share"] == pytest.approx(league[row["archetype"]], abs=1e-4)
+    assert [r["share"] for r in answer["mix"]] == sorted(
+        (r["share"] for r in answer["mix"]), reverse=True
+    )
+
+    # Built alike: the share of minutes in the same archetypes, other teams, any season.
+    teams = minutes_by(assignments, ["TEAM_ABBREVIATION", "SEASON"])
+    target = teams.loc[("GSW", "2015-16")].to_numpy()
+    others = teams[teams.index.get_level_values(0) != "GSW"]
+    overlap = np.minimum(others.to_numpy(), target).sum(axis=1)
+    expected = others.assign(OVERLAP=overlap).sort_values("OVERLAP", ascending=False).head(5)
+    alike = answer["alike"]
+    assert [(m["team"], m["season"]) for m in alike] == list(expected.index)
+    assert [m["similarity"] for m in alike] == pytest.approx(expected["OVERLAP"].tolist(), abs=1e-4)
+    assert len({m["season"] for m in alike}) > 1  # any era, not one season's list
+
+    text = cli("team", "GSW", "2015-16")
+    assert text.code == 0, text.err
+    lines = text.out.splitlines()
+    assert lines[0].startswith(f"GSW 2015-16: {len(roster)} classified players, ")
+    assert any(line.startswith("Leaned on ") for line in lines)
+    first = alike[0]
+    assert f"  1. {first['team']} {first['season']}  " in text.out
+    assert "traded mid-season" in lines[-1]
+
+
+def test_team_and_league_refuse_what_is_not_there(cli: Cli) -> None:
+    run = cli("team", "GSX", "2015-16")
+    assert (run.code, run.out) == (2, "")
+    (line,) = run.err.strip().splitlines()
+    assert line.startswith("error: No team 'GSX' in 2015-16. Did you mean GSW")
+    assert "Teams then: ATL, BKN, BOS, " in line  # the teams of that season
+
+    run = cli("team", "OKC", "1996-97")  # the Sonics then, in Seattle
+    assert run.code == 2
+    assert "OKC has no classified players in 1996-97" in run.err
+    assert "SEA" in run.err
+
+    absent = "2016-17"  # a valid season the five seeded ones leave out
+    for args in (("team", "GSW", absent), ("league", "--season", absent)):
+        run = cli(*args)
+        assert run.code == 2, run
+        (line,) = run.err.strip().splitlines()
+        assert f"Season {absent} is not in the champion's data" in line
+        assert f"nba-archetypes refresh {absent}" in line
+    run = cli("team", "GSW", "2016")
+    assert run.code == 2
+    assert "malformed" in run.err
+
+
+def test_league_and_team_without_a_champion(tmp_path: Path) -> None:
+    empty = Cli(tmp_path / "data")
+    for args in (("league",), ("team", "GSW", "2015-16")):
+        run = empty(*args)
+        assert (run.code, run.out) == (1, "")
+        assert run.err.startswith("error: No champion model yet")
+        assert len(run.err.strip().splitlines()) == 1
 
 
 def test_train_inline_on_unchanged_data_keeps_the_champion(cli: Cli) -> None:
