@@ -466,6 +466,194 @@ def test_compare_without_a_player_asks_for_one(
     assert not at.get("vega_lite_chart")
 
 
+# --- The league and its teams --------------------------------------------------------------------
+
+LEAGUE = "How the league's roles changed"
+TEAMS = "Teams by archetype"
+SHIFT = re.compile(
+    r"(?P<who>.+?) (?P<verb>grew|shrank|emerged:|all but vanished:) from (?P<start>under 1|\d+) % "
+    r"of minutes in (?P<start_season>\d{4}-\d{2}) to (?P<end>under 1|\d+) % in "
+    r"(?P<end_season>\d{4}-\d{2})\."
+)
+
+
+def minute_shares(assignments: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The expected mixes, in plain pandas: regular-season minutes (games x minutes per game)
+    by ``keys`` and primary archetype, as shares of each row's total."""
+    minutes = assignments.assign(M=assignments["GP"] * assignments["MIN_PER_GAME"])
+    table = minutes.pivot_table(index=keys, columns="ARCHETYPE_NAME", values="M", aggfunc="sum")
+    table = table.fillna(0.0)
+    return table.div(table.sum(axis=1), axis=0)
+
+
+def test_league_page_tells_the_shifts_and_opens_a_season(
+    use_env: Callable[..., None], champion_dir: Path, champion: tuple[pd.DataFrame, list[dict]]
+) -> None:
+    assignments, profiles = champion
+    shares = minute_shares(assignments, ["SEASON"])
+    use_env(champion_dir)
+    at = open_app(page="league")
+
+    assert texts(at.title) == [LEAGUE]
+    assert not at.warning
+    assert texts(at.subheader)[:2] == [
+        "The biggest shifts",
+        "Who got the minutes, season by season",
+    ]
+    # Each shift: a sentence whose numbers are the shares, the role's widest move.
+    bullets = at.markdown[0].value.splitlines()
+    assert bullets
+    for bullet in bullets:
+        found = SHIFT.fullmatch(bullet.removeprefix("- "))
+        assert found, bullet
+        archetype = next(p["name"] for p in profiles if p["name"] in found["who"])
+        start = shares.loc[found["start_season"], archetype]
+        end = shares.loc[found["end_season"], archetype]
+        assert found["start_season"] < found["end_season"]
+        assert (0.004 if found["start"] == "under 1" else int(found["start"]) / 100) == (
+            pytest.approx(start, abs=0.005)
+        )
+        assert int(found["end"]) / 100 == pytest.approx(end, abs=0.005)
+        assert (found["verb"] in ("grew", "emerged:")) == (end > start)
+        values = shares[archetype].to_numpy()
+        widest = max(abs(values[j] - values[i]) for j in range(len(values)) for i in range(j))
+        assert abs(end - start) == pytest.approx(widest)
+
+    # The chart: every season stacked by archetype, in the profiles' colours, clickable.
+    (spec,) = vega_specs(at)
+    assert archetype_scales(spec) == [profile_scale(profiles)]
+    assert [p["name"] for p in spec["params"]] == ["season_pick"]
+    assert spec["params"][0]["select"]["fields"] == ["SEASON"]
+    drawn = chart_data(at, 0)
+    assert sorted(drawn["SEASON"].unique()) == TRAINED_SEASONS
+    for season, name, share in zip(drawn["SEASON"], drawn["ARCHETYPE_NAME"], drawn["SHARE"],
+                                   strict=True):  # fmt: skip
+        assert share == pytest.approx(shares.loc[season].get(name, 0.0)), (season, name)
+
+    # The latest season is open: its mix beside the one before, its teams.
+    assert at.selectbox[0].value == "2018-19"
+    assert at.query_params["season"] == "2018-19"
+    assert "2018-19: what was new" in texts(at.subheader)
+    mix = at.dataframe[0].value.set_index("ARCHETYPE_NAME")
+    for archetype, row in mix.iterrows():
+        assert row["SHARE"] == pytest.approx(100 * shares.loc["2018-19", archetype])
+        assert row["PREVIOUS"] == pytest.approx(100 * shares.loc["2004-05", archetype])
+    season = assignments[assignments["SEASON"] == "2018-19"]
+    assert at.dataframe[1].value["TEAM"].tolist() == sorted(season["TEAM_ABBREVIATION"].unique())
+
+    # Another season, picked: the URL follows; the first one has nothing before it.
+    at.selectbox[0].set_value("1996-97").run()
+    assert at.query_params["season"] == "1996-97"
+    assert "1996-97: what was new" in texts(at.subheader)
+    assert "The first stored season: nothing before it to compare with." in texts(at.markdown)
+    assert "PREVIOUS" not in at.dataframe[0].value.columns
+    assert chart_data(at, 0)["SEASON"].nunique() == 3  # the chart still shows every season
+
+    # A team of that season opens the Teams page on it.
+    at.selectbox(key="league_open_team").set_value("CHI").run()
+    assert not at.exception
+    assert texts(at.title) == [TEAMS]
+    assert texts(at.subheader)[0].startswith("CHI 1996-97: ")
+    assert dict(at.query_params) == {"page": "team", "team": "CHI", "season": "1996-97"}
+
+
+def test_a_click_on_the_league_chart_reads_its_season() -> None:
+    from ui.views.league import clicked_season
+
+    assert clicked_season({"selection": {"season_pick": [{"SEASON": "2004-05"}]}}) == "2004-05"
+    assert clicked_season({"selection": {"season_pick": []}}) is None
+    assert clicked_season({"selection": {}}) is None
+    assert clicked_season(None) is None
+
+
+def test_team_page_roster_mix_and_teams_built_alike(
+    use_env: Callable[..., None], champion_dir: Path, champion: tuple[pd.DataFrame, list[dict]]
+) -> None:
+    assignments, profiles = champion
+    use_env(champion_dir)
+    at = open_app(page="team", team="gsw", season="2018-19")  # case optional
+
+    assert texts(at.title) == [TEAMS]
+    assert not at.warning
+    assert at.query_params["team"] == "GSW"
+    roster = assignments[
+        (assignments["TEAM_ABBREVIATION"] == "GSW") & (assignments["SEASON"] == "2018-19")
+    ]
+    minutes = roster["GP"] * roster["MIN_PER_GAME"]
+    assert texts(at.subheader) == [
+        f"GSW 2018-19: {len(roster)} classified players, {minutes.sum():,.0f} regular-season "
+        "minutes"
+    ]
+    table = at.dataframe[0].value
+    assert sorted(table["PLAYER_NAME"]) == sorted(roster["PLAYER_NAME"])
+    assert "Stephen Curry" in set(table["PLAYER_NAME"])
+    assert table["SHARE"].sum() == pytest.approx(100)
+    archetypes = dict(zip(roster["PLAYER_NAME"], roster["ARCHETYPE_NAME"], strict=True))
+    assert dict(zip(table["PLAYER_NAME"], table["ARCHETYPE_NAME"], strict=True)) == archetypes
+    # Grouped by archetype: each archetype's players together, the team's biggest first.
+    groups = list(dict.fromkeys(table["ARCHETYPE_NAME"]))
+    assert len(groups) == table["ARCHETYPE_NAME"].nunique()
+    by_group = table.groupby("ARCHETYPE_NAME")["SHARE"].sum()
+    assert by_group[groups].is_monotonic_decreasing
+
+    # The chart: the team's mix beside the league's that season, archetype by archetype.
+    teams = minute_shares(assignments, ["TEAM_ABBREVIATION", "SEASON"])
+    league = minute_shares(assignments, ["SEASON"]).loc["2018-19"]
+    (spec,) = vega_specs(at)
+    assert archetype_scales(spec) == [profile_scale(profiles)]
+    drawn = chart_data(at, 0)
+    for who, name, share in zip(drawn["WHO"], drawn["ARCHETYPE_NAME"], drawn["SHARE"],
+                                strict=True):  # fmt: skip
+        expected = teams.loc[("GSW", "2018-19")] if who == "GSW 2018-19" else league
+        assert who in {"GSW 2018-19", "League 2018-19"}
+        assert share == pytest.approx(expected.get(name, 0.0)), (who, name)
+
+    # Built alike: share of minutes in the same archetypes, other teams, any season.
+    target = teams.loc[("GSW", "2018-19")].to_numpy()
+    others = teams[teams.index.get_level_values(0) != "GSW"]
+    overlap = np.minimum(others.to_numpy(), target).sum(axis=1)
+    expected = others.assign(OVERLAP=overlap).sort_values("OVERLAP", ascending=False).head(5)
+    labels = [f"{team} {season}" for team, season in expected.index]
+    assert [b.label for b in at.main.button] == labels
+    alike = [m for m in texts(at.markdown) if m.endswith(" alike**")]
+    assert alike == [f"**{round(100 * o)} % alike**" for o in expected["OVERLAP"]]
+
+    # Each opens: the page of that team-season, in the URL.
+    team, season = expected.index[0]
+    at.main.button[0].click().run()
+    assert not at.exception
+    assert texts(at.subheader)[0].startswith(f"{team} {season}: ")
+    assert (at.query_params["team"], at.query_params["season"]) == (team, season)
+    assert [s.value for s in at.selectbox] == [season, team]
+
+
+def test_team_page_without_a_team_asks_for_one(
+    use_env: Callable[..., None], champion_dir: Path
+) -> None:
+    use_env(champion_dir)
+    at = open_app(page="team")
+    assert texts(at.title) == [TEAMS]
+    assert "Pick a team" in at.info[0].value
+    assert at.selectbox[0].value == "2018-19"
+    assert not at.get("vega_lite_chart")
+
+
+def test_compare_opens_the_players_team_season(
+    use_env: Callable[..., None], champion_dir: Path
+) -> None:
+    use_env(champion_dir)
+    at = open_app(page="compare", season="2004-05", player=KOBE)
+    button = at.button(key="open_team")
+    assert button.label == "LAL 2004-05 roster by archetype →"
+    button.click().run()
+    assert not at.exception
+    assert texts(at.title) == [TEAMS]
+    assert texts(at.subheader)[0].startswith("LAL 2004-05: ")
+    # The compare page's player and vs are left behind: the link is the team-season's.
+    assert dict(at.query_params) == {"page": "team", "team": "LAL", "season": "2004-05"}
+    assert at.sidebar.radio[0].value == "team"
+
+
 # --- Data ----------------------------------------------------------------------------------------
 
 
@@ -541,7 +729,7 @@ def test_pipeline_page_lists_the_training_and_offers_refreshes(
 
 def test_no_data_yet_explains_how_to_get_some(use_env: Callable[..., None], data_dir: Path) -> None:
     use_env(data_dir)
-    for page in ("archetypes", "compare"):
+    for page in ("archetypes", "compare", "league", "team"):
         at = open_app(page=page)
         assert "No data yet" in at.info[0].value
         assert "Pipeline" in at.info[0].value
@@ -563,7 +751,7 @@ def cleaned_only_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_no_champion_yet(use_env: Callable[..., None], cleaned_only_dir: Path) -> None:
     use_env(cleaned_only_dir)
     assert not (cleaned_only_dir / "mlflow.db").exists()
-    for page in ("archetypes", "compare"):
+    for page in ("archetypes", "compare", "league", "team"):
         at = open_app(page=page)
         assert "no model has been trained yet" in at.info[0].value
     at = open_app(page="data")
@@ -603,6 +791,9 @@ COMPARE = "Compare players across eras"
         ({"page": "compare", "season": "2004-05", "player": KOBE, "vs": "3000-01"}, "3000-01",
          COMPARE),
         ({"page": "data", "season": "2031-32"}, "2031-32", "Downloaded seasons"),
+        ({"page": "league", "season": "2010-11"}, "2010-11", LEAGUE),
+        ({"page": "team", "season": "2018-19", "team": "XYZ"}, "XYZ", TEAMS),
+        ({"page": "team", "season": "1996-97", "team": "OKC"}, "OKC", TEAMS),
     ],
 )  # fmt: skip
 def test_invalid_url_values_warn_and_fall_back(
