@@ -209,3 +209,43 @@ def test_pipeline_page(page: Page, app_url: str) -> None:
     page.get_by_text("Refresh another season").click()
     expect(page.get_by_role("button", name="2004-05 ✓")).to_be_visible()
     finish(page, "pipeline")
+
+
+def test_league_page_opens_a_clicked_season(page: Page, app_url: str) -> None:
+    open_page(page, f"{app_url}/?page=league", "How the league's roles changed", charts=1)
+
+    expect(page.get_by_role("heading", name="The biggest shifts")).to_be_visible()
+    expect(page.get_by_text(re.compile(r" of minutes in \d{4}-\d{2} to ")).first).to_be_visible()
+    expect(page.get_by_role("heading", name="2018-19: what was new")).to_be_visible()
+    # A click on a season's bar (an SVG mark, named by its tooltip) opens that season.
+    bar = page.locator('.vega-embed g.mark-rect path[aria-label*="Season: 1996-97"]').first
+    bar.click()
+    expect(page.get_by_role("heading", name="1996-97: what was new")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"[?&]season=1996-97"))
+    expect(page.get_by_text("The first stored season")).to_be_visible()
+    expect(page.get_by_role("heading", name="The teams of 1996-97")).to_be_visible()
+    assert "CHI" in grid_text(page, 1)  # the teams of that season
+    finish(page, "league")
+
+
+def test_team_page_deep_link(page: Page, app_url: str, champion_dir: Path) -> None:
+    assignments, _ = champion_artifacts(champion_dir)
+    roster = assignments[
+        (assignments["TEAM_ABBREVIATION"] == "GSW") & (assignments["SEASON"] == "2018-19")
+    ]
+    open_page(page, f"{app_url}/?page=team&team=GSW&season=2018-19", "Teams by archetype", charts=1)
+
+    heading = page.locator("h3", has_text="GSW 2018-19: ")
+    expect(heading).to_contain_text(f"{len(roster)} classified players")
+    expect(page.get_by_text(re.compile(r"^Leaned on "))).to_be_visible()
+    legends = page.locator(".vega-embed").all_inner_texts()
+    assert any("GSW 2018-19" in text and "League 2018-19" in text for text in legends)
+    expect(page.get_by_text("Built most alike, any era")).to_be_visible()
+    alike = page.locator('[data-testid="stMain"] [data-testid="stButton"] button')
+    expect(alike).to_have_count(5)
+    first = alike.first.inner_text()
+    team, season = first.split()
+    finish(page, "team")
+    alike.first.click()
+    expect(page.locator("h3", has_text=f"{team} {season}: ")).to_be_visible()
+    expect(page).to_have_url(re.compile(rf"team={team}"))
