@@ -9,16 +9,18 @@ Each command is a subprocess of the console script (``.venv/bin/nba-archetypes``
 by environment variables only; this benchmark imports nothing of the product, so a figure is
 what a user waits for, the interpreter's start and the imports included:
 
-* ``player "Kobe Bryant" 2005-06`` and ``similar "Kobe Bryant" 2005-06``: the champion's
-  answers (target ≤ 1.5 s);
+* ``player "Kobe Bryant" 2005-06``, ``similar "Kobe Bryant" 2005-06``, ``league`` (every
+  season's mix and the biggest shifts) and ``team GSW 2016-17`` (a roster by archetype and the
+  team-seasons built alike): the champion's answers (target ≤ 1.5 s);
 * ``refresh 2018-19`` (no ``--wait``): the refresh queued in a real Redis (a throwaway
   redis-server, no worker running; emptied before each run, so every run queues a new refresh
   rather than joining the last one) (target ≤ 0.5 s);
 * ``status``: workers, queues, refreshes in flight; no worker answers here (target ≤ 0.5 s).
 
 The targets hold for every answer: the median and the maximum of ``--runs`` are both judged.
-The runs take turns (player, similar, refresh, status, player, …), so a busy moment of the
-machine does not land on one command only. CPU time is the process's own (user + system).
+The runs take turns (player, similar, league, team, refresh, status, player, …), so a busy
+moment of the machine does not land on one command only. CPU time is the process's own
+(user + system).
 
 Bytecode as a user has it: the commands run without PYTHONDONTWRITEBYTECODE (this machine sets
 it), and each runs once untimed before the timed runs, which writes the bytecode it imports.
@@ -65,10 +67,14 @@ CLI = Path(sys.executable).parent / "nba-archetypes"  # the console script uv in
 COMMANDS = {
     "player": ["player", "Kobe Bryant", "2005-06"],
     "similar": ["similar", "Kobe Bryant", "2005-06"],
+    "league": ["league"],
+    "team": ["team", "GSW", "2016-17"],
     "refresh": ["refresh", "2018-19"],
     "status": ["status"],
 }
-LIMITS_S = {"player": 1.5, "similar": 1.5, "refresh": 0.5, "status": 0.5}
+LIMITS_S = {
+    "player": 1.5, "similar": 1.5, "league": 1.5, "team": 1.5, "refresh": 0.5, "status": 0.5,
+}  # fmt: skip
 TARGETS = {f"{n}_{stat}_s": ("≤", s) for n, s in LIMITS_S.items() for stat in ("median", "max")}
 # How this machine differs from a user's: bytecode is not written (PYTHONDONTWRITEBYTECODE=1).
 NOT_A_USERS = ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")

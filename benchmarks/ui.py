@@ -49,22 +49,27 @@ KOBE = 977
 REPEATS = 7
 TIMEOUT_MS = 120_000
 
+PAGE_NAMES = ("archetypes", "compare", "league", "team", "data", "pipeline")
 TARGETS = {  # name: (comparison, limit)
     "first_paint_s": ("≤", 5.0),
-    **{f"browser_{p}_s": ("≤", 0.5) for p in ("archetypes", "compare", "data", "pipeline")},
-    **{f"rerun_{p}_s": ("≤", 0.5) for p in ("archetypes", "compare", "data", "pipeline")},
-    **{f"apptest_{p}_s": ("≤", 0.5) for p in ("archetypes", "compare", "data", "pipeline")},
+    **{f"browser_{p}_s": ("≤", 0.5) for p in PAGE_NAMES},
+    **{f"rerun_{p}_s": ("≤", 0.5) for p in ("archetypes", "compare", "league", "data", "pipeline")},
+    **{f"apptest_{p}_s": ("≤", 0.5) for p in PAGE_NAMES},
     "rss_mib": ("≤", 500.0),  # no target was set; a budget for a small container
 }
 PAGES = {
     "archetypes": "",
     "compare": f"?page=compare&season=2004-05&player={KOBE}&vs=1996-97",
+    "league": "?page=league&season=2016-17",
+    "team": "?page=team&team=GSW&season=2016-17",
     "data": "?page=data",
     "pipeline": "?page=pipeline",
 }
 TITLES = {
     "archetypes": "Player archetypes",
     "compare": "Compare players across eras",
+    "league": "How the league's roles changed",
+    "team": "Teams by archetype",
     "data": "Downloaded seasons",
     "pipeline": "Pipeline",
 }
@@ -128,7 +133,10 @@ STATE_JS = """() => ({
   cells: [...document.querySelectorAll('[data-testid="stDataFrame"]')].map(
     g => g.querySelectorAll('[role="gridcell"]').length),
 })"""
-CONTENT = {"archetypes": (3, 0), "compare": (2, 1), "data": (0, 2), "pipeline": (0, 1)}
+CONTENT = {
+    "archetypes": (3, 0), "compare": (2, 1), "league": (1, 2), "team": (1, 1), "data": (0, 2),
+    "pipeline": (0, 1),
+}  # fmt: skip
 
 
 def _wait_loaded(page: Page, name: str, text: str = "") -> float:
@@ -201,10 +209,12 @@ def bench_browser(data: Path) -> dict[str, float]:
 def _in_app_reruns(page: Page, url: str) -> dict[str, float]:
     """What a visitor waits for once the app is open: a page picked in the sidebar, or (on the
     compare page) another season picked, until the new content is drawn. No reload."""
-    times: dict[str, list[float]] = {"archetypes": [], "data": [], "pipeline": []}
+    times: dict[str, list[float]] = {"archetypes": [], "league": [], "data": [], "pipeline": []}
     page.goto(url)
     _wait_loaded(page, "archetypes")
-    labels = {"archetypes": "Archetypes", "data": "Data", "pipeline": "Pipeline"}
+    labels = {
+        "archetypes": "Archetypes", "league": "The league", "data": "Data", "pipeline": "Pipeline",
+    }  # fmt: skip
     for i in range(REPEATS + 1):  # the first round warms up
         for name, label in [*list(labels.items())[1:], ("archetypes", labels["archetypes"])]:
             page.evaluate(CLICK_JS, label)

@@ -102,6 +102,7 @@ def _season(story: League, label: str, version: str, *, as_json: bool) -> int:
     shares = story.shares.loc[label]
     notes = story.season_notes(label)
     teams = story.teams(label)
+    leaders = story.leaders(label, N_LEADERS)
     rows = [
         {
             "archetype": a,
@@ -110,7 +111,7 @@ def _season(story: League, label: str, version: str, *, as_json: bool) -> int:
             if previous is None
             else round(float(story.shares.loc[previous, a]), 4),
             "minutes": round(float(story.minutes.loc[label, a]), 1),
-            "leaders": story.leaders(label, a, N_LEADERS),
+            "leaders": leaders[a],
         }
         for a in sorted(story.archetypes, key=lambda a: (-shares[a], a))
     ]

@@ -229,13 +229,17 @@ class League:
         notes.sort(key=lambda n: (-abs(n.change), n.record is None, n.archetype))
         return notes[:limit]
 
-    def leaders(self, season: str, archetype: str, n: int = 3) -> list[str]:
-        """The ``n`` players of an archetype who played the most minutes that season."""
-        players = self.players[
-            (self.players["SEASON"] == season) & (self.players["ARCHETYPE_NAME"] == archetype)
-        ]
-        top = players.sort_values([MINUTES, "PLAYER_NAME"], ascending=[False, True]).head(n)
-        return [str(name) for name in top["PLAYER_NAME"]]
+    def leaders(self, season: str, n: int = 3) -> dict[str, list[str]]:
+        """Per archetype, the ``n`` players who played the most minutes for it that season
+        (ties by name); an archetype without players that season gets an empty list."""
+        players = self.players[self.players["SEASON"] == season]
+        top = (
+            players.sort_values([MINUTES, "PLAYER_NAME"], ascending=[False, True], kind="stable")
+            .groupby("ARCHETYPE_NAME", sort=False)
+            .head(n)
+        )
+        names = top.groupby("ARCHETYPE_NAME", sort=False)["PLAYER_NAME"].agg(list)
+        return {a: [str(name) for name in names.get(a, [])] for a in self.archetypes}
 
     # --- Teams --------------------------------------------------------------------------------
 
@@ -309,6 +313,45 @@ class League:
         table["DIFFERENCE"] = table["TEAM_SHARE"] - table["LEAGUE_SHARE"]
         return table.rename_axis("ARCHETYPE_NAME").sort_values(
             ["DIFFERENCE", "TEAM_SHARE"], ascending=False, kind="stable"
+        )
+
+    def season_teams(self, season: str) -> pd.DataFrame:
+        """Every team of a season in one table (one row per team, alphabetically): its two
+        main roles (``ROLE_1``/``SHARE_1``, ``ROLE_2``/``SHARE_2``, as :func:`main_roles`) and
+        where it leaned most against the league, both ways (``LEANS_ON``/``LEANS_ON_BY``,
+        ``LIGHT_ON``/``LIGHT_ON_BY``: the first and last of :meth:`leanings`)."""
+        teams = self.team_shares.loc[season]
+        shares = teams.to_numpy("float64")
+        difference = shares - self.shares.loc[season].to_numpy("float64")
+        names = np.array(self.archetypes, dtype=object)
+        # Orders as main_roles and leanings give them (share then name; difference then share,
+        # then archetype order), row by row: lexsort's last key is its first.
+        alphabetical = np.argsort(np.argsort(names)).astype("float64")
+        by_share = np.lexsort((np.broadcast_to(alphabetical, shares.shape), -shares), axis=1)
+        position = np.broadcast_to(np.arange(len(names), dtype="float64"), shares.shape)
+        by_lean = np.lexsort((position, -shares, -difference), axis=1)
+        rows = np.arange(len(teams))
+
+        def pick(order: np.ndarray, column: int, values: np.ndarray) -> tuple[list, np.ndarray]:
+            at = order[:, column]
+            return list(names[at]), values[rows, at]
+
+        role_1, share_1 = pick(by_share, 0, shares)
+        role_2, share_2 = pick(by_share, 1, shares)
+        leans_on, leans_by = pick(by_lean, 0, difference)
+        light_on, light_by = pick(by_lean, -1, difference)
+        return pd.DataFrame(
+            {
+                TEAM: list(teams.index),
+                "ROLE_1": role_1,
+                "SHARE_1": share_1,
+                "ROLE_2": role_2,
+                "SHARE_2": share_2,
+                "LEANS_ON": leans_on,
+                "LEANS_ON_BY": leans_by,
+                "LIGHT_ON": light_on,
+                "LIGHT_ON_BY": light_by,
+            }
         )
 
     def alike(self, team: str, season: str, limit: int = N_ALIKE) -> pd.DataFrame:

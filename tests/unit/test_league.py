@@ -148,6 +148,44 @@ def test_a_team_seasons_roster_and_mix(league: League) -> None:
     assert main_roles(league.team_mix("BBB", "2003-04"), n=3) == [(RP, 0.5), (SS, 0.5)]
 
 
+def test_a_seasons_teams_in_one_table(league: League) -> None:
+    summary = league.season_teams("2003-04").set_index("TEAM_ABBREVIATION")
+    # AAA 10/40/50 %, BBB 0/50/50 % against the league's 5/45/50 %; a tie of shares goes to
+    # the first name alphabetically (Rim protector before Spot-up shooter).
+    assert summary.loc["AAA", ["ROLE_1", "ROLE_2", "LEANS_ON", "LIGHT_ON"]].tolist() == [
+        SS,
+        RP,
+        FG,
+        RP,
+    ]
+    assert summary.loc["BBB", ["ROLE_1", "ROLE_2", "LEANS_ON", "LIGHT_ON"]].tolist() == [
+        RP,
+        SS,
+        RP,
+        FG,
+    ]
+    assert summary.loc["AAA", ["SHARE_1", "SHARE_2"]].tolist() == pytest.approx([0.5, 0.4])
+    assert summary.loc["AAA", ["LEANS_ON_BY", "LIGHT_ON_BY"]].tolist() == pytest.approx(
+        [0.05, -0.05]
+    )
+    assert summary.loc["BBB", ["LEANS_ON_BY", "LIGHT_ON_BY"]].tolist() == pytest.approx(
+        [0.05, -0.05]
+    )
+
+
+def test_leaders_of_each_role(league: League) -> None:
+    table = assignments()
+    season = table[table["SEASON"] == "2003-04"].assign(M=table["GP"] * table["MIN_PER_GAME"])
+    leaders = league.leaders("2003-04", n=2)
+    assert list(leaders) == ARCHETYPES
+    for archetype, names in leaders.items():
+        mine = season[season["ARCHETYPE_NAME"] == archetype].sort_values(
+            ["M", "PLAYER_NAME"], ascending=[False, True]
+        )
+        assert names == mine["PLAYER_NAME"].head(2).tolist()
+    assert len(leaders[FG]) == 1  # one Floor general played that season
+
+
 def test_team_seasons_built_alike(league: League) -> None:
     alike = league.alike("AAA", "2003-04")
     # Overlap with AAA 2003-04 (10/40/50 %), by hand; AAA's own seasons left out:

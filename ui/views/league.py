@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from common.champion_results import ChampionResults
-from common.league import League, main_roles, percent
+from common.league import League, percent
 from ui import league_charts, url_state
 from ui.navigation import open_page
 
@@ -112,6 +112,7 @@ def _season(league: League, season: str) -> None:
             "and none reached a record share."
         )
     shares = league.shares.loc[season]
+    leaders = league.leaders(season, N_LEADERS)
     table = pd.DataFrame(
         {
             "ARCHETYPE_NAME": league.archetypes,
@@ -124,7 +125,7 @@ def _season(league: League, season: str) -> None:
                 else {}
             ),
             "MINUTES": [round(league.minutes.loc[season, a]) for a in league.archetypes],
-            "LEADERS": [", ".join(league.leaders(season, a, N_LEADERS)) for a in league.archetypes],
+            "LEADERS": [", ".join(leaders[a]) for a in league.archetypes],
         }
     ).sort_values(["SHARE", "ARCHETYPE_NAME"], ascending=[False, True])
     st.dataframe(
@@ -158,21 +159,26 @@ def _teams(league: League, season: str) -> None:
         on_change=_open_picked_team,
         args=(season,),
     )
-    rows = []
-    for team in teams:
-        leanings = league.leanings(team, season)
-        rows.append(
-            {
-                "TEAM": team,
-                "MAIN_ROLES": ", ".join(
-                    f"{percent(s)} {a}" for a, s in main_roles(league.team_mix(team, season))
-                ),
-                "LEANS_ON": _lean(leanings, 0),
-                "LIGHT_ON": _lean(leanings, -1),
-            }
-        )
+    summary = league.season_teams(season)
+    rows = pd.DataFrame(
+        {
+            "TEAM": summary["TEAM_ABBREVIATION"],
+            "MAIN_ROLES": [
+                ", ".join(f"{percent(s)} {a}" for a, s in ((a1, s1), (a2, s2)) if s > 0)
+                for a1, s1, a2, s2 in zip(
+                    summary["ROLE_1"],
+                    summary["SHARE_1"],
+                    summary["ROLE_2"],
+                    summary["SHARE_2"],
+                    strict=True,
+                )
+            ],
+            "LEANS_ON": _leans(summary["LEANS_ON"], summary["LEANS_ON_BY"]),
+            "LIGHT_ON": _leans(summary["LIGHT_ON"], summary["LIGHT_ON_BY"]),
+        }
+    )
     st.dataframe(
-        pd.DataFrame(rows),
+        rows,
         hide_index=True,
         width="stretch",
         height="content",
@@ -189,11 +195,12 @@ def _teams(league: League, season: str) -> None:
     )
 
 
-def _lean(leanings: pd.DataFrame, at: int) -> str:
+def _leans(archetypes: pd.Series, differences: pd.Series) -> list[str]:
     """ "Defensive role player (+18 points)": an archetype and the team's share minus the
     league's, in points of the minutes."""
-    points = round(100 * float(leanings["DIFFERENCE"].iloc[at]))
-    return f"{leanings.index[at]} ({points:+d} points)"
+    return [
+        f"{a} ({round(100 * d):+d} points)" for a, d in zip(archetypes, differences, strict=True)
+    ]
 
 
 def _open_picked_team(season: str) -> None:
