@@ -5,6 +5,7 @@ Real MLflow store (sqlite in tmp_path), real trainings on bundled recordings.
 
 from __future__ import annotations
 
+import json
 import tempfile
 import threading
 from pathlib import Path
@@ -25,6 +26,7 @@ from common.champion import (
     find_champion,
 )
 from common.mlflow_store import tracking_client
+from common.season_report import SEASON_REPORT_ARTIFACT, TAG_NEW_SEASONS
 from common.seasons import Season
 from common.settings import Settings
 from common.storage import DataDir
@@ -121,6 +123,43 @@ def test_a_new_season_is_visible_whichever_model_wins(store: Settings) -> None:
     old_model = ArchetypeTracker(store).load_model(before)
     expected = silhouette_score(data.features, old_model.predict(data.features))
     assert metrics["champion_silhouette"] == pytest.approx(expected, abs=1e-9)
+    # Both runs that first assigned the new season carry its report.
+    for run_id in (outcome.run_id, republished[0].run_id):
+        _assert_new_season_report(store, run_id, data.features, data.players)
+
+
+def _assert_new_season_report(
+    settings: Settings, run_id: str, X: np.ndarray, players: pd.DataFrame
+) -> None:
+    """The report of ``run_id`` on LATER, checked against the run's own model by plain NumPy:
+    the distances to the nearest centre, the seen seasons' 95th percentile of them."""
+    client = tracking_client(settings)
+    run = client.get_run(run_id)
+    assert run.data.tags[TAG_NEW_SEASONS] == LATER
+    with tempfile.TemporaryDirectory() as tmp:
+        path = client.download_artifacts(run_id, SEASON_REPORT_ARTIFACT, tmp)
+        [report] = json.loads(Path(path).read_text())
+    [version] = client.search_model_versions(f"run_id = '{run_id}'")
+    centres = (
+        ArchetypeTracker(settings)
+        .load_model(Champion(str(version.version), run_id, {}, {}, 0))
+        .cluster_centers_
+    )
+    nearest = np.linalg.norm(X[:, None, :] - centres[None], axis=2).min(axis=1)
+    seasons = players["SEASON"].astype(str).to_numpy()
+    threshold = np.percentile(nearest[seasons != LATER], 95)
+    later = nearest[seasons == LATER]
+    assert report["season"] == LATER
+    assert report["players"] == len(later)
+    assert report["misfit_share"] == pytest.approx((later > threshold).mean())
+    assert run.data.metrics[f"misfit_share.{LATER}"] == pytest.approx(report["misfit_share"])
+    assert set(report["seen_misfit_shares"]) == set(FIRST)
+    assert report["compared_with"] == FIRST
+    assert len(report["misfits"]) == (later > threshold).sum()
+    names = {m["player"] for m in report["misfits"]}
+    assert names <= set(players.loc[seasons == LATER, "PLAYER_NAME"])
+    shares = {s["archetype"]: s["share"] for s in report["shares"]}
+    assert sum(shares.values()) == pytest.approx(1.0)
 
 
 def test_a_kept_champion_is_republished_with_every_season(store: Settings) -> None:

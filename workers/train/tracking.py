@@ -97,6 +97,13 @@ class TrainingRun:
             tags=[RunTag(k, v) for k, v in tags.items()],
         )
 
+    def log_json(self, name: str, payload: Any) -> None:
+        """``payload`` as the run's artifact ``name``."""
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / name
+            path.write_text(json.dumps(payload, indent=2))
+            self.client.log_artifact(self.run_id, str(path))
+
     def log_model(
         self,
         model: Any,
