@@ -11,7 +11,9 @@ and the report says so.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Self
 
 SEASON_REPORT_ARTIFACT = "new_season_report.json"
@@ -85,3 +87,11 @@ class SeasonReport:
                 "misfits": [Misfit(**m) for m in data.get("misfits", [])],
             }
         )
+
+
+def read_season_reports(path: Path) -> list[SeasonReport]:
+    """The reports logged in ``path`` (a ``ValueError`` if it is not what a training wrote)."""
+    try:
+        return [SeasonReport.from_json(report) for report in json.loads(path.read_text())]
+    except (TypeError, KeyError, AttributeError) as error:
+        raise ValueError(f"not a new-season report: {error}") from error

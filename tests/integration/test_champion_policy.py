@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import silhouette_score
 
+from cli.main import main
 from common.champion import (
     ASSIGNMENTS_ARTIFACT,
     CHALLENGER_ALIAS,
@@ -28,7 +29,7 @@ from common.champion import (
 from common.mlflow_store import tracking_client
 from common.season_report import SEASON_REPORT_ARTIFACT, TAG_NEW_SEASONS
 from common.seasons import Season
-from common.settings import Settings
+from common.settings import Settings, get_settings
 from common.storage import DataDir
 from tests.services import champion_artifact
 from workers.fetch.recordings import bundled_recordings, seed_from_recordings
@@ -160,6 +161,30 @@ def _assert_new_season_report(
     assert names <= set(players.loc[seasons == LATER, "PLAYER_NAME"])
     shares = {s["archetype"]: s["share"] for s in report["shares"]}
     assert sum(shares.values()) == pytest.approx(1.0)
+
+
+def test_the_cli_shows_the_champions_new_season_report(
+    store: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    champion = find_champion(store)
+    monkeypatch.setenv("DATA_DIR", str(store.data_dir))
+    get_settings.cache_clear()
+    try:
+        assert main(["new-season", "--json"]) == 0
+        answer = json.loads(capsys.readouterr().out)
+        assert main(["new-season"]) == 0
+        lines = capsys.readouterr().out.splitlines()
+    finally:
+        get_settings.cache_clear()
+    assert answer["champion_version"] == champion.version
+    [report] = answer["reports"]
+    assert report["season"] == LATER
+    share = report["misfit_share"]
+    assert report["unusual"] == (share > max(report["seen_misfit_shares"].values()))
+    assert lines[0].startswith(f"{LATER}: {share:.1%} of {report['players']} players fit no ")
+    assert lines[1] == f"  shares of minutes that moved most, against {FIRST[0]} … {FIRST[-1]}:"
+    misfit = report["misfits"][0]
+    assert f"    {misfit['player']} ({misfit['team']}), nearest {misfit['nearest']}" in lines
 
 
 def test_a_kept_champion_is_republished_with_every_season(store: Settings) -> None:
