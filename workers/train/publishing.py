@@ -16,12 +16,13 @@ from common.champion import (
     TAG_SEASONS,
     TAG_SPACE,
 )
-from workers.train.assignments import build_assignments
+from workers.train.assignments import Placement, build_assignments
 from workers.train.dataset import TrainingData
-from workers.train.features import FEATURES, STYLE_SPACE
+from workers.train.features import FEATURES, STYLE_SPACE, reference_table
 from workers.train.plot import archetype_scatter
 from workers.train.profiles import archetype_profiles
 from workers.train.scoring import Evaluation
+from workers.train.serving import ServedModel, model_config
 from workers.train.tracking import TrainingRun
 
 
@@ -32,15 +33,26 @@ def publish_model(
     previous: list[dict[str, Any]] | None,
 ) -> str:
     """Log a model with its profiles, assignments and plot in ``run``; register it. Returns
-    the new version. ``previous``: the champion's profiles, whose names and colours carry over."""
+    the new version. ``previous``: the champion's profiles, whose names and colours carry over.
+
+    The model is the served one (``workers/train/serving.py``): it answers box-score rows of
+    these seasons as the assignments do, through the same ``Placement`` and, as reference for
+    the era adjustment, these rows."""
     model = evaluation.model
     centroids = model.cluster_centers_
     profiles = archetype_profiles(data.players, evaluation.labels, centroids, previous)
-    assignments = build_assignments(
-        data.players, data.features, evaluation.labels, centroids, profiles
-    )
+    placement = Placement.measure(data.features, centroids, profiles)
+    assignments = build_assignments(data.players, data.features, evaluation.labels, placement)
     plot = archetype_scatter(assignments, profiles, f"{len(profiles)} archetypes, {data.label}")
-    return run.register(run.log_model(model, data.features, assignments, profiles, plot))
+    settings = run.settings
+    config = model_config(
+        placement,
+        playoff_weight=settings.playoff_weight,
+        min_games=settings.eligible_min_games,
+        min_minutes=settings.eligible_min_minutes,
+    )
+    served = ServedModel(model, reference_table(data.players), config)
+    return run.register(run.log_model(served, assignments, profiles, plot))
 
 
 def run_tags(data: TrainingData, cfg_hash: str) -> dict[str, str]:
