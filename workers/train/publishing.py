@@ -19,13 +19,14 @@ from common.champion import (
     TAG_SPACE,
 )
 from common.season_report import SEASON_REPORT_ARTIFACT, TAG_NEW_SEASONS, SeasonReport
-from workers.train.assignments import build_assignments
+from workers.train.assignments import Placement, build_assignments
 from workers.train.dataset import TrainingData
-from workers.train.features import FEATURES, STYLE_SPACE
+from workers.train.features import FEATURES, STYLE_SPACE, reference_table
 from workers.train.new_seasons import new_season_reports
 from workers.train.plot import archetype_scatter
 from workers.train.profiles import archetype_profiles
 from workers.train.scoring import Evaluation
+from workers.train.serving import ServedModel, model_config
 from workers.train.tracking import TrainingRun
 
 log = logging.getLogger(__name__)
@@ -40,13 +41,16 @@ def publish_model(
 ) -> str:
     """Log a model with its profiles, assignments and plot in ``run``; register it. Returns
     the new version. ``previous``: the champion's profiles, whose names and colours carry over;
-    ``seen``: the champion's seasons (the others get a new-season report)."""
+    ``seen``: the champion's seasons (the others get a new-season report).
+
+    The model is the served one (``workers/train/serving.py``): it answers box-score rows of
+    these seasons as the assignments do, through the same ``Placement`` and, as reference for
+    the era adjustment, these rows."""
     model = evaluation.model
     centroids = model.cluster_centers_
     profiles = archetype_profiles(data.players, evaluation.labels, centroids, previous)
-    assignments = build_assignments(
-        data.players, data.features, evaluation.labels, centroids, profiles
-    )
+    placement = Placement.measure(data.features, centroids, profiles)
+    assignments = build_assignments(data.players, data.features, evaluation.labels, placement)
     plot = archetype_scatter(assignments, profiles, f"{len(profiles)} archetypes, {data.label}")
     names = {p["id"]: p["name"] for p in profiles}
     reports = new_season_reports(
@@ -54,7 +58,15 @@ def publish_model(
     )
     if reports:
         log_season_reports(run, reports)
-    return run.register(run.log_model(model, data.features, assignments, profiles, plot))
+    settings = run.settings
+    config = model_config(
+        placement,
+        playoff_weight=settings.playoff_weight,
+        min_games=settings.eligible_min_games,
+        min_minutes=settings.eligible_min_minutes,
+    )
+    served = ServedModel(model, reference_table(data.players), config)
+    return run.register(run.log_model(served, assignments, profiles, plot))
 
 
 def log_season_reports(run: TrainingRun, reports: list[SeasonReport]) -> None:
