@@ -156,20 +156,23 @@ def test_compare_page_deep_link(page: Page, app_url: str, champion_dir: Path) ->
     expect(page.get_by_text("Style mix:")).to_be_visible()
     expect(page.get_by_text("Kobe Bryant's career, season by season")).to_be_visible()
     expect(page.get_by_text("Most similar players across all seasons")).to_be_visible()
-    cells = grid_text(page)
-    assert cells[0] == best["PLAYER_NAME"]  # the closest player of any season heads the table
-    assert cells[1] == best["SEASON"]
+    # Waiting assertions throughout: on a loaded machine the grid and the charts' legends are
+    # drawn a moment after the page's title and chart frames appear.
+    cells = page.locator('[data-testid="stDataFrame"]').first.locator('[role="gridcell"]')
+    expect(cells.nth(0)).to_have_text(best["PLAYER_NAME"])  # the closest of any season first
+    expect(cells.nth(1)).to_have_text(best["SEASON"])
     headers = page.locator('[data-testid="stDataFrame"]').locator('[role="columnheader"]')
-    shown = headers.all_inner_texts()
     for header in ("Player", "Season", "Archetype", "Similarity", "Closest in", "Farthest in"):
-        assert header in shown
-    assert "AST/36" in shown  # a style feature, headed for people
+        expect(headers.filter(has_text=re.compile(f"^{header}$")).first).to_be_attached()
+    # A style feature, headed for people.
+    expect(headers.filter(has_text=re.compile(r"^AST/36$")).first).to_be_attached()
     # The side-by-side chart's legend names Kobe and his closest match.
-    legends = page.locator(".vega-embed").all_inner_texts()
-    assert any(
-        "Kobe Bryant 2004-05" in text and f"{best['PLAYER_NAME']} {best['SEASON']}" in text
-        for text in legends
+    legend = (
+        page.locator(".vega-embed")
+        .filter(has_text="Kobe Bryant 2004-05")
+        .filter(has_text=f"{best['PLAYER_NAME']} {best['SEASON']}")
     )
+    expect(legend.first).to_be_attached()
     finish(page, "compare")
 
 
