@@ -19,7 +19,7 @@ from common.champion_results import ChampionResults, load_champion_results
 from common.mlflow_store import answering
 from common.players import NAME_THAT_SEASON
 from common.seasons import InvalidSeasonError, Season
-from common.segments import SHOOTING, blended_note, playoff_column, regular_column
+from common.segments import SHOOTING, blended_note, has_shooting, segment_figures
 from common.settings import get_settings
 from common.similarity import PlayerNotFoundError, find_player, most_similar
 
@@ -35,7 +35,8 @@ def player(name: str, season: str, *, as_json: bool) -> int:
     row = _find(results, name, season)
     memberships = results.memberships(row)
     weight = get_settings().playoff_weight
-    regular, playoffs, blended = _segment(row, playoffs=False), _playoffs(row), _blended(row)
+    regular = segment_figures(row, playoffs=False)
+    playoffs, blended = _playoffs(row), _blended(row)
     if as_json:
         answer = {
             "player": str(row["PLAYER_NAME"]),  # his latest name
@@ -168,30 +169,9 @@ def _team(row: pd.Series) -> str | None:
     return None if pd.isna(team) else str(team)
 
 
-# Per segment: games, minutes a game and the shooting the site gives (common/segments.py).
-_SHOOTING_KEYS = {"FG_PCT": "fg_pct", "FG3_PCT": "fg3_pct", "FT_PCT": "ft_pct", "TS_PCT": "ts_pct"}
-
-
-def _segment(row: pd.Series, *, playoffs: bool) -> dict[str, float | None]:
-    """One segment's figures: the regular season (GP, MIN_PER_GAME, REGULAR_*) or the
-    playoffs (PLAYOFF_*). A champion from before the per-segment columns has None there."""
-    if playoffs:
-        games = _number(row.get("PLAYOFF_GP"))
-        minutes = _number(row.get("PLAYOFF_MIN"))
-        per_game = minutes / games if games and minutes is not None else None
-    else:
-        games, per_game = _number(row.get("GP")), _number(row.get("MIN_PER_GAME"))
-    column = playoff_column if playoffs else regular_column
-    return {
-        "games": games,
-        "min_per_game": per_game,
-        **{key: _number(row.get(column(stat))) for stat, key in _SHOOTING_KEYS.items()},
-    }
-
-
 def _playoffs(row: pd.Series) -> dict[str, float | None] | None:
     """The playoffs' figures, or None when he played none (or the champion does not say)."""
-    playoffs = _segment(row, playoffs=True)
+    playoffs = segment_figures(row, playoffs=True)
     return playoffs if playoffs["games"] else None
 
 
@@ -226,8 +206,8 @@ def _segment_line(figures: dict[str, float | None]) -> str:
         f"{_fmt(figures['games'], '{:.0f}')} games",
         f"{_fmt(figures['min_per_game'], '{:.1f}')} min/game",
     ]
-    if any(figures[key] is not None for key in _SHOOTING_KEYS.values()):
-        parts += [f"{label.removesuffix('%')} {_pct(figures[_SHOOTING_KEYS[stat]])}"
+    if has_shooting(figures):
+        parts += [f"{label.removesuffix('%')} {_pct(figures[stat.lower()])}"
                   for stat, label in SHOOTING.items()]  # fmt: skip
     return " · ".join(parts)
 

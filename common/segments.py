@@ -18,6 +18,10 @@ label: :func:`blended_note` says what it is, wherever the app or the CLI shows o
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+from typing import Any
+
 # Shooting percentages, cleaned-table column -> what a fan calls it. FG%, 3P% and FT% are the
 # site's own columns; TS% is computed from the same segment's made shots and attempts.
 SHOOTING: dict[str, str] = {"FG_PCT": "FG%", "FG3_PCT": "3P%", "FT_PCT": "FT%", "TS_PCT": "TS%"}
@@ -44,3 +48,34 @@ def blended_note(playoff_weight: float, *, training_input: bool = False) -> str:
     the multiplication sign)."""
     note = f"blended, playoffs ×{playoff_weight:g}"
     return f"{note} (training input)" if training_input else note
+
+
+def segment_figures(row: Mapping[str, Any], *, playoffs: bool) -> dict[str, float | None]:
+    """One segment of one player-season: ``games``, ``min_per_game`` and the SHOOTING
+    figures (``fg_pct`` …), None where undefined (0-for-0) or not stored (a table or champion
+    from before the per-segment columns)."""
+    if playoffs:
+        games, minutes = _number(row.get("PLAYOFF_GP")), _number(row.get("PLAYOFF_MIN"))
+        per_game = minutes / games if games and minutes is not None else None
+    else:
+        games, per_game = _number(row.get("GP")), _number(row.get("MIN_PER_GAME"))
+    column = playoff_column if playoffs else regular_column
+    return {
+        "games": games,
+        "min_per_game": per_game,
+        **{stat.lower(): _number(row.get(column(stat))) for stat in SHOOTING},
+    }
+
+
+def has_shooting(figures: Mapping[str, float | None]) -> bool:
+    """Whether any per-segment percentage is known (not so for older tables)."""
+    return any(figures.get(stat.lower()) is not None for stat in SHOOTING)
+
+
+def _number(value: Any) -> float | None:
+    """A float, or None for missing and NaN."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
