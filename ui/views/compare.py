@@ -4,9 +4,9 @@
 ``similar``: nearest player-seasons in the style space over every season (or one, if picked),
 whatever their archetype.
 
-A player is his id (``?player=<PLAYER_ID>``), shown under his latest name; the name the site
-gave him that season, when another, is said beside it, and any of his names finds him in the
-player box. His shooting is shown per segment, as the site gives it; blended figures say so.
+A player is his id (``?player=<PLAYER_ID>``), shown under his latest name; the names the site
+gave him in other seasons are said with his career, and any of them finds him in the player
+box. His shooting is shown per segment, as the site gives it; blended figures say so.
 """
 
 from __future__ import annotations
@@ -115,9 +115,6 @@ def _has_memberships(assignments: pd.DataFrame) -> bool:
 
 def _player_header(results: ChampionResults, player: pd.Series) -> None:
     st.subheader(f"{player['PLAYER_NAME']}, {player['SEASON']}: {player['ARCHETYPE_NAME']}")
-    own = str(player[NAME_THAT_SEASON])
-    if own != player["PLAYER_NAME"]:
-        st.caption(f"Listed as {own} in {player['SEASON']}.")
     if _has_memberships(results.assignments):
         st.markdown(f"**Style mix:** {membership_text(results, player)}")
     for line in season_lines(player):
@@ -240,8 +237,6 @@ def career_shares(results: ChampionResults, player_id: int) -> pd.DataFrame:
 
 def _former_names(career: pd.DataFrame) -> str:
     """ " Listed as Jimmy Butler in 2018-19." for each other name his seasons carry."""
-    if NAME_THAT_SEASON not in career.columns:
-        return ""
     other = career[career[NAME_THAT_SEASON] != career["PLAYER_NAME"]]
     by_name = other.groupby(NAME_THAT_SEASON, sort=False)["SEASON"].agg(", ".join)
     return "".join(f" Listed as {name} in {seasons}." for name, seasons in by_name.items())
