@@ -672,6 +672,37 @@ def test_data_page_shows_each_segments_shooting_and_labels_the_blend(
     )
 
 
+def test_older_data_without_segments_shows_the_blend_labelled(
+    use_env: Callable[..., None], tmp_path: Path, champion: tuple[pd.DataFrame, list[dict]]
+) -> None:
+    """Tables and champions from before each segment's shooting was kept (built here by
+    dropping those columns from real ones) show the blended figures, labelled as such."""
+    from ui.views.compare import season_lines
+
+    segment_columns = [f"{p}_{c}" for p in ("REGULAR", "PLAYOFF")
+                       for c in ("FG_PCT", "FG3_PCT", "FT_PCT", "TS_PCT")]  # fmt: skip
+    assignments, _ = champion
+    kobe = player_row(assignments, KOBE, "2004-05").drop(segment_columns)
+    lines = season_lines(kobe)
+    minutes = f"{kobe['MIN_PER_GAME']:.1f} min/game"
+    assert lines[0] == f"LAL · Regular season: {kobe['GP']} games, {minutes}"  # no shooting
+    assert lines[-1].startswith("Per 36, blended, playoffs ×2: ")
+    assert lines[-1].endswith(f" · TS {kobe['TS_PCT']:.1%}")
+
+    data = tmp_path / "data"
+    data.mkdir()
+    seed_seasons(data, ["1996-97"])
+    cleaned = data / "cleaned" / "1996-97.parquet"
+    pd.read_parquet(cleaned).drop(columns=segment_columns).to_parquet(cleaned)
+    use_env(data)
+    at = open_app(page="data", season="1996-97")
+    players = at.dataframe[1].value
+    assert "TS_PCT" in players.columns
+    headers = {c: v.get("label") for c, v in json.loads(at.dataframe[1].proto.columns).items()}
+    assert headers["TS_PCT"] == "TS% (blended, playoffs ×2)"
+    assert "`nba-archetypes rebuild 1996-97` adds it" in at.caption[-2].value
+
+
 # --- Pipeline ------------------------------------------------------------------------------------
 
 
