@@ -70,23 +70,28 @@ class Players:
 
     @classmethod
     def of(cls, table: pd.DataFrame) -> Players:
+        # The CLI builds this on every answer (~9,000 rows): pandas down to the distinct
+        # (id, name) pairs, then plain Python (a groupby per player costs ten times more).
         ordered = table.sort_values("SEASON", kind="stable")
-        ids = ordered["PLAYER_ID"].astype("int64").to_numpy()
         latest = latest_names(ordered)
+        pairs = pd.concat(
+            [
+                pd.DataFrame(
+                    {"id": ordered["PLAYER_ID"].to_numpy(), "name": _own_names(ordered).to_numpy()}
+                ),
+                pd.DataFrame({"id": latest.index, "name": latest.to_numpy()}),  # finds him too
+            ],
+            ignore_index=True,
+        ).drop_duplicates()  # each (id, name) once, oldest first
+        ids, names_had = pairs["id"].astype("int64").tolist(), pairs["name"].astype(str).tolist()
+        folded = {name: fold(name) for name in set(names_had)}
         names: dict[int, list[str]] = {}
-        for player_id, name in zip(ids, _own_names(ordered), strict=True):
-            known = names.setdefault(int(player_id), [])
-            if name not in known:
-                known.append(name)
-        for player_id, name in latest.items():  # the name shown finds him too
-            known = names.setdefault(int(player_id), [])
-            if name not in known:
-                known.append(name)
-        folded = {name: fold(name) for known in names.values() for name in known}
         by_folded: dict[str, list[int]] = {}
-        for player_id, known in names.items():
-            for key in {folded[name] for name in known}:
-                by_folded.setdefault(key, []).append(player_id)
+        for player_id, name in zip(ids, names_had, strict=True):  # plain Python: ~2,600 pairs
+            names.setdefault(player_id, []).append(name)
+            holders = by_folded.setdefault(folded[name], [])
+            if player_id not in holders:
+                holders.append(player_id)
         return cls({int(k): str(v) for k, v in latest.items()}, names, by_folded)
 
     def ids(self, name: str) -> list[int]:
