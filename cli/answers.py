@@ -21,7 +21,7 @@ from common.players import NAME_THAT_SEASON
 from common.seasons import InvalidSeasonError, Season
 from common.segments import SHOOTING, blended_note, has_shooting, segment_figures
 from common.settings import get_settings
-from common.similarity import PlayerNotFoundError, find_player, most_similar
+from common.similarity import PlayerNotFoundError, find_ids, find_player, most_similar
 
 NO_CHAMPION = (
     "No champion model yet: run `nba-archetypes seed --inline` (imports the bundled seasons "
@@ -69,6 +69,54 @@ def player(name: str, season: str, *, as_json: bool) -> int:
     if playoffs:
         echo("  playoffs: " + _segment_line(playoffs))
     echo(f"  per 36, {blended_note(weight)}: " + _blended_line(blended, regular))
+    return 0
+
+
+def career(name: str, *, as_json: bool) -> int:
+    """Every classified season of the player called ``name`` (any name he had, or his id),
+    one line each; two players of that name (namesakes): each career apart."""
+    results = champion_results()
+    try:
+        ids = find_ids(results.players, name)
+    except PlayerNotFoundError as error:
+        raise CommandError(str(error)) from error
+    careers = []
+    for player_id in ids:
+        rows = results.assignments[results.assignments["PLAYER_ID"] == player_id]
+        seasons = [
+            {
+                "season": str(row["SEASON"]),
+                "team": _team(row),
+                "archetype": str(row["ARCHETYPE_NAME"]),
+                "name_that_season": str(row[NAME_THAT_SEASON]),
+            }
+            for _, row in rows.sort_values("SEASON").iterrows()
+        ]
+        careers.append(
+            {
+                "player": results.players.latest[player_id],
+                "player_id": player_id,
+                "other_names": results.players.other_names(player_id),
+                "seasons": seasons,
+                "champion_version": results.champion.version,
+            }
+        )
+    if as_json:
+        echo(json.dumps(careers, ensure_ascii=False, indent=2))
+        return 0
+    for one in careers:
+        count = len(one["seasons"])
+        also = f"; also listed as {', '.join(one['other_names'])}" if one["other_names"] else ""
+        plural = "s" if count != 1 else ""
+        echo(f"{one['player']} (id {one['player_id']}): {count} classified season{plural}{also}")
+        kind_width = max(len(s["archetype"]) for s in one["seasons"])
+        for s in one["seasons"]:
+            listed = (
+                f"  (listed as {s['name_that_season']})"
+                if s["name_that_season"] != one["player"]
+                else ""
+            )
+            echo(f"  {s['season']}  {s['team'] or '?':<3}  {s['archetype']:<{kind_width}}{listed}")
     return 0
 
 

@@ -3,6 +3,7 @@
 Examples::
 
     nba-archetypes player "Kobe Bryant" 2005-06            # archetype, memberships, key stats
+    nba-archetypes player "Jimmy Butler"                   # his career, whatever he was called
     nba-archetypes similar "Kobe Bryant" 2005-06 --season 1996-97 --limit 5 --json
     nba-archetypes refresh 2018-19 --wait     # fetch, then follow it to the new champion
     nba-archetypes refresh 1996-97:2022-23    # a backfill
@@ -87,6 +88,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command in ("player", "similar"):
         from cli import answers  # noqa: PLC0415
 
+        if args.command == "player" and args.season is None:
+            return answers.career(args.name, as_json=args.json)
         if args.command == "player":
             return answers.player(args.name, args.season, as_json=args.json)
         return answers.similar(args.name, args.season, args.versus, args.limit, as_json=args.json)
@@ -128,10 +131,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    player = commands.add_parser("player", help="a player-season's archetype and key stats")
-    player.add_argument("name", help='e.g. "Kobe Bryant" (accents and case optional)')
-    player.add_argument("season", help="e.g. 2005-06")
-    player.add_argument("--json", action="store_true", help="print one JSON object")
+    player = commands.add_parser(
+        "player", help="a player-season's archetype and key stats, or his career"
+    )
+    player.add_argument(
+        "name", help='e.g. "Kobe Bryant" (any name he had; accents and case optional) or his id'
+    )
+    player.add_argument(
+        "season", nargs="?", help="e.g. 2005-06; without it, his career season by season"
+    )
+    player.add_argument(
+        "--json", action="store_true", help="print one JSON object (a career: a list)"
+    )
 
     similar = commands.add_parser("similar", help="the player-seasons closest in style")
     similar.add_argument("name", help='e.g. "Kobe Bryant" (accents and case optional)')

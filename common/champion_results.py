@@ -73,7 +73,8 @@ def load_champion_results(settings: Settings, champion: Champion) -> ChampionRes
     if NAME_THAT_SEASON not in assignments.columns:
         # A champion trained before names were resolved by id: PLAYER_NAME is each season's
         # own name. His latest name is then the one of his latest classified season (a newer
-        # champion takes it from every stored season, classified or not).
+        # champion takes it from every stored season, classified or not). PLAYER_ID itself is
+        # in every champion's assignments since the first version.
         assignments = with_latest_names(assignments)
     profiles = read_champion_artifact(settings, champion, PROFILES_ARTIFACT, read_profiles)
     return ChampionResults(champion, assignments, sorted(profiles, key=lambda p: p["name"]))

@@ -33,6 +33,23 @@ def style_columns(assignments: pd.DataFrame) -> list[str]:
     return [c for c in assignments.columns if c.startswith(STYLE_PREFIX)]
 
 
+def _shown(name: str) -> str:
+    return name if len(name) <= 40 else name[:40] + "…"  # never echo a wall of input
+
+
+def find_ids(players: Players, name: str) -> list[int]:
+    """The ids of the player(s) called ``name`` in any season (accents and case optional), or
+    of his PLAYER_ID; :class:`PlayerNotFoundError` with close names if none."""
+    ids = players.ids(name)
+    if not ids and name.strip().isdigit() and int(name) in players.latest:
+        ids = [int(name)]  # his id, as the JSON answers and the app's links give it
+    if not ids:
+        close = players.suggestions(name)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise PlayerNotFoundError(f"No player named {_shown(name)!r}.{hint}")
+    return ids
+
+
 def find_player(
     assignments: pd.DataFrame, name: str, season: str, players: Players | None = None
 ) -> pd.Series:
@@ -43,15 +60,9 @@ def find_player(
     Raises :class:`PlayerNotFoundError` saying what is wrong: an unknown name (with close
     names), a known player without that season (with the seasons he has), or two players
     of that name in that season (with their ids)."""
-    shown = name if len(name) <= 40 else name[:40] + "…"  # never echo a wall of input
+    shown = _shown(name)
     players = players if players is not None else Players.of(assignments)
-    ids = players.ids(name)
-    if not ids and name.strip().isdigit() and int(name) in players.latest:
-        ids = [int(name)]  # his id, as the JSON answers and the app's links give it
-    if not ids:
-        close = players.suggestions(name)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise PlayerNotFoundError(f"No player named {shown!r}.{hint}")
+    ids = find_ids(players, name)
     rows = assignments[assignments["PLAYER_ID"].isin(ids)]
     in_season = rows[rows["SEASON"].astype(str) == season]
     if in_season.empty:

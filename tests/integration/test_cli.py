@@ -388,6 +388,28 @@ def test_any_name_he_had_finds_every_season_of_his_career(renamed: Cli) -> None:
         f"Jimmy Butler III, 2018-19 (PHI): {answers['Jimmy Butler', '2018-19']['archetype']}",
         "  listed as Jimmy Butler that season",
     ]
+    # Without a season: his one career, every season whatever the site called him.
+    for name in ("Jimmy Butler", "Jimmy Butler III"):
+        career = renamed("player", name, "--json")
+        assert career.code == 0, career.err
+        [one] = career.json()
+        assert (one["player"], one["player_id"]) == ("Jimmy Butler III", BUTLER)
+        assert one["other_names"] == ["Jimmy Butler"]
+        assert [(s["season"], s["team"], s["name_that_season"]) for s in one["seasons"]] == [
+            ("2018-19", "PHI", "Jimmy Butler"),
+            ("2020-21", "MIA", "Jimmy Butler III"),
+        ]
+    text = renamed("player", "jimmy butler")
+    assert text.code == 0, text.err
+    lines = text.out.splitlines()
+    assert lines[0] == (
+        f"Jimmy Butler III (id {BUTLER}): 2 classified seasons; also listed as Jimmy Butler"
+    )
+    assert lines[1].startswith("  2018-19  PHI  ")
+    assert lines[1].endswith("  (listed as Jimmy Butler)")
+    assert lines[2].startswith("  2020-21  MIA  ")
+    assert len(lines) == 3
+
     typo = renamed("player", "Jimmy Buttler", "2018-19")
     assert typo.code == 2
     assert "Did you mean Jimmy Butler III?" in typo.err
