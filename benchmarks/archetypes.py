@@ -6,7 +6,8 @@ On the 27 bundled real seasons: a training on all seasons with its stability che
 logging included) and on one season; the champion's archetypes (count, bootstrap Jaccard per
 archetype, seed ARI, permutation gap, silhouette in the full style space); held-out seasons
 (selection fit on the seasons up to 2019-20, 2020-21 to 2022-23 assigned, compared with the
-full training's labels); the curated cross-era comparisons (tests/data/comparisons.csv, both
+full training's labels); the new-season report on those three seasons (its cost against a
+training); the curated cross-era comparisons (tests/data/comparisons.csv, both
 directions: rank of the comparable player among every player of his season in the app's
 similar-players list); and the warm similar-players query. Trainings print wall time and CPU
 time (all threads): on a busy host the wall time grows, the CPU time does not.
@@ -43,6 +44,7 @@ TARGETS = {
     "train_all_seasons_s": ("≤", 60.0),
     "train_one_season_s": ("≤", 5.0),
     "similar_query_warm_ms": ("≤", 50.0),
+    "new_season_report_share_of_training": ("≤", 0.10),
 }
 
 
@@ -102,6 +104,42 @@ def held_out(data_dir: Path) -> dict[str, float]:
     }
 
 
+def new_season_report(data_dir: Path, training_s: float) -> dict[str, float]:
+    """The report a training logs on seasons its champion had not seen: the champion's model,
+    with the seasons after LAST_FITTED as the new ones. Its cost against a whole training."""
+    from common.champion import (
+        PROFILES_ARTIFACT,
+        find_champion,
+        read_champion_artifact,
+        read_profiles,
+    )
+    from common.settings import Settings
+    from common.storage import DataDir
+    from workers.train.dataset import load_training_data
+    from workers.train.new_seasons import new_season_reports
+    from workers.train.tracking import ArchetypeTracker
+
+    settings = Settings(data_dir=data_dir)
+    champion = find_champion(settings)
+    model = ArchetypeTracker(settings).load_model(champion)
+    profiles = read_champion_artifact(settings, champion, PROFILES_ARTIFACT, read_profiles)
+    names = {p["id"]: p["name"] for p in profiles}
+    data = load_training_data(DataDir(data_dir))
+    seen = sorted({s for s in data.players["SEASON"].astype(str) if s <= LAST_FITTED})
+    labels = model.predict(data.features)
+    centres = model.cluster_centers_
+    with timed() as took:
+        reports = new_season_reports(data.players, data.features, labels, centres, names, seen=seen)
+    figures: dict[str, float] = {
+        "new_season_report_s": took.wall_s,
+        "new_season_report_share_of_training": took.wall_s / training_s,
+    }
+    for r in reports:
+        figures[f"misfit_share_{r.season}"] = r.misfit_share
+    figures["misfit_share_highest_seen"] = reports[0].highest_seen_share
+    return figures
+
+
 def comparisons(data_dir: Path) -> dict[str, float]:
     from common.champion import find_champion
     from common.champion_results import load_champion_results
@@ -142,6 +180,8 @@ def main() -> None:
         figures |= train(data_dir)
         emit("held-out seasons…")
         figures |= held_out(data_dir)
+        emit("the new-season report…")
+        figures |= new_season_report(data_dir, figures["train_all_seasons_s"])
         emit("cross-era comparisons and the similar-players query…")
         figures |= comparisons(data_dir)
     report(figures, TARGETS)

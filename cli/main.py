@@ -10,6 +10,7 @@ Examples::
     nba-archetypes seed --inline              # import the bundled seasons and train, here
     nba-archetypes train --inline             # train here, with a progress bar
     nba-archetypes status                     # champion, seasons, workers, work in flight
+    nba-archetypes new-season                 # how the champion sees the seasons new to it
     nba-archetypes rebuild 2018-19            # re-clean from the raw responses kept
     nba-archetypes backup /data/backups/now   # a consistent snapshot while the services run
     nba-archetypes restore /backups/now       # into an empty data directory
@@ -93,6 +94,10 @@ def _run(args: argparse.Namespace) -> int:
         if args.command == "player":
             return answers.player(args.name, args.season, as_json=args.json)
         return answers.similar(args.name, args.season, args.versus, args.limit, as_json=args.json)
+    if args.command == "new-season":
+        from cli import reports  # noqa: PLC0415
+
+        return reports.new_season(as_json=args.json)
     if args.command in ("rebuild", "backup", "restore"):
         from cli import data  # noqa: PLC0415
 
@@ -170,6 +175,11 @@ def _parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="champion, seasons stored, workers, work in flight")
 
+    new_season = commands.add_parser(
+        "new-season", help="who fits no archetype in the seasons new to the champion"
+    )
+    new_season.add_argument("--json", action="store_true", help="print one JSON object")
+
     rebuild = commands.add_parser(
         "rebuild", help="re-clean seasons from the raw responses kept (no network)"
     )
@@ -180,7 +190,7 @@ def _parser() -> argparse.ArgumentParser:
     backup.add_argument("path", help="a new directory for the backup")
     restore = commands.add_parser("restore", help="load a backup into an empty data directory")
     restore.add_argument("path", help="a directory written by `nba-archetypes backup`")
-    for command in (player, similar, status, backup, restore):
+    for command in (player, similar, status, new_season, backup, restore):
         command.add_argument("--verbose", action="store_true", help="technical details of failures")
     return parser
 

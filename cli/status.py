@@ -19,7 +19,7 @@ from common.mlflow_store import answering
 from common.progress import fetch_progress, training_progress
 from common.queueing import pending_refreshes
 from common.redis_client import redis_client
-from common.season_store import open_data
+from common.season_store import stored_seasons
 from common.settings import Settings, get_settings
 from common.task_status import task_status
 
@@ -28,8 +28,7 @@ def show_status() -> int:
     """The champion, the seasons stored, the workers, the queues, the work in flight."""
     settings = get_settings()
     echo(f"champion: {_champion_line(settings)}")
-    stored = open_data(settings).sync().cleaned_seasons()
-    echo(f"seasons stored: {_seasons_line([str(s) for s in stored])}")
+    echo(f"seasons stored: {_seasons_line([str(s) for s in stored_seasons(settings)])}")
     check_queue()
     client = redis_client()
     now = time.time()

@@ -8,7 +8,8 @@ about a second. It reads what MLflow writes, through MLflow's two stable surface
 * the single-host store, ``sqlite:///…/mlflow.db``, opened read-only (the tables
   ``registered_model_aliases``, ``model_versions``, ``runs``, ``tags``, ``latest_metrics``),
   and the artifacts under the run's ``file://`` artifact location;
-* a tracking server's REST API 2.0 (``registered-models/alias``, ``runs/get``) and its
+* a tracking server's REST API 2.0 (``registered-models/alias``, ``runs/get``, and
+  ``runs/search`` for ``nba-archetypes status``'s list of stored seasons) and its
   artifact proxy (``--serve-artifacts``), with the retry, timeout and credential variables
   MLflow's own client reads (``MLFLOW_HTTP_REQUEST_*``, ``MLFLOW_TRACKING_USERNAME`` /
   ``_PASSWORD`` / ``_TOKEN``, ``MLFLOW_TRACKING_INSECURE_TLS``, ``_SERVER_CERT_PATH``).
@@ -170,6 +171,31 @@ class ServerRegistry:
                 "reach: start the MLflow server with --serve-artifacts"
             )
         return f"{self.server_url}{ARTIFACTS_API}/{quote(parts.path.strip('/'))}/{quote(name)}"
+
+    def tag_values(self, experiment: str, filter_string: str, tag: str) -> set[str]:
+        """Every value of ``tag`` on the runs of ``experiment`` that match ``filter_string``
+        (none if the experiment does not exist yet)."""
+        found = self._get(f"{API}/experiments/get-by-name", {"experiment_name": experiment})
+        if found is None:
+            return set()
+        query: dict[str, Any] = {
+            "experiment_ids": [found["experiment"]["experiment_id"]],
+            "filter": filter_string,
+            "max_results": 1000,
+        }
+        values: set[str] = set()
+        while True:  # a search is a POST that reads nothing but what it returns
+            answer = self.session.post(
+                f"{self.server_url}{API}/runs/search", json=query, timeout=self.timeout_s
+            )
+            _raise_for(answer)
+            page = answer.json()
+            for run in page.get("runs", []):
+                tags = run.get("data", {}).get("tags", [])
+                values |= {t.get("value", "") for t in tags if t["key"] == tag}
+            if not page.get("next_page_token"):
+                return values
+            query["page_token"] = page["next_page_token"]
 
     def _get(self, endpoint: str, params: dict[str, str]) -> dict[str, Any] | None:
         """The JSON answer; ``None`` when the server says the thing does not exist."""

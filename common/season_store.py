@@ -29,6 +29,7 @@ Everything else reads and writes the local copy through the ``DataDir`` API, unc
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -42,6 +43,7 @@ from urllib.parse import urlparse
 from common.failures import DamagedFileError, StoreUnavailableError
 from common.fetch_record import FetchRecord
 from common.mlflow_store import answering, experiment_id, tracking_client
+from common.model_registry import ServerRegistry
 from common.seasons import InvalidSeasonError, Season
 from common.settings import Settings
 from common.storage import DataDir, atomic_output, sha256_of
@@ -52,7 +54,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ArtifactsNotSharedError", "MlflowDataDir", "StoreUnavailableError", "open_data"]
+__all__ = [
+    "ArtifactsNotSharedError",
+    "MlflowDataDir",
+    "StoreUnavailableError",
+    "open_data",
+    "stored_seasons",
+]
 
 TAG_KIND = "kind"
 KIND_SEASON = "season"
@@ -78,6 +86,22 @@ def open_data(settings: Settings) -> DataDir:
     if settings.data_store == "mlflow":
         return MlflowDataDir(settings)
     return DataDir(settings.data_dir)
+
+
+def stored_seasons(settings: Settings) -> list[Season]:
+    """The seasons the store holds, without copying any: from the server's run search with the
+    light registry reader (``nba-archetypes status`` answers in a fraction of a second; MLflow's
+    client would take two), or the data directory itself."""
+    if settings.data_store != "mlflow":
+        return DataDir(settings.data_dir).cleaned_seasons()
+    reader = ServerRegistry(settings.tracking_uri)
+    with answering(settings, "read the seasons from"):
+        labels = reader.tag_values(settings.mlflow_seasons_experiment, _STORED, TAG_SEASON)
+    seasons = []
+    for label in labels:
+        with contextlib.suppress(InvalidSeasonError):  # not a run this code wrote
+            seasons.append(Season.parse(label))
+    return sorted(seasons)
 
 
 class MlflowDataDir(DataDir):

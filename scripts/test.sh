@@ -11,6 +11,8 @@
 #   scripts/test.sh -k cleaning     # extra arguments go to pytest (after --fast, if given)
 #   SKIP_DOCKER=1 scripts/test.sh   # do not install Docker or build base images (the Docker
 #                                   # tests then skip, saying what they need)
+#   TEST_WORKERS=0 scripts/test.sh  # one process (pdb, -x, live output); default: one pytest
+#                                   # worker per core (pytest-xdist), a whole module per worker
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '[test] %s\n' "$*"; }
@@ -48,8 +50,11 @@ uv sync --frozen --compile-bytecode
 uv run --frozen python -m compileall -q common workers ui cli replay devkit benchmarks tests
 uv run --frozen ruff check .
 uv run --frozen ruff format --check .
+# Each module runs whole on one worker: its module-scoped fixtures (a trained champion, a
+# built stack) are made once. Every worker has its own Redis and replay server.
+parallel=(-n "${TEST_WORKERS:-auto}" --dist loadfile)
 if ((fast)); then
-    uv run --frozen pytest tests/unit tests/integration tests/ui -m "not browser" "$@"
+    uv run --frozen pytest "${parallel[@]}" tests/unit tests/integration tests/ui -m "not browser" "$@"
 else
-    uv run --frozen pytest "$@"
+    uv run --frozen pytest "${parallel[@]}" "$@"
 fi

@@ -65,15 +65,22 @@ def _require_compiled_bytecode() -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        path = item.path.resolve()
-        if not path.is_relative_to(TESTS):
-            continue
-        parts = path.relative_to(TESTS).parts
-        if len(parts) < 2 or parts[0] not in TIERS:
-            raise pytest.UsageError(
-                f"{item.nodeid}: a test module belongs in tests/<tier>/ {TIERS}"
-            )
-        item.add_marker(parts[0])
+        item.add_marker(_tier(item))
+    if getattr(config.option, "numprocesses", None):
+        # Under pytest-xdist (scripts/test.sh), modules go to whichever worker is free, in
+        # collection order: the slowest tiers first, so that no long module starts last.
+        items.sort(key=lambda item: _SLOWEST_FIRST.index(_tier(item)))
+
+
+_SLOWEST_FIRST = ("e2e", "integration", "ui", "unit")
+
+
+def _tier(item: pytest.Item) -> str:
+    path = item.path.resolve()
+    parts = path.relative_to(TESTS).parts if path.is_relative_to(TESTS) else ()
+    if len(parts) < 2 or parts[0] not in TIERS:
+        raise pytest.UsageError(f"{item.nodeid}: a test module belongs in tests/<tier>/ {TIERS}")
+    return parts[0]
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,10 @@ champion's version, so nothing is re-read while it stays the same.
 
 from __future__ import annotations
 
+import json
+import tempfile
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +23,7 @@ from common.champion_results import ChampionResults, load_champion_results
 from common.failures import DamagedFileError, split_error
 from common.mlflow_store import answering, tracking_client
 from common.players import Players
+from common.season_report import SEASON_REPORT_ARTIFACT, TAG_NEW_SEASONS, SeasonReport
 from common.season_store import open_data
 from common.seasons import Season
 from common.settings import Settings, get_settings
@@ -107,6 +111,49 @@ def recent_trainings(limit: int = 10) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class LoggedReports:
+    """The new-season reports of one run, and the model version they describe."""
+
+    version: str
+    started: pd.Timestamp
+    reports: list[SeasonReport]
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def latest_season_reports(champion_run_id: str | None) -> LoggedReports | None:
+    """The new-season reports the app shows: the champion's, if its run has them (a training
+    that adds a season logs them twice: on the champion republished, then on the search's
+    winner), else those of the latest run that has them. Cached per champion: a new one shows
+    its own at once."""
+    s = settings()
+    if not _store_exists(s):
+        return None
+    client = _client(s.tracking_uri)
+    with answering(s, "read the new-season reports from"):
+        experiment = client.get_experiment_by_name(s.mlflow_experiment)
+        if experiment is None:
+            return None
+        runs = client.search_runs(
+            [experiment.experiment_id],
+            filter_string=f"tags.{TAG_NEW_SEASONS} LIKE '%'",
+            order_by=["attributes.start_time DESC"],
+            max_results=5,
+        )
+        if not runs:
+            return None
+        run = next((r for r in runs if r.info.run_id == champion_run_id), runs[0])
+        versions = client.search_model_versions(f"run_id = '{run.info.run_id}'")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = client.download_artifacts(run.info.run_id, SEASON_REPORT_ARTIFACT, tmp)
+            logged = json.loads(Path(path).read_text())
+    return LoggedReports(
+        version=str(versions[0].version) if versions else "?",
+        started=pd.Timestamp(run.info.start_time, unit="ms"),
+        reports=[SeasonReport.from_json(report) for report in logged],
+    )
 
 
 @st.cache_data(ttl=10, show_spinner=False)

@@ -5,6 +5,7 @@ Real MLflow store (sqlite in tmp_path), real trainings on bundled recordings.
 
 from __future__ import annotations
 
+import json
 import tempfile
 import threading
 from pathlib import Path
@@ -14,6 +15,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import silhouette_score
 
+from cli.main import main
 from common.champion import (
     ASSIGNMENTS_ARTIFACT,
     CHALLENGER_ALIAS,
@@ -25,8 +27,9 @@ from common.champion import (
     find_champion,
 )
 from common.mlflow_store import tracking_client
+from common.season_report import SEASON_REPORT_ARTIFACT, TAG_NEW_SEASONS
 from common.seasons import Season
-from common.settings import Settings
+from common.settings import Settings, get_settings
 from common.storage import DataDir
 from tests.services import champion_artifact
 from workers.fetch.recordings import bundled_recordings, seed_from_recordings
@@ -121,6 +124,67 @@ def test_a_new_season_is_visible_whichever_model_wins(store: Settings) -> None:
     old_model = ArchetypeTracker(store).load_model(before)
     expected = silhouette_score(data.features, old_model.predict(data.features))
     assert metrics["champion_silhouette"] == pytest.approx(expected, abs=1e-9)
+    # Both runs that first assigned the new season carry its report.
+    for run_id in (outcome.run_id, republished[0].run_id):
+        _assert_new_season_report(store, run_id, data.features, data.players)
+
+
+def _assert_new_season_report(
+    settings: Settings, run_id: str, X: np.ndarray, players: pd.DataFrame
+) -> None:
+    """The report of ``run_id`` on LATER, checked against the run's own model by plain NumPy:
+    the distances to the nearest centre, the seen seasons' 95th percentile of them."""
+    client = tracking_client(settings)
+    run = client.get_run(run_id)
+    assert run.data.tags[TAG_NEW_SEASONS] == LATER
+    with tempfile.TemporaryDirectory() as tmp:
+        path = client.download_artifacts(run_id, SEASON_REPORT_ARTIFACT, tmp)
+        [report] = json.loads(Path(path).read_text())
+    [version] = client.search_model_versions(f"run_id = '{run_id}'")
+    centres = (
+        ArchetypeTracker(settings)
+        .load_model(Champion(str(version.version), run_id, {}, {}, 0))
+        .cluster_centers_
+    )
+    nearest = np.linalg.norm(X[:, None, :] - centres[None], axis=2).min(axis=1)
+    seasons = players["SEASON"].astype(str).to_numpy()
+    threshold = np.percentile(nearest[seasons != LATER], 95)
+    later = nearest[seasons == LATER]
+    assert report["season"] == LATER
+    assert report["players"] == len(later)
+    assert report["misfit_share"] == pytest.approx((later > threshold).mean())
+    assert run.data.metrics[f"misfit_share.{LATER}"] == pytest.approx(report["misfit_share"])
+    assert set(report["seen_misfit_shares"]) == set(FIRST)
+    assert report["compared_with"] == FIRST
+    assert len(report["misfits"]) == (later > threshold).sum()
+    names = {m["player"] for m in report["misfits"]}
+    assert names <= set(players.loc[seasons == LATER, "PLAYER_NAME"])
+    shares = {s["archetype"]: s["share"] for s in report["shares"]}
+    assert sum(shares.values()) == pytest.approx(1.0)
+
+
+def test_the_cli_shows_the_champions_new_season_report(
+    store: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    champion = find_champion(store)
+    monkeypatch.setenv("DATA_DIR", str(store.data_dir))
+    get_settings.cache_clear()
+    try:
+        assert main(["new-season", "--json"]) == 0
+        answer = json.loads(capsys.readouterr().out)
+        assert main(["new-season"]) == 0
+        lines = capsys.readouterr().out.splitlines()
+    finally:
+        get_settings.cache_clear()
+    assert answer["champion_version"] == champion.version
+    [report] = answer["reports"]
+    assert report["season"] == LATER
+    share = report["misfit_share"]
+    assert report["unusual"] == (share > max(report["seen_misfit_shares"].values()))
+    assert lines[0].startswith(f"{LATER}: {share:.1%} of {report['players']} players fit no ")
+    assert lines[1] == f"  shares of minutes that moved most, against {FIRST[0]} … {FIRST[-1]}:"
+    misfit = report["misfits"][0]
+    assert f"    {misfit['player']} ({misfit['team']}), nearest {misfit['nearest']}" in lines
 
 
 def test_a_kept_champion_is_republished_with_every_season(store: Settings) -> None:

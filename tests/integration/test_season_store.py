@@ -29,6 +29,7 @@ from common.season_store import (
     MlflowDataDir,
     StoreUnavailableError,
     open_data,
+    stored_seasons,
 )
 from common.seasons import Season
 from common.settings import Settings
@@ -147,13 +148,18 @@ def test_a_stored_season_reaches_another_process_copy(
     tmp_path: Path, mlflow_server: MlflowServer, names: dict[str, str]
 ) -> None:
     writer = _settings(tmp_path / "fetch-a", mlflow_server.url, names)
-    reader = open_data(_settings(tmp_path / "app", mlflow_server.url, names))
+    app = _settings(tmp_path / "app", mlflow_server.url, names)
+    reader = open_data(app)
     assert not reader.has_seasons()  # what a fetch worker asks before seeding the store
+    assert stored_seasons(app) == []
     before = time.time()
     _seed(writer, SEASONS)
     after = time.time()
 
     assert reader.has_seasons()  # asked of the store: the local copy is still empty
+    # What `nba-archetypes status` lists: the store's seasons, none of them copied.
+    assert stored_seasons(app) == SEASONS
+    assert reader.cleaned_seasons() == []
     reader.sync()
     assert reader.cleaned_seasons() == SEASONS
     for season in SEASONS:

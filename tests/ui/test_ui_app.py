@@ -887,6 +887,16 @@ def test_refresh_trains_a_new_champion_that_the_app_shows(
     assert texts(at.main.success) == [f"Last refresh (2018-19): {last['message']}"]
     assert at.button(key="refresh_2018-19").label == "2018-19 ✓"
     assert at.dataframe[0].value["model version"].tolist()[:2] == ["3", "1"]  # trainings' winners
+    # The new season's report, the champion's (the republished one's or the winner's).
+    assert "New season: 2018-19" in texts(at.subheader)
+    assert any(c.startswith(f"Model {live}, trained ") for c in texts(at.caption))
+    [summary] = [m for m in texts(at.info) + texts(at.warning) if m.startswith("2018-19: ")]
+    assert re.match(r"2018-19: \d+\.\d% of \d+ players fit no archetype \(seasons seen: ", summary)
+    shares, misfits = at.dataframe[1].value, at.dataframe[2].value
+    assert shares["Share of minutes"].sum() == pytest.approx(100)
+    assert shares.columns[2] == "Before (1996-97)"
+    teams = pd.read_parquet(data / "cleaned" / "2018-19.parquet")["TEAM_ABBREVIATION"]
+    assert set(misfits["Team"]) <= set(teams)
 
     at.sidebar.radio[0].set_value("archetypes").run()
     assert not at.exception

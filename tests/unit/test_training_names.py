@@ -19,7 +19,7 @@ import pytest
 from common.storage import DataDir
 from tests.conftest import RECORDINGS
 from tests.services import seed_recordings
-from workers.train.assignments import build_assignments
+from workers.train.assignments import Placement, build_assignments
 from workers.train.dataset import TrainingData, load_training_data
 
 MASON, GIANNIS = 1628412, 203507
@@ -58,9 +58,8 @@ def test_the_published_table_names_by_id_and_keeps_each_segment(data: TrainingDa
     # A stand-in model (one archetype at the mean): only the columns carried are checked.
     X = data.features
     labels = np.zeros(len(X), dtype="int64")
-    table = build_assignments(
-        data.players, X, labels, X.mean(axis=0, keepdims=True), [{"id": 0, "name": "All"}]
-    )
+    placement = Placement.measure(X, X.mean(axis=0, keepdims=True), [{"id": 0, "name": "All"}])
+    table = build_assignments(data.players, X, labels, placement)
     mason = table[table["PLAYER_ID"] == MASON].iloc[0]
     assert (mason["PLAYER_NAME"], mason["NAME_THAT_SEASON"]) == ("Frank Mason III", "Frank Mason")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from common.failures import clip, is_queue_error, queue_problem, queue_unreachable
@@ -88,6 +89,62 @@ def render() -> None:
                     "Champion", help="Promoted to champion when it was trained"
                 ),
             },
+        )
+    champion = results.current_champion()
+    if logged := results.latest_season_reports(champion.run_id if champion else None):
+        _season_reports(logged)
+
+
+def _season_reports(logged: results.LoggedReports) -> None:
+    """How the model that first assigned a new season sees it (common/season_report.py)."""
+    seasons = ", ".join(r.season for r in logged.reports)
+    st.subheader(f"New season: {seasons}")
+    st.caption(
+        f"Model v{logged.version}, trained {logged.started:%Y-%m-%d %H:%M} UTC, on seasons its "
+        "champion had not seen. A player fits no archetype when he is farther from every "
+        "archetype's centre than 95 % of the players of the seasons seen are from theirs."
+    )
+    for report in logged.reports:
+        if report.unusual:
+            st.warning(
+                f"{report.summary()}. The archetypes may not describe this season well: "
+                "look at the players below, and at the shares that moved."
+            )
+        else:
+            st.info(report.summary() + ".")
+        before = " … ".join(report.compared_with[:: max(len(report.compared_with) - 1, 1)])
+        shares = pd.DataFrame(
+            {
+                "Archetype": [s.archetype for s in report.shares],
+                "Share of minutes": [100 * s.share for s in report.shares],
+                f"Before ({before or 'none'})": [
+                    None if s.before is None else 100 * s.before for s in report.shares
+                ],
+                "Change (points)": [
+                    None if s.change is None else 100 * s.change for s in report.shares
+                ],
+            }
+        )
+        percent = st.column_config.NumberColumn(format="%.1f")
+        left, right = st.columns(2)
+        left.dataframe(
+            shares,
+            hide_index=True,
+            column_config={c: percent for c in shares.columns[1:]},
+            key=f"shares-{report.season}",
+        )
+        right.dataframe(
+            pd.DataFrame(
+                {
+                    "Fits no archetype": [m.player for m in report.misfits],
+                    "Team": [m.team for m in report.misfits],
+                    "Nearest archetype": [m.nearest for m in report.misfits],
+                    "Distance": [m.distance for m in report.misfits],
+                }
+            ),
+            hide_index=True,
+            column_config={"Distance": st.column_config.NumberColumn(format="%.2f")},
+            key=f"misfits-{report.season}",
         )
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from common.box_score import fold_playoffs, is_eligible, per36, ratio, shot_mix
 from common.segments import PLAYOFF_SHOOTING, REGULAR_SHOOTING
 from workers.fetch.response import COUNT_COLUMNS, PCT_COLUMNS, DashboardTable
 
@@ -83,7 +84,7 @@ def segment_totals(table: DashboardTable) -> SegmentTotals:
     # Per36: counts rebuilt from averages rounded to 0.1 are up to 0.05 a game off (a
     # 0.1-FTA-a-game shooter can show 0.0 made), so the site's own column, computed from its
     # exact counts, is the exact one.
-    exact = _ratio(counts[:, _MADE], counts[:, _ATTEMPTED]) if table.per_mode == "Totals" else site
+    exact = ratio(counts[:, _MADE], counts[:, _ATTEMPTED]) if table.per_mode == "Totals" else site
     return SegmentTotals(players["PLAYER_ID"].to_numpy(), games, minutes, counts, exact, site)
 
 
@@ -97,7 +98,7 @@ def site_percentages(table: DashboardTable, counts: np.ndarray) -> np.ndarray:
     player's shots as all missed in TS%.
     """
     made, attempted = counts[:, _MADE], counts[:, _ATTEMPTED]
-    exact = _ratio(made, attempted)
+    exact = ratio(made, attempted)
     pct = exact.copy()
     for i, column in enumerate(PCT_COLUMNS):
         if column not in table.players:
@@ -129,19 +130,19 @@ def clean_season(
 ) -> pd.DataFrame:
     reg = segment_totals(regular)
     po = aligned_playoffs(reg, playoffs)
-    minutes = reg.minutes + playoff_weight * po.minutes
-    counts = reg.counts + playoff_weight * po.counts
+    minutes = fold_playoffs(reg.minutes, po.minutes, playoff_weight)
+    counts = fold_playoffs(reg.counts, po.counts, playoff_weight)
     rates = pd.DataFrame(
         np.hstack(
             [
-                counts * _ratio(36.0, minutes)[:, np.newaxis],
+                per36(counts, minutes),
                 combined_percentages(reg, po, playoff_weight),
-                shot_profile(counts, reg.made + playoff_weight * po.made),
+                shot_profile(counts, fold_playoffs(reg.made, po.made, playoff_weight)),
             ]
         ),
         columns=[*RATE_COLUMNS, *SHOOTING_COLUMNS],
     )
-    eligible = (reg.games >= min_games) & (reg.minutes >= min_minutes)
+    eligible = is_eligible(reg.games, reg.minutes, min_games=min_games, min_minutes=min_minutes)
     # Each segment's own percentages, as the site gives them: what the app and the CLI show.
     segments = pd.DataFrame(
         np.hstack([segment_shooting(reg), segment_shooting(po)]),
@@ -188,7 +189,7 @@ def combined_percentages(reg: SegmentTotals, po: SegmentTotals, weight: float) -
     so a percentage never goes through rounded made-shot averages. Without playoff attempts
     the regular-season value is kept as is: the site's own number for PerGame data."""
     po_attempts = weight * po.attempts
-    folded = _ratio(reg.made + weight * po.made, reg.attempts + po_attempts)
+    folded = ratio(fold_playoffs(reg.made, po.made, weight), reg.attempts + po_attempts)
     return np.where(po_attempts > 0, folded, reg.pct)
 
 
@@ -210,13 +211,8 @@ def shot_profile(counts: np.ndarray, made: np.ndarray) -> np.ndarray:
         return counts[:, _STAT[stat]]
 
     points = 2 * made[:, 0] + made[:, 1] + made[:, 2]
-    return np.column_stack(
-        [
-            _ratio(points, 2 * (total("FGA") + 0.44 * total("FTA"))),
-            _ratio(total("FG3A"), total("FGA")),
-            _ratio(total("FTA"), total("FGA")),
-        ]
-    )
+    true_shooting = ratio(points, 2 * (total("FGA") + 0.44 * total("FTA")))
+    return np.column_stack([true_shooting, shot_mix(total("FGA"), total("FG3A"), total("FTA"))])
 
 
 def eligible_ranks(rates: pd.DataFrame, eligible: np.ndarray) -> pd.DataFrame:
@@ -245,7 +241,7 @@ def _identity(regular: DashboardTable, reg: SegmentTotals, po: SegmentTotals) ->
             "AGE": info["AGE"].to_numpy(),
             "GP": reg.games.astype("int64"),
             "MIN": reg.minutes,
-            "MIN_PER_GAME": _ratio(reg.minutes, reg.games),
+            "MIN_PER_GAME": ratio(reg.minutes, reg.games),
             "PLAYOFF_GP": po.games.astype("int64"),
             "PLAYOFF_MIN": po.minutes,
         }
@@ -254,9 +250,3 @@ def _identity(regular: DashboardTable, reg: SegmentTotals, po: SegmentTotals) ->
 
 def _counts_kind(per_mode: str) -> str:
     return "Totals counts" if per_mode == "Totals" else f"rounded {per_mode} averages"
-
-
-def _ratio(numerator: np.ndarray | float, denominator: np.ndarray) -> np.ndarray:
-    """numerator / denominator, NaN where the denominator is zero (an undefined rate)."""
-    safe = np.where(denominator > 0, denominator, np.nan)
-    return np.asarray(numerator) / safe

@@ -14,13 +14,16 @@ which is the nearest centroid, so it always agrees with ``ARCHETYPE``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from common.players import NAME_THAT_SEASON
 from common.segments import PLAYOFF_SHOOTING, REGULAR_SHOOTING
 from common.style import FEATURES, membership_column, style_column
-from workers.train.scoring import projection_2d
+from workers.train.scoring import MapProjection
 
 # Stats the app shows beside each player (profiles, comparisons), carried in the assignments:
 # each segment's games, minutes and shooting as the site gives them, then the blended figures
@@ -33,27 +36,73 @@ STAT_COLUMNS = [
 ]  # fmt: skip
 
 
-def memberships(X: np.ndarray, centroids: np.ndarray) -> np.ndarray:
-    """(rows, k) shares of each archetype, rows summing to 1 (see the module docstring)."""
-    squared = np.sum((X[:, np.newaxis, :] - centroids[np.newaxis, :, :]) ** 2, axis=2)
+def _squared_distances(X: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    return np.sum((X[:, np.newaxis, :] - centroids[np.newaxis, :, :]) ** 2, axis=2)
+
+
+def within_variance(X: np.ndarray, centroids: np.ndarray) -> float:
+    """s²: the average squared distance to the nearest centroid, per style feature."""
+    return float(_squared_distances(X, centroids).min(axis=1).mean()) / X.shape[1]
+
+
+def memberships(X: np.ndarray, centroids: np.ndarray, variance: float | None = None) -> np.ndarray:
+    """(rows, k) shares of each archetype, rows summing to 1 (see the module docstring).
+
+    ``variance``: s² as measured on the model's rows (``within_variance``); by default measured
+    on ``X`` itself, which are those rows when the assignments are built."""
+    squared = _squared_distances(X, centroids)
     nearest = squared.min(axis=1, keepdims=True)
-    variance = float(nearest.mean()) / X.shape[1]
+    if variance is None:
+        variance = within_variance(X, centroids)
     weights = np.exp(-(squared - nearest) / (2 * max(variance, 1e-12)))
     return weights / weights.sum(axis=1, keepdims=True)
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where a model puts a player-season besides his archetype: memberships and map
+    coordinates, measured once on the rows the model is published with. The assignments and
+    the served model (``workers/train/serving.py``) both answer through it, so a row sent to
+    the model gets the answer the app shows."""
+
+    centroids: np.ndarray  # (k, features), in the style space
+    variance: float  # s² of the memberships (``within_variance``)
+    projection: MapProjection
+    names: list[str]  # archetype id -> name
+
+    @classmethod
+    def measure(
+        cls, X: np.ndarray, centroids: np.ndarray, profiles: list[dict[str, Any]]
+    ) -> Placement:
+        names = {p["id"]: p["name"] for p in profiles}
+        return cls(
+            centroids,
+            within_variance(X, centroids),
+            MapProjection.fit(X),
+            [names[j] for j in range(len(centroids))],
+        )
+
+    def answers(self, X: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+        """Archetype, name, memberships, map and style coordinates of each row of ``X``."""
+        shares = memberships(X, self.centroids, self.variance)
+        xy = self.projection.apply(X)
+        return pd.DataFrame(
+            {
+                "ARCHETYPE": labels.astype("int64"),
+                "ARCHETYPE_NAME": [self.names[int(label)] for label in labels],
+                **{membership_column(j): shares[:, j] for j in range(len(self.centroids))},
+                "X": xy[:, 0],
+                "Y": xy[:, 1],
+                **{style_column(f): X[:, i] for i, f in enumerate(FEATURES)},
+            }
+        )
+
+
 def build_assignments(
-    players: pd.DataFrame,
-    X: np.ndarray,
-    labels: np.ndarray,
-    centroids: np.ndarray,
-    profiles: list[dict],
+    players: pd.DataFrame, X: np.ndarray, labels: np.ndarray, placement: Placement
 ) -> pd.DataFrame:
-    names = {p["id"]: p["name"] for p in profiles}
-    shares = memberships(X, centroids)
-    xy = projection_2d(X)
     players = players.reset_index(drop=True)
-    table = pd.DataFrame(
+    identity = pd.DataFrame(
         {
             "PLAYER_ID": players["PLAYER_ID"].to_numpy(),
             # His latest name (shown) and the season's own: common/players.py.
@@ -61,13 +110,7 @@ def build_assignments(
             NAME_THAT_SEASON: players[NAME_THAT_SEASON].astype(str).to_numpy(),
             "SEASON": players["SEASON"].astype(str).to_numpy(),
             "TEAM_ABBREVIATION": players["TEAM_ABBREVIATION"].astype(str).to_numpy(),
-            "ARCHETYPE": labels.astype("int64"),
-            "ARCHETYPE_NAME": [names[int(label)] for label in labels],
-            **{membership_column(j): shares[:, j] for j in range(len(centroids))},
-            "X": xy[:, 0],
-            "Y": xy[:, 1],
-            **{style_column(f): X[:, i] for i, f in enumerate(FEATURES)},
         }
     )
     stats = [c for c in STAT_COLUMNS if c in players.columns]
-    return pd.concat([table, players[stats]], axis=1)
+    return pd.concat([identity, placement.answers(X, labels), players[stats]], axis=1)

@@ -68,12 +68,66 @@ def feature_frame(table: pd.DataFrame) -> pd.DataFrame:
     return table[FEATURES].astype("float64").fillna(0.0)
 
 
-def style_space(table: pd.DataFrame) -> np.ndarray:
+class UnknownSeasonError(ValueError):
+    """A row's season is not in the reference its coordinates are measured against."""
+
+
+def reference_table(players: pd.DataFrame) -> pd.DataFrame:
+    """``SEASON`` and the FEATURES values of ``players``: what the scores of other rows can be
+    measured against (the served model keeps its training rows' table, see ``style_space``)."""
+    return pd.concat(
+        [players["SEASON"].astype(str).reset_index(drop=True), feature_frame(players)], axis=1
+    )
+
+
+def style_space(table: pd.DataFrame, reference: pd.DataFrame | None = None) -> np.ndarray:
     """(rows, FEATURES) coordinates: each feature's normal score within its ``SEASON``.
 
-    Ties share their average rank; a season of one player gets 0 everywhere."""
-    features = feature_frame(table)
+    The rank of a value among its season's values in ``reference`` (the table itself by
+    default), ties sharing their average rank: ``less + (equal + 1) / 2`` where ``less`` and
+    ``equal`` count the season's values below and equal to it. A row of the reference gets
+    exactly the coordinates it got there, so the served model reproduces the training's; a
+    value the reference does not hold gets a half rank between its neighbours' (its normal
+    score lies between theirs), and one beyond the season's extremes is placed as its new
+    extreme (``n + 1`` values) rather than at infinity. A season of one player gets 0
+    everywhere; a season ``reference`` lacks raises :class:`UnknownSeasonError`.
+    """
+    features = feature_frame(table).to_numpy()
     seasons = table["SEASON"].astype(str).to_numpy()
-    ranks = features.groupby(seasons).rank(method="average").to_numpy()
-    sizes = pd.Series(seasons).map(pd.Series(seasons).value_counts()).to_numpy()[:, np.newaxis]
-    return ndtri((ranks - 0.5) / sizes)
+    if reference is None:
+        known, values = seasons, features
+    else:
+        known = reference["SEASON"].astype(str).to_numpy()
+        values = feature_frame(reference).to_numpy()
+    unknown = sorted(set(seasons) - set(known))
+    if unknown:
+        raise UnknownSeasonError(
+            f"no reference players for season(s) {', '.join(unknown)}; "
+            f"known: {_span(sorted(set(known)))}"
+        )
+    scores = np.empty_like(features)
+    for season in np.unique(seasons):
+        rows = seasons == season
+        scores[rows] = _season_scores(features[rows], np.sort(values[known == season], axis=0))
+    return scores
+
+
+def _season_scores(features: np.ndarray, sorted_reference: np.ndarray) -> np.ndarray:
+    n = len(sorted_reference)
+    quantiles = np.empty_like(features)
+    for j in range(features.shape[1]):
+        column = sorted_reference[:, j]
+        less = np.searchsorted(column, features[:, j], side="left")
+        equal = np.searchsorted(column, features[:, j], side="right") - less
+        # The same arithmetic as an average rank (exact: half-integers), then its quantile.
+        rank = less + (equal + 1) / 2
+        quantiles[:, j] = (rank - 0.5) / n
+    # Only values outside the reference can reach 0 or 1 (a reference row never does).
+    edge = 0.5 / (n + 1)
+    return ndtri(np.clip(quantiles, edge, 1 - edge))
+
+
+def _span(seasons: list[str]) -> str:
+    if len(seasons) < 2:
+        return seasons[0] if seasons else "none"
+    return f"{len(seasons)} seasons, {seasons[0]} … {seasons[-1]}"

@@ -4,6 +4,8 @@ champion republished on new data (``workers/train/promotion.py``) are published 
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Collection
 from typing import Any
 
 from common.champion import (
@@ -16,13 +18,18 @@ from common.champion import (
     TAG_SEASONS,
     TAG_SPACE,
 )
-from workers.train.assignments import build_assignments
+from common.season_report import SEASON_REPORT_ARTIFACT, TAG_NEW_SEASONS, SeasonReport
+from workers.train.assignments import Placement, build_assignments
 from workers.train.dataset import TrainingData
-from workers.train.features import FEATURES, STYLE_SPACE
+from workers.train.features import FEATURES, STYLE_SPACE, reference_table
+from workers.train.new_seasons import new_season_reports
 from workers.train.plot import archetype_scatter
 from workers.train.profiles import archetype_profiles
 from workers.train.scoring import Evaluation
+from workers.train.serving import ServedModel, model_config
 from workers.train.tracking import TrainingRun
+
+log = logging.getLogger(__name__)
 
 
 def publish_model(
@@ -30,17 +37,47 @@ def publish_model(
     data: TrainingData,
     evaluation: Evaluation,
     previous: list[dict[str, Any]] | None,
+    seen: Collection[str] = (),
 ) -> str:
     """Log a model with its profiles, assignments and plot in ``run``; register it. Returns
-    the new version. ``previous``: the champion's profiles, whose names and colours carry over."""
+    the new version. ``previous``: the champion's profiles, whose names and colours carry over;
+    ``seen``: the champion's seasons (the others get a new-season report).
+
+    The model is the served one (``workers/train/serving.py``): it answers box-score rows of
+    these seasons as the assignments do, through the same ``Placement`` and, as reference for
+    the era adjustment, these rows."""
     model = evaluation.model
     centroids = model.cluster_centers_
     profiles = archetype_profiles(data.players, evaluation.labels, centroids, previous)
-    assignments = build_assignments(
-        data.players, data.features, evaluation.labels, centroids, profiles
-    )
+    placement = Placement.measure(data.features, centroids, profiles)
+    assignments = build_assignments(data.players, data.features, evaluation.labels, placement)
     plot = archetype_scatter(assignments, profiles, f"{len(profiles)} archetypes, {data.label}")
-    return run.register(run.log_model(model, data.features, assignments, profiles, plot))
+    names = {p["id"]: p["name"] for p in profiles}
+    reports = new_season_reports(
+        data.players, data.features, evaluation.labels, centroids, names, seen=seen
+    )
+    if reports:
+        log_season_reports(run, reports)
+    settings = run.settings
+    config = model_config(
+        placement,
+        playoff_weight=settings.playoff_weight,
+        min_games=settings.eligible_min_games,
+        min_minutes=settings.eligible_min_minutes,
+    )
+    served = ServedModel(model, reference_table(data.players), config)
+    return run.register(run.log_model(served, assignments, profiles, plot))
+
+
+def log_season_reports(run: TrainingRun, reports: list[SeasonReport]) -> None:
+    run.log_json(SEASON_REPORT_ARTIFACT, [report.to_json() for report in reports])
+    run.log_summary(
+        metrics={f"misfit_share.{r.season}": r.misfit_share for r in reports},
+        params={},
+        tags={TAG_NEW_SEASONS: ",".join(r.season for r in reports)},
+    )
+    for report in reports:
+        (log.warning if report.unusual else log.info)("new season: %s", report.summary())
 
 
 def run_tags(data: TrainingData, cfg_hash: str) -> dict[str, str]:

@@ -290,15 +290,31 @@ def _separation(X: np.ndarray, labels: np.ndarray) -> tuple[float | None, ...]:
     )
 
 
+@dataclass(frozen=True)
+class MapProjection:
+    """The map of the style space: its first two principal components (for drawing only;
+    nothing is computed in them), measured on a model's rows and kept with the served model so
+    a row sent to it lands where the app draws it."""
+
+    mean: np.ndarray  # (features,)
+    components: np.ndarray  # (2, features)
+    signs: np.ndarray  # (2,): each axis' sign, fixed so the map does not flip between trainings
+
+    @classmethod
+    def fit(cls, X: np.ndarray) -> MapProjection:
+        mean = X.mean(axis=0)
+        _, _, components = np.linalg.svd(X - mean, full_matrices=False)
+        signs = np.sign(components[:2].sum(axis=1))  # SVD's sign is arbitrary
+        return cls(mean, components[:2], np.where(signs == 0, 1.0, signs))
+
+    def apply(self, X: np.ndarray) -> np.ndarray:
+        """(n, 2) map coordinates of ``X``."""
+        return ((X - self.mean) @ self.components.T) * self.signs
+
+
 def projection_2d(X: np.ndarray) -> np.ndarray:
-    """(n, 2) map coordinates: the first two principal components of the style space (for
-    drawing only; nothing is computed in them)."""
-    centered = X - X.mean(axis=0)
-    _, _, components = np.linalg.svd(centered, full_matrices=False)
-    out = centered @ components[:2].T
-    # Fix each axis' sign (SVD's is arbitrary) so the map does not flip between trainings.
-    signs = np.sign(components[:2].sum(axis=1))
-    return out * np.where(signs == 0, 1.0, signs)
+    """(n, 2) map coordinates of ``X`` on its own map."""
+    return MapProjection.fit(X).apply(X)
 
 
 @functools.cache

@@ -15,19 +15,16 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 # MLflow's environment defaults (telemetry off, no uv export, no progress bars) are set by
 # common/mlflow_env.py, applied when the `workers` package imports `common`.
 import mlflow
-import numpy as np
 import pandas as pd
 import skops.io
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
-from mlflow.models import infer_signature
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 from common.champion import (
@@ -45,11 +42,9 @@ from common.mlflow_store import experiment_id, tracking_client
 from common.settings import Settings
 from workers.train.candidates import SKOPS_TRUSTED_TYPES
 from workers.train.scoring import Evaluation
+from workers.train.serving import ServedModel
 
 log = logging.getLogger(__name__)
-
-# Explicit requirements: letting MLflow infer them re-imports the model (~2.8 s per model).
-PIP_REQUIREMENTS = [f"{pkg}=={version(pkg)}" for pkg in ("scikit-learn", "skops", "numpy", "scipy")]
 
 
 def finite_metrics(evaluation: Evaluation) -> dict[str, float]:
@@ -97,15 +92,22 @@ class TrainingRun:
             tags=[RunTag(k, v) for k, v in tags.items()],
         )
 
+    def log_json(self, name: str, payload: Any) -> None:
+        """``payload`` as the run's artifact ``name``."""
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / name
+            path.write_text(json.dumps(payload, indent=2))
+            self.client.log_artifact(self.run_id, str(path))
+
     def log_model(
         self,
-        model: Any,
-        features: np.ndarray,
+        model: ServedModel,
         assignments: pd.DataFrame,
         profiles: list[dict[str, Any]],
         plot_png: bytes,
     ) -> str:
-        """Log the fitted model (skops, pickle-free) and its artifacts; returns the model URI."""
+        """Log the served model (``workers/train/serving.py``; its estimator in skops,
+        pickle-free) and the run's artifacts; returns the model URI."""
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             assignments.to_parquet(folder / ASSIGNMENTS_ARTIFACT, index=False)
@@ -113,16 +115,8 @@ class TrainingRun:
             (folder / PLOT_ARTIFACT).write_bytes(plot_png)
             for name in (ASSIGNMENTS_ARTIFACT, PROFILES_ARTIFACT, PLOT_ARTIFACT):
                 self.client.log_artifact(self.run_id, str(folder / name))
-        sample = features[:5]
         with _active_run(self.run_id):
-            info = mlflow.sklearn.log_model(
-                model,
-                name=MODEL_ARTIFACT,
-                serialization_format="skops",
-                skops_trusted_types=SKOPS_TRUSTED_TYPES,
-                pip_requirements=PIP_REQUIREMENTS,
-                signature=infer_signature(sample, model.predict(sample)),
-            )
+            info = model.log(MODEL_ARTIFACT)
         return info.model_uri
 
     def register(self, model_uri: str) -> str:
@@ -211,7 +205,8 @@ class ArchetypeTracker:
         return read_champion_artifact(self.settings, champion, PROFILES_ARTIFACT, read_profiles)
 
     def load_model(self, champion: Champion) -> Any:
-        """The champion's fitted pipeline, loaded with our own list of trusted types.
+        """The champion's fitted estimator, loaded with our own list of trusted types (the
+        one ``.skops`` file of its model: the served model's, or a bare one before it).
 
         MLflow's loader would take the trusted-type list from the model's own metadata (and so
         demands MLFLOW_ALLOW_PICKLE_DESERIALIZATION); trusting only the types this code knows is

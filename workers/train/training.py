@@ -86,7 +86,8 @@ def train_archetypes(
             republish_once(tracker, data, champion, previous, owner=owner) if defends else None
         )
         winner, evaluations = _select(data, settings.random_seed, run, progress)
-        version = publish_model(run, data, winner, previous)
+        seen = champion.seasons if champion else []
+        version = publish_model(run, data, winner, previous, seen)
         tracker.set_alias(CHALLENGER_ALIAS, version)
         with promotion_lease(settings, owner):
             decision, defending, champion_version = decide_and_apply(
