@@ -116,10 +116,10 @@ def render() -> None:
 
 
 def _default_columns(table: pd.DataFrame) -> list[str]:
-    wanted = DEFAULT_COLUMNS
-    if not set(REGULAR_SHOOTING) <= set(table.columns):
-        wanted = [*DEFAULT_COLUMNS[:-2], *LEGACY_DEFAULTS, *DEFAULT_COLUMNS[-2:]]
-    return [c for c in wanted if c in table.columns]
+    present = [c for c in DEFAULT_COLUMNS if c in table.columns]
+    if set(REGULAR_SHOOTING) <= set(table.columns):
+        return present
+    return [*present, *(c for c in LEGACY_DEFAULTS if c in table.columns)]
 
 
 def _filter(
