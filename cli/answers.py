@@ -17,9 +17,11 @@ from cli.output import EXIT_FAILED, CommandError, echo
 from common.champion import find_champion
 from common.champion_results import ChampionResults, load_champion_results
 from common.mlflow_store import answering
+from common.players import NAME_THAT_SEASON
 from common.seasons import InvalidSeasonError, Season
+from common.segments import SHOOTING, blended_note, has_shooting, segment_figures
 from common.settings import get_settings
-from common.similarity import PlayerNotFoundError, find_player, most_similar
+from common.similarity import PlayerNotFoundError, find_ids, find_player, most_similar
 
 NO_CHAMPION = (
     "No champion model yet: run `nba-archetypes seed --inline` (imports the bundled seasons "
@@ -32,26 +34,23 @@ def player(name: str, season: str, *, as_json: bool) -> int:
     results = champion_results()
     row = _find(results, name, season)
     memberships = results.memberships(row)
-    stats = {
-        "games": _number(row.get("GP")),
-        "min_per_game": _number(row.get("MIN_PER_GAME")),
-        "pts_per36": _number(row.get("PTS_PER36")),
-        "reb_per36": _number(row.get("REB_PER36")),
-        "ast_per36": _number(row.get("AST_PER36")),
-        "ts_pct": _number(row.get("TS_PCT")),
-    }
+    weight = get_settings().playoff_weight
+    regular = segment_figures(row, playoffs=False)
+    playoffs, blended = _playoffs(row), _blended(row)
     if as_json:
         answer = {
-            "player": str(row["PLAYER_NAME"]),
+            "player": str(row["PLAYER_NAME"]),  # his latest name
             "player_id": int(row["PLAYER_ID"]),
+            "name_that_season": str(row[NAME_THAT_SEASON]),
             "season": str(row["SEASON"]),
             "team": _team(row),
             "archetype": str(row["ARCHETYPE_NAME"]),
             "memberships": [{"archetype": n, "share": round(s, 4)} for n, s in memberships],
-            "stats": {
-                key: (None if value is None else int(value) if key == "games" else round(value, 4))
-                for key, value in stats.items()
-            },
+            # Each segment as the site gives it; null playoffs: he played none.
+            "regular_season": _rounded(regular),
+            "playoffs": _rounded(playoffs) if playoffs else None,
+            # Regular season and playoffs folded together, as the model sees the season.
+            "blended": {"playoff_weight": weight, **_rounded(blended)},
             "champion_version": results.champion.version,
         }
         echo(json.dumps(answer, ensure_ascii=False, indent=2))
@@ -60,10 +59,64 @@ def player(name: str, season: str, *, as_json: bool) -> int:
         f"{row['PLAYER_NAME']}, {row['SEASON']} ({_team(row) or 'team unknown'}): "
         f"{row['ARCHETYPE_NAME']}"
     )
+    own = str(row[NAME_THAT_SEASON])
+    if own != row["PLAYER_NAME"]:
+        echo(f"  listed as {own} that season")
     shown = [f"{round(100 * s)} % {n}" for n, s in memberships if round(100 * s) >= 1]
     if shown:
         echo("  memberships: " + ", ".join(shown))
-    echo("  " + _stats_line(stats))
+    echo("  regular season: " + _segment_line(regular))
+    if playoffs:
+        echo("  playoffs: " + _segment_line(playoffs))
+    echo(f"  per 36, {blended_note(weight)}: " + _blended_line(blended, regular))
+    return 0
+
+
+def career(name: str, *, as_json: bool) -> int:
+    """Every classified season of the player called ``name`` (any name he had, or his id),
+    one line each; two players of that name (namesakes): each career apart."""
+    results = champion_results()
+    try:
+        ids = find_ids(results.players, name)
+    except PlayerNotFoundError as error:
+        raise CommandError(str(error)) from error
+    careers = []
+    for player_id in ids:
+        rows = results.assignments[results.assignments["PLAYER_ID"] == player_id]
+        seasons = [
+            {
+                "season": str(row["SEASON"]),
+                "team": _team(row),
+                "archetype": str(row["ARCHETYPE_NAME"]),
+                "name_that_season": str(row[NAME_THAT_SEASON]),
+            }
+            for _, row in rows.sort_values("SEASON").iterrows()
+        ]
+        careers.append(
+            {
+                "player": results.players.latest[player_id],
+                "player_id": player_id,
+                "other_names": results.players.other_names(player_id),
+                "seasons": seasons,
+                "champion_version": results.champion.version,
+            }
+        )
+    if as_json:
+        echo(json.dumps(careers, ensure_ascii=False, indent=2))
+        return 0
+    for one in careers:
+        count = len(one["seasons"])
+        also = f"; also listed as {', '.join(one['other_names'])}" if one["other_names"] else ""
+        plural = "s" if count != 1 else ""
+        echo(f"{one['player']} (id {one['player_id']}): {count} classified season{plural}{also}")
+        kind_width = max(len(s["archetype"]) for s in one["seasons"])
+        for s in one["seasons"]:
+            listed = (
+                f"  (listed as {s['name_that_season']})"
+                if s["name_that_season"] != one["player"]
+                else ""
+            )
+            echo(f"  {s['season']}  {s['team'] or '?':<3}  {s['archetype']:<{kind_width}}{listed}")
     return 0
 
 
@@ -144,7 +197,7 @@ def _known_season(results: ChampionResults, label: str) -> str:
 def _find(results: ChampionResults, name: str, season: str) -> pd.Series:
     label = _known_season(results, season_label(season))
     try:
-        return find_player(results.assignments, name, label)
+        return find_player(results.assignments, name, label, results.players)
     except PlayerNotFoundError as error:
         raise CommandError(str(error)) from error
 
@@ -164,17 +217,57 @@ def _team(row: pd.Series) -> str | None:
     return None if pd.isna(team) else str(team)
 
 
-def _stats_line(stats: dict[str, float | None]) -> str:
-    def fmt(value: float | None, pattern: str) -> str:
-        return "?" if value is None else pattern.format(value)
+def _playoffs(row: pd.Series) -> dict[str, float | None] | None:
+    """The playoffs' figures, or None when he played none (or the champion does not say)."""
+    playoffs = segment_figures(row, playoffs=True)
+    return playoffs if playoffs["games"] else None
 
-    ts = stats["ts_pct"]
-    return (
-        f"{fmt(stats['games'], '{:.0f}')} games · {fmt(stats['min_per_game'], '{:.1f}')} min/game"
-        f" · per 36: {fmt(stats['pts_per36'], '{:.1f}')} pts, "
-        f"{fmt(stats['reb_per36'], '{:.1f}')} reb, {fmt(stats['ast_per36'], '{:.1f}')} ast"
-        f" · TS {fmt(None if ts is None else 100 * ts, '{:.1f}')} %"
+
+def _blended(row: pd.Series) -> dict[str, float | None]:
+    """Regular season and playoffs folded together (cleaning's playoff weight)."""
+    return {
+        "pts_per36": _number(row.get("PTS_PER36")),
+        "reb_per36": _number(row.get("REB_PER36")),
+        "ast_per36": _number(row.get("AST_PER36")),
+        "ts_pct": _number(row.get("TS_PCT")),
+    }
+
+
+def _rounded(figures: dict[str, float | None]) -> dict[str, float | int | None]:
+    return {
+        key: None if value is None else int(value) if key == "games" else round(value, 4)
+        for key, value in figures.items()
+    }
+
+
+def _fmt(value: float | None, pattern: str) -> str:
+    return "?" if value is None else pattern.format(value)
+
+
+def _pct(value: float | None) -> str:
+    """0.256 -> "25.6 %"; undefined (0-for-0) -> "-"."""
+    return "-" if value is None else f"{100 * value:.1f} %"
+
+
+def _segment_line(figures: dict[str, float | None]) -> str:
+    parts = [
+        f"{_fmt(figures['games'], '{:.0f}')} games",
+        f"{_fmt(figures['min_per_game'], '{:.1f}')} min/game",
+    ]
+    if has_shooting(figures):
+        parts += [f"{label.removesuffix('%')} {_pct(figures[stat.lower()])}"
+                  for stat, label in SHOOTING.items()]  # fmt: skip
+    return " · ".join(parts)
+
+
+def _blended_line(blended: dict[str, float | None], regular: dict[str, float | None]) -> str:
+    line = (
+        f"{_fmt(blended['pts_per36'], '{:.1f}')} pts, {_fmt(blended['reb_per36'], '{:.1f}')} reb,"
+        f" {_fmt(blended['ast_per36'], '{:.1f}')} ast"
     )
+    if regular["ts_pct"] is None:  # an older champion: the blended TS% is all there is
+        line += f" · TS {_pct(blended['ts_pct'])}"
+    return line
 
 
 def _split(reasons: Any) -> list[str]:

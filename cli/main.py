@@ -3,6 +3,7 @@
 Examples::
 
     nba-archetypes player "Kobe Bryant" 2005-06            # archetype, memberships, key stats
+    nba-archetypes player "Jimmy Butler"                   # his career, whatever he was called
     nba-archetypes similar "Kobe Bryant" 2005-06 --season 1996-97 --limit 5 --json
     nba-archetypes league [--season 2016-17]  # the mix of roles by season, its biggest shifts
     nba-archetypes team GSW 2016-17           # a roster by archetype, the teams built alike
@@ -87,22 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     # Each command group is imported when used: `player` must not pay for Celery, nor
     # `refresh` for scikit-learn and MLflow (a cold answer's time is measured).
-    if args.command in ("player", "similar"):
-        from cli import answers  # noqa: PLC0415
-
-        if args.command == "player":
-            return answers.player(args.name, args.season, as_json=args.json)
-        return answers.similar(args.name, args.season, args.versus, args.limit, as_json=args.json)
-    if args.command in ("league", "team"):
-        from cli import league  # noqa: PLC0415
-
-        if args.command == "league":
-            return league.league(args.season, as_json=args.json)
-        return league.team(args.team, args.season, as_json=args.json)
-    if args.command == "new-season":
-        from cli import reports  # noqa: PLC0415
-
-        return reports.new_season(as_json=args.json)
+    if args.command in ("player", "similar", "league", "team", "new-season"):
+        return _answer(args)
     if args.command in ("rebuild", "backup", "restore"):
         from cli import data  # noqa: PLC0415
 
@@ -132,6 +119,27 @@ def _run(args: argparse.Namespace) -> int:
     return work.seed(wait=args.wait, timeout=args.timeout, verbose=args.verbose)
 
 
+def _answer(args: argparse.Namespace) -> int:
+    """The champion's answers: read through the light registry reader, no Celery."""
+    if args.command in ("league", "team"):
+        from cli import league  # noqa: PLC0415
+
+        if args.command == "league":
+            return league.league(args.season, as_json=args.json)
+        return league.team(args.team, args.season, as_json=args.json)
+    if args.command == "new-season":
+        from cli import reports  # noqa: PLC0415
+
+        return reports.new_season(as_json=args.json)
+    from cli import answers  # noqa: PLC0415
+
+    if args.command == "similar":
+        return answers.similar(args.name, args.season, args.versus, args.limit, as_json=args.json)
+    if args.season is None:
+        return answers.career(args.name, as_json=args.json)
+    return answers.player(args.name, args.season, as_json=args.json)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nba-archetypes",
@@ -141,10 +149,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    player = commands.add_parser("player", help="a player-season's archetype and key stats")
-    player.add_argument("name", help='e.g. "Kobe Bryant" (accents and case optional)')
-    player.add_argument("season", help="e.g. 2005-06")
-    player.add_argument("--json", action="store_true", help="print one JSON object")
+    player = commands.add_parser(
+        "player", help="a player-season's archetype and key stats, or his career"
+    )
+    player.add_argument(
+        "name", help='e.g. "Kobe Bryant" (any name he had; accents and case optional) or his id'
+    )
+    player.add_argument(
+        "season", nargs="?", help="e.g. 2005-06; without it, his career season by season"
+    )
+    player.add_argument(
+        "--json", action="store_true", help="print one JSON object (a career: a list)"
+    )
 
     similar = commands.add_parser("similar", help="the player-seasons closest in style")
     similar.add_argument("name", help='e.g. "Kobe Bryant" (accents and case optional)')

@@ -7,6 +7,7 @@ the champion (``status``) should not pay for at start.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from common.champion import (
     read_champion_artifact,
     read_profiles,
 )
+from common.players import NAME_THAT_SEASON, Players, with_latest_names
 from common.settings import Settings
 
 
@@ -27,7 +29,9 @@ from common.settings import Settings
 class ChampionResults:
     """What the app and the CLI show: the champion's per-player assignments and archetypes.
 
-    ``assignments``: one row per classified player-season: identity, ``ARCHETYPE`` (id),
+    ``assignments``: one row per classified player-season: identity (``PLAYER_ID``;
+    ``PLAYER_NAME``, his latest name; ``NAME_THAT_SEASON``, see ``common/players.py``),
+    ``ARCHETYPE`` (id),
     ``ARCHETYPE_NAME``, ``MEMBERSHIP_<id>`` shares, ``Z_<feature>`` style coordinates, ``X``/``Y``
     map coordinates and key stats. ``profiles``: one dict per archetype (``id``, ``name``,
     ``color``, ``centroid``, ``size``, ``share``, ``means``, ``z_scores``, ``distinguishing``,
@@ -37,6 +41,11 @@ class ChampionResults:
     champion: Champion
     assignments: pd.DataFrame
     profiles: list[dict[str, Any]]
+
+    @cached_property
+    def players(self) -> Players:
+        """Who is who: every classified player by id, his latest name and all his names."""
+        return Players.of(self.assignments)
 
     @property
     def seasons(self) -> list[str]:
@@ -61,6 +70,12 @@ class ChampionResults:
 def load_champion_results(settings: Settings, champion: Champion) -> ChampionResults:
     """Read one champion's artifacts (the app caches this per version)."""
     assignments = read_champion_artifact(settings, champion, ASSIGNMENTS_ARTIFACT, _read_parquet)
+    if NAME_THAT_SEASON not in assignments.columns:
+        # A champion trained before names were resolved by id: PLAYER_NAME is each season's
+        # own name. His latest name is then the one of his latest classified season (a newer
+        # champion takes it from every stored season, classified or not). PLAYER_ID itself is
+        # in every champion's assignments since the first version.
+        assignments = with_latest_names(assignments)
     profiles = read_champion_artifact(settings, champion, PROFILES_ARTIFACT, read_profiles)
     return ChampionResults(champion, assignments, sorted(profiles, key=lambda p: p["name"]))
 

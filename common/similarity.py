@@ -1,5 +1,8 @@
 """Who played like him: nearest player-seasons in the style space, and finding a player by name.
 
+A player is his ``PLAYER_ID`` (``common/players.py``): any name he has had finds him, and his
+own other seasons are left out of "who played like him" by id, whatever the site called him.
+
 The champion's assignments carry every player-season's coordinates in the style space
 (``Z_*`` columns, see ``common/style.py``), the space the archetypes were found in. Similarity
 is plain Euclidean distance there, over every season by default: the nearest player is listed
@@ -11,13 +14,12 @@ Shared by the app and the CLI, so both give the same answer. Needs pandas and Nu
 
 from __future__ import annotations
 
-import difflib
-import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from common.players import Players
 from common.style import STYLE_PREFIX, feature_label
 
 N_REASONS = 2  # features named as "closest" and "farthest" per match
@@ -31,35 +33,66 @@ def style_columns(assignments: pd.DataFrame) -> list[str]:
     return [c for c in assignments.columns if c.startswith(STYLE_PREFIX)]
 
 
-def fold(name: str) -> str:
-    """Accent- and case-insensitive form: "Nikola Jokić" and "nikola jokic" fold alike."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(plain.casefold().replace(".", "").split())
+def _shown(name: str) -> str:
+    return name if len(name) <= 40 else name[:40] + "…"  # never echo a wall of input
 
 
-def find_player(assignments: pd.DataFrame, name: str, season: str) -> pd.Series:
-    """The row of ``name`` in ``season`` (accents and case optional).
+def find_ids(players: Players, name: str) -> list[int]:
+    """The ids of the player(s) called ``name`` in any season (accents and case optional), or
+    of his PLAYER_ID; :class:`PlayerNotFoundError` with close names if none."""
+    ids = players.ids(name)
+    if not ids and name.strip().isdigit() and int(name) in players.latest:
+        ids = [int(name)]  # his id, as the JSON answers and the app's links give it
+    if not ids:
+        close = players.suggestions(name)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise PlayerNotFoundError(f"No player named {_shown(name)!r}.{hint}")
+    return ids
 
+
+def find_player(
+    assignments: pd.DataFrame, name: str, season: str, players: Players | None = None
+) -> pd.Series:
+    """The row of the player called ``name`` (in any season: one player, one career; accents
+    and case optional; or his PLAYER_ID) in ``season``.
+
+    ``players``: the directory of ``assignments`` if the caller keeps one (built otherwise).
     Raises :class:`PlayerNotFoundError` saying what is wrong: an unknown name (with close
-    names), or a known player without that season (with the seasons he has)."""
-    shown = name if len(name) <= 40 else name[:40] + "…"  # never echo a wall of input
-    folded = assignments["PLAYER_NAME"].astype(str).map(fold)
-    rows = assignments[folded == fold(name)]
-    if rows.empty:
-        known = sorted(set(assignments["PLAYER_NAME"].astype(str)))
-        by_fold = {fold(k): k for k in known}
-        close = difflib.get_close_matches(fold(name), list(by_fold), n=3, cutoff=0.6)
-        hint = f" Did you mean {', '.join(by_fold[c] for c in close)}?" if close else ""
-        raise PlayerNotFoundError(f"No player named {shown!r}.{hint}")
+    names), a known player without that season (with the seasons he has), or two players
+    of that name in that season (with their ids)."""
+    shown = _shown(name)
+    players = players if players is not None else Players.of(assignments)
+    ids = find_ids(players, name)
+    rows = assignments[assignments["PLAYER_ID"].isin(ids)]
     in_season = rows[rows["SEASON"].astype(str) == season]
     if in_season.empty:
-        seasons = ", ".join(sorted(rows["SEASON"].astype(str).unique()))
+        raise PlayerNotFoundError(_no_such_season(rows, ids, players, shown, season[:12]))
+    if in_season["PLAYER_ID"].nunique() > 1:
+        namesakes = ", ".join(
+            f"{players.latest[int(r['PLAYER_ID'])]} ({r['TEAM_ABBREVIATION']}, id {r['PLAYER_ID']})"
+            for _, r in in_season.iterrows()
+        )
         raise PlayerNotFoundError(
-            f"{rows['PLAYER_NAME'].iloc[0]} has no classified season {season[:12]!r}"
-            f" (he has {seasons})."
+            f"{len(in_season)} players named {shown!r} played in {season}: {namesakes}; "
+            "ask by id instead of name."
         )
     return in_season.iloc[0]
+
+
+def _no_such_season(
+    rows: pd.DataFrame, ids: list[int], players: Players, shown: str, season: str
+) -> str:
+    """What to say when the player (or each namesake) has no classified ``season``."""
+
+    def seasons(player_id: int) -> str:
+        mine = rows.loc[rows["PLAYER_ID"] == player_id, "SEASON"].astype(str).unique()
+        return ", ".join(sorted(mine))
+
+    if len(ids) == 1:
+        name = players.latest[ids[0]]
+        return f"{name} has no classified season {season!r} (he has {seasons(ids[0])})."
+    careers = "; ".join(f"{players.latest[i]} (id {i}) has {seasons(i)}" for i in ids)
+    return f"No player named {shown!r} has a classified season {season!r} ({careers})."
 
 
 @dataclass(frozen=True)

@@ -79,16 +79,16 @@ def sha256_of(path: Path) -> str | None:
         return None
 
 
-def read_parquet(path: Path, fix: str) -> pd.DataFrame:
-    """``path`` as a DataFrame, or a :class:`DamagedFileError` saying ``fix`` (a missing or
-    forbidden file keeps its own error: it is not damaged)."""
+def read_parquet(path: Path, fix: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """``path`` as a DataFrame (only ``columns`` if given), or a :class:`DamagedFileError`
+    saying ``fix`` (a missing or forbidden file keeps its own error: it is not damaged)."""
     # Late: pandas takes a third of a second to import, and `nba-archetypes status` lists the
     # stored seasons without reading any (its start-up time is measured).
     import pandas as pd  # noqa: PLC0415
     from pyarrow import ArrowException  # noqa: PLC0415
 
     try:
-        return pd.read_parquet(path)
+        return pd.read_parquet(path, columns=columns)
     except (FileNotFoundError, PermissionError):
         raise
     except (OSError, ValueError, ArrowException) as error:
@@ -137,9 +137,9 @@ class DataDir:
                 continue  # not a season folder: nothing this code wrote
         return sorted(found)
 
-    def read_cleaned(self, season: Season) -> pd.DataFrame:
+    def read_cleaned(self, season: Season, columns: list[str] | None = None) -> pd.DataFrame:
         fix = f"run `nba-archetypes rebuild {season}` (re-cleans it from the raw responses)"
-        return read_parquet(self.cleaned(season), fix)
+        return read_parquet(self.cleaned(season), fix, columns)
 
     def read_fetch_record(self, season: Season) -> FetchRecord | None:
         path = self.fetch_record(season)

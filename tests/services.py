@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ __all__ = [
     "champion_artifact",
     "docker",
     "free_port",
+    "seed_recordings",
     "wait_until",
     "worker_env",
 ]
@@ -50,3 +52,31 @@ def champion_artifact(settings: Any, champion: Any, name: str, dst: Path) -> Pat
             tracking_uri=settings.tracking_uri,
         )
     )
+
+
+# A real rename, as the site made it: the 2018-19 Per36 responses (pulled in 2019) call
+# PLAYER_ID 202710 "Jimmy Butler", the 2020-21 PerGame one (pulled in 2025) "Jimmy Butler III"
+# (replay/recordings/PROVENANCE.md). Seeded together they are a season stored long ago and one
+# fetched since, as after "2020-21 was fetched again" (issue 17).
+RENAMED_SEASONS = [
+    "2018-19_regular_per36",
+    "2018-19_playoffs_per36",
+    "2020-21_regular_pergame",
+]
+BUTLER = 202710
+
+
+def seed_recordings(data: Path, recordings: list[str]) -> None:
+    """Import exactly these recordings (``<season>_<segment>_<permode>``) into ``data`` as the
+    seed task does (a folder holding only them: no PerGame preferred over them)."""
+    from common.settings import Settings
+    from common.storage import DataDir
+    from workers.fetch.recordings import seed_from_recordings
+
+    data.mkdir(parents=True, exist_ok=True)
+    settings = Settings(data_dir=data)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in recordings:
+            file = f"leaguedashplayerstats_{name}.json"
+            (Path(tmp) / file).symlink_to(RECORDINGS / file)
+        seed_from_recordings(Path(tmp), DataDir(data), settings)

@@ -22,6 +22,7 @@ from common.champion import KIND_TRAINING, TAG_KIND, TAG_SEASONS, Champion, find
 from common.champion_results import ChampionResults, load_champion_results
 from common.failures import DamagedFileError, split_error
 from common.mlflow_store import answering, tracking_client
+from common.players import Players
 from common.season_report import SEASON_REPORT_ARTIFACT, TAG_NEW_SEASONS, SeasonReport
 from common.season_store import open_data
 from common.seasons import Season
@@ -181,6 +182,33 @@ def _read_cleaned(label: str, mtime_ns: int) -> pd.DataFrame:
 def cleaned_season(season: Season) -> pd.DataFrame:
     """One season's cleaned table; a damaged file raises ``DamagedFileError`` naming it."""
     return _read_cleaned(str(season), data_dir().cleaned(season).stat().st_mtime_ns)
+
+
+@st.cache_data(show_spinner=False)
+def _players(stamps: tuple[tuple[str, int], ...]) -> Players:
+    tables = []
+    for label, _ in stamps:  # the mtimes are the cache key: a re-fetched season is read again
+        try:
+            tables.append(
+                data_dir().read_cleaned(Season.parse(label), ["PLAYER_ID", "PLAYER_NAME", "SEASON"])
+            )
+        except DamagedFileError:
+            continue  # said where that season is shown; the others still name their players
+    if not tables:
+        return Players({}, {}, {})
+    return Players.of(pd.concat(tables, ignore_index=True))
+
+
+def players() -> Players:
+    """Every stored player by id over all cleaned seasons: his latest name, all his names."""
+    data = data_dir()
+    stamps = []
+    for season in data.cleaned_seasons():
+        try:
+            stamps.append((str(season), data.cleaned(season).stat().st_mtime_ns))
+        except FileNotFoundError:
+            continue  # removed since listed
+    return _players(tuple(stamps))
 
 
 def fetch_summary() -> pd.DataFrame:

@@ -30,7 +30,7 @@ from common.seasons import current_season
 from common.settings import Settings
 from common.style import STYLE_FEATURES, STYLE_PREFIX
 from tests.conftest import RECORDINGS
-from tests.services import PROJECT_ROOT, free_port
+from tests.services import BUTLER, PROJECT_ROOT, RENAMED_SEASONS, free_port, seed_recordings
 
 CLI = Path(sys.executable).parent / "nba-archetypes"  # the installed console script
 # Five of the bundled seasons, across eras (one with playoffs): the commands behave alike on
@@ -125,10 +125,18 @@ def test_player_shows_archetype_memberships_and_key_stats(cli: Cli) -> None:
     assert shares == sorted(shares, reverse=True)
     assert sum(shares) == pytest.approx(1.0, abs=0.01)
     assert kobe["memberships"][0]["archetype"] == kobe["archetype"]
-    stats = kobe["stats"]
-    assert stats["games"] == 80
-    assert stats["pts_per36"] > 30  # the 35.4 points a game season
-    assert 0.5 < stats["ts_pct"] < 0.6
+    assert kobe["name_that_season"] == "Kobe Bryant"
+    regular = kobe["regular_season"]
+    assert regular["games"] == 80
+    assert 0.5 < regular["ts_pct"] < 0.6
+    site = site_row("2005-06_regular_pergame", KOBE)  # FG_PCT 0.45, FG3_PCT 0.347, FT_PCT 0.85
+    assert (regular["fg_pct"], regular["fg3_pct"], regular["ft_pct"]) == (
+        site["FG_PCT"], site["FG3_PCT"], site["FT_PCT"]
+    )  # fmt: skip
+    assert kobe["playoffs"] is None  # no playoffs recorded for 2005-06
+    blended = kobe["blended"]
+    assert blended["playoff_weight"] == 2.0
+    assert blended["pts_per36"] > 30  # the 35.4 points a game season
 
     text = cli("player", "Kobe Bryant", "2005-06")
     assert text.code == 0, text.err
@@ -136,8 +144,47 @@ def test_player_shows_archetype_memberships_and_key_stats(cli: Cli) -> None:
     assert lines[0] == f"Kobe Bryant, 2005-06 (LAL): {kobe['archetype']}"
     assert lines[1].startswith("  memberships: ")
     assert f" % {kobe['archetype']}" in lines[1].split(",")[0]
-    assert "80 games" in lines[2]
-    assert "TS " in lines[2]
+    assert lines[2].startswith("  regular season: 80 games · ")
+    assert "FG 45.0 % · 3P 34.7 % · FT 85.0 % · TS " in lines[2]
+    assert lines[3].startswith("  per 36, blended, playoffs ×2: ")
+    assert len(lines) == 4  # no playoffs line
+
+
+def site_row(recording: str, player_id: int) -> dict[str, Any]:
+    """One player's row of a raw recording, read with json alone."""
+    payload = json.loads((RECORDINGS / f"leaguedashplayerstats_{recording}.json").read_bytes())
+    result = payload["resultSets"][0]
+    rows = (dict(zip(result["headers"], row, strict=True)) for row in result["rowSet"])
+    return next(row for row in rows if row["PLAYER_ID"] == player_id)
+
+
+KOBE, GIANNIS = 977, 203507
+
+
+def test_percentages_are_the_sites_own_per_segment(cli: Cli) -> None:
+    """Issue 17: Giannis Antetokounmpo's 2018-19 3P% was 28.1 % (regular season and playoffs
+    folded, playoffs x 2) under a plain "3P%", where the site says 25.6 %."""
+    regular = site_row("2018-19_regular_pergame", GIANNIS)
+    playoffs = site_row("2018-19_playoffs_per36", GIANNIS)
+    run = cli("player", "Giannis Antetokounmpo", "2018-19", "--json")
+    assert run.code == 0, run.err
+    answer = run.json()
+    for key, column in (("fg_pct", "FG_PCT"), ("fg3_pct", "FG3_PCT"), ("ft_pct", "FT_PCT")):
+        assert answer["regular_season"][key] == regular[column]
+        assert answer["playoffs"][key] == playoffs[column]
+    assert answer["regular_season"]["games"] == regular["GP"] == 72
+    assert answer["playoffs"]["games"] == playoffs["GP"] == 15
+    assert answer["blended"]["playoff_weight"] == 2.0
+
+    text = cli("player", "Giannis Antetokounmpo", "2018-19")
+    assert text.code == 0, text.err
+    lines = text.out.splitlines()
+    assert lines[2].startswith("  regular season: 72 games · ")
+    assert f"· 3P {100 * regular['FG3_PCT']:.1f} % ·" in lines[2]  # 25.6, not 28.1
+    assert lines[3].startswith("  playoffs: 15 games · ")
+    assert f"· 3P {100 * playoffs['FG3_PCT']:.1f} % ·" in lines[3]  # 32.7
+    assert lines[4].startswith("  per 36, blended, playoffs ×2: ")
+    assert "28.1" not in text.out  # the blended 3P% is nowhere under a plain label
 
 
 def test_similar_lists_the_nearest_other_players_of_every_season(
@@ -504,3 +551,82 @@ def test_status_names_the_champion_and_the_seasons_stored(cli: Cli) -> None:
     assert f"archetypes, {len(SEEDED_SEASONS)} seasons ({first} … {last}), live since " in lines[0]
     assert lines[1] == f"seasons stored: {len(SEEDED_SEASONS)} seasons ({first} … {last})"
     assert any(line.startswith("workers: ") for line in lines)
+
+
+# --- One player, one career: a real rename --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def renamed(tmp_path_factory: pytest.TempPathFactory) -> Cli:
+    """2018-19 as the site named it in 2019 ("Jimmy Butler") and 2020-21 as it names it now
+    ("Jimmy Butler III"): real recordings, seeded, then trained by the CLI."""
+    data = tmp_path_factory.mktemp("cli-renamed")
+    seed_recordings(data, RENAMED_SEASONS)
+    cli = Cli(data)
+    run = cli("train", "--inline", timeout=600, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    assert run.code == 0, run.err[-3000:]
+    return cli
+
+
+def test_any_name_he_had_finds_every_season_of_his_career(renamed: Cli) -> None:
+    answers = {}
+    for name in ("Jimmy Butler", "Jimmy Butler III", "jimmy butler iii", str(BUTLER)):
+        for season in ("2018-19", "2020-21"):
+            run = renamed("player", name, season, "--json")
+            assert run.code == 0, (name, season, run.err)
+            answers[name, season] = run.json()
+    assert {a["player_id"] for a in answers.values()} == {BUTLER}
+    assert {a["player"] for a in answers.values()} == {"Jimmy Butler III"}  # his latest name
+    assert answers["Jimmy Butler III", "2018-19"]["name_that_season"] == "Jimmy Butler"
+    assert answers["Jimmy Butler", "2020-21"]["name_that_season"] == "Jimmy Butler III"
+    assert answers["Jimmy Butler", "2018-19"]["team"] == "PHI"
+    assert answers["Jimmy Butler", "2020-21"]["team"] == "MIA"
+
+    text = renamed("player", "Jimmy Butler III", "2018-19")
+    assert text.code == 0, text.err
+    assert text.out.splitlines()[:2] == [
+        f"Jimmy Butler III, 2018-19 (PHI): {answers['Jimmy Butler', '2018-19']['archetype']}",
+        "  listed as Jimmy Butler that season",
+    ]
+    # Without a season: his one career, every season whatever the site called him.
+    for name in ("Jimmy Butler", "Jimmy Butler III"):
+        career = renamed("player", name, "--json")
+        assert career.code == 0, career.err
+        [one] = career.json()
+        assert (one["player"], one["player_id"]) == ("Jimmy Butler III", BUTLER)
+        assert one["other_names"] == ["Jimmy Butler"]
+        assert [(s["season"], s["team"], s["name_that_season"]) for s in one["seasons"]] == [
+            ("2018-19", "PHI", "Jimmy Butler"),
+            ("2020-21", "MIA", "Jimmy Butler III"),
+        ]
+    text = renamed("player", "jimmy butler")
+    assert text.code == 0, text.err
+    lines = text.out.splitlines()
+    assert lines[0] == (
+        f"Jimmy Butler III (id {BUTLER}): 2 classified seasons; also listed as Jimmy Butler"
+    )
+    assert lines[1].startswith("  2018-19  PHI  ")
+    assert lines[1].endswith("  (listed as Jimmy Butler)")
+    assert lines[2].startswith("  2020-21  MIA  ")
+    assert len(lines) == 3
+
+    typo = renamed("player", "Jimmy Buttler", "2018-19")
+    assert typo.code == 2
+    assert "Did you mean Jimmy Butler III?" in typo.err
+
+
+def test_similar_players_leave_out_all_his_seasons_whatever_his_name(renamed: Cli) -> None:
+    champion = find_champion(Settings(data_dir=renamed.data_dir))
+    assert champion is not None
+    [path] = (renamed.data_dir / "mlartifacts").glob(
+        f"**/{champion.run_id}/artifacts/{ASSIGNMENTS_ARTIFACT}"
+    )
+    everyone = pd.read_parquet(path)
+    assert len(everyone[everyone["PLAYER_ID"] == BUTLER]) == 2  # his two classified seasons
+    for name, season in (("Jimmy Butler", "2018-19"), ("Jimmy Butler III", "2020-21")):
+        run = renamed("similar", name, season, "--limit", "5000", "--json")
+        assert run.code == 0, run.err
+        matches = run.json()
+        assert len(matches) == len(everyone) - 2  # everyone else, his other season too left out
+        assert BUTLER not in {m["player_id"] for m in matches}
+        assert not {m["player"] for m in matches} & {"Jimmy Butler", "Jimmy Butler III"}

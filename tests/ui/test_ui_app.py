@@ -37,11 +37,15 @@ from common.style import STYLE_FEATURES
 from common.task_status import task_status
 from devkit.services import kill_worker
 from replay.server import inject_faults
+from tests.conftest import RECORDINGS
 from tests.services import (
+    BUTLER,
     PROJECT_ROOT,
+    RENAMED_SEASONS,
     celery_workers,
     champion_artifact,
     free_port,
+    seed_recordings,
     wait_until,
     worker_env,
 )
@@ -51,7 +55,7 @@ from workers.train.training import train_archetypes
 
 APP = str(PROJECT_ROOT / "ui" / "app.py")
 TRAINED_SEASONS = ["1996-97", "2004-05", "2018-19"]
-KOBE = 977
+KOBE, GIANNIS = 977, 203507
 RUN_TIMEOUT_S = 60
 
 
@@ -112,6 +116,32 @@ def shared_champion_dir(factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def champion_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return shared_champion_dir(tmp_path_factory)
+
+
+def shared_renamed_dir(factory: pytest.TempPathFactory) -> Path:
+    """A real rename (tests/services.RENAMED_SEASONS: "Jimmy Butler" in the 2018-19 pull of
+    2019, "Jimmy Butler III" in the 2020-21 one of 2025) and a champion trained on both
+    seasons (~20 s), built once per session and shared by the UI test modules."""
+    root = factory.getbasetemp() / "ui-renamed"
+    if not (root / "built").exists():
+        seed_recordings(root / "data", RENAMED_SEASONS)
+        outcome = train_archetypes(Settings(data_dir=root / "data"))
+        assert outcome.status == "promoted", outcome
+        (root / "built").touch()
+    return root / "data"
+
+
+@pytest.fixture(scope="module")
+def renamed_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return shared_renamed_dir(tmp_path_factory)
+
+
+def site_row(recording: str, player_id: int) -> dict[str, Any]:
+    """One player's row of a raw recording, read with json alone (not the product's code)."""
+    payload = json.loads((RECORDINGS / f"leaguedashplayerstats_{recording}.json").read_bytes())
+    result = payload["resultSets"][0]
+    rows = (dict(zip(result["headers"], row, strict=True)) for row in result["rowSet"])
+    return next(row for row in rows if row["PLAYER_ID"] == player_id)
 
 
 @pytest.fixture(scope="module")
@@ -654,6 +684,105 @@ def test_compare_opens_the_players_team_season(
     assert at.sidebar.radio[0].value == "team"
 
 
+def test_compare_shows_each_segments_shooting_as_the_site_gives_it(
+    use_env: Callable[..., None], champion_dir: Path
+) -> None:
+    """Issue 17: Giannis Antetokounmpo's 2018-19 3P% was shown as 28.1 % (regular season and
+    playoffs folded, playoffs x 2) where the site says 25.6 % for the regular season."""
+    regular = site_row("2018-19_regular_pergame", GIANNIS)
+    playoffs = site_row("2018-19_playoffs_per36", GIANNIS)
+    use_env(champion_dir)
+    at = open_app(page="compare", season="2018-19", player=GIANNIS)
+
+    captions = texts(at.caption)
+    [season_line] = [c for c in captions if c.startswith("MIL · Regular season: ")]
+    assert season_line.startswith(f"MIL · Regular season: {regular['GP']} games, ")
+    for name, column in (("FG", "FG_PCT"), ("3P", "FG3_PCT"), ("FT", "FT_PCT")):
+        assert f" · {name} {regular[column]:.1%}" in season_line, (name, season_line)
+    assert " · 3P 25.6%" in season_line  # the figure the site shows
+    [playoff_line] = [c for c in captions if c.startswith("Playoffs: ")]
+    assert playoff_line.startswith(f"Playoffs: {playoffs['GP']} games, ")
+    for name, column in (("FG", "FG_PCT"), ("3P", "FG3_PCT"), ("FT", "FT_PCT")):
+        assert f" · {name} {playoffs[column]:.1%}" in playoff_line, (name, playoff_line)
+    [blended] = [c for c in captions if c.startswith("Per 36, ")]
+    assert blended.startswith("Per 36, blended, playoffs ×2: ")
+    assert "28.1%" not in all_text(at)  # the blended 3P% is shown nowhere
+
+    # A season without playoff games has no playoff line (Kobe, 2004-05).
+    at = open_app(page="compare", season="2004-05", player=KOBE)
+    assert not [c for c in texts(at.caption) if c.startswith("Playoffs: ")]
+    assert [c for c in texts(at.caption) if c.startswith("LAL · Regular season: ")]
+
+
+def test_one_player_one_career_under_his_latest_name(
+    use_env: Callable[..., None], renamed_dir: Path
+) -> None:
+    """Issue 17: after 2020-21 was fetched again, "Jimmy Butler" (2018-19, as pulled in 2019)
+    and "Jimmy Butler III" (2020-21) were two careers."""
+    assignments, _ = champion_artifacts(renamed_dir)
+    butler = assignments[assignments["PLAYER_ID"] == BUTLER].set_index("SEASON")
+    assert sorted(butler.index) == ["2018-19", "2020-21"]  # both seasons classified
+    use_env(renamed_dir)
+    at = open_app(page="compare", season="2018-19", player=BUTLER)
+
+    assert texts(at.subheader) == [
+        f"Jimmy Butler III, 2018-19: {butler.loc['2018-19', 'ARCHETYPE_NAME']}"
+    ]
+    assert "**Jimmy Butler III's career, season by season**" in texts(at.markdown)
+    [career] = [c for c in texts(at.caption) if c.startswith("His style mix in each of his 2 ")]
+    assert career.endswith(" Listed as Jimmy Butler in 2018-19.")
+    # His career: both seasons, whatever the site called him in each.
+    specs = vega_specs(at)
+    timeline = next(i for i, s in enumerate(specs) if s["encoding"]["y"]["field"] == "SHARE")
+    assert sorted(chart_data(at, timeline)["SEASON"].unique()) == ["2018-19", "2020-21"]
+    [runs] = [m for m in texts(at.markdown) if m.startswith("**Primary archetype:** ")]
+    assert "2018-19" in runs
+    assert "2020-21" in runs
+    # The player box: his latest name, the older one searchable beside it.
+    box = at.selectbox[1]
+    assert box.value == BUTLER
+    assert box.format_func(BUTLER) == "Jimmy Butler III (PHI), also Jimmy Butler"
+    # Who played like him: never himself, under either name.
+    similar = at.dataframe[0].value
+    assert len(similar) == 10
+    assert not set(similar["PLAYER_NAME"]) & {"Jimmy Butler", "Jimmy Butler III"}
+    at.selectbox[2].set_value("2020-21").run()  # only his other season's players
+    similar = at.dataframe[0].value
+    assert set(similar["SEASON"]) == {"2020-21"}
+    assert not set(similar["PLAYER_NAME"]) & {"Jimmy Butler", "Jimmy Butler III"}
+
+    # Another season keeps the same player (the URL keys him by id).
+    at.selectbox[0].set_value("2020-21").run()
+    assert at.selectbox[1].value == BUTLER
+    assert at.query_params["player"] == str(BUTLER)
+    assert texts(at.subheader)[0].startswith("Jimmy Butler III, 2020-21: ")
+    assert [c for c in texts(at.caption) if c.endswith(" Listed as Jimmy Butler in 2018-19.")]
+
+    # The map and the archetype cards know one name only.
+    at = open_app()
+    points = chart_data(at, 1)
+    assert (points["PLAYER_NAME"] == "Jimmy Butler III").sum() == 2
+    assert "Jimmy Butler" not in set(points["PLAYER_NAME"])
+
+
+def test_data_page_finds_a_player_by_any_name_he_had(
+    use_env: Callable[..., None], renamed_dir: Path
+) -> None:
+    use_env(renamed_dir)
+    at = open_app(page="data", season="2018-19")
+    for name in ("Jimmy Butler III", "jimmy butler", "BUTLER III"):
+        at.text_input(key="data_name").set_value(name).run()
+        found = at.dataframe[1].value
+        assert list(found["PLAYER_NAME"]) == ["Jimmy Butler III"], name  # his latest name
+    at.multiselect[1].set_value(["PLAYER_NAME", "NAME_THAT_SEASON", "GP"]).run()
+    row = at.dataframe[1].value.iloc[0]
+    assert (row["PLAYER_NAME"], row["NAME_THAT_SEASON"]) == ("Jimmy Butler III", "Jimmy Butler")
+
+    at = open_app(page="data", season="2020-21")
+    at.text_input(key="data_name").set_value("Jimmy Butler").run()
+    assert list(at.dataframe[1].value["PLAYER_NAME"]) == ["Jimmy Butler III"]
+
+
 # --- Data ----------------------------------------------------------------------------------------
 
 
@@ -675,7 +804,8 @@ def test_data_page_summary_filters_columns_and_csv(
     players = at.dataframe[1].value
     assert len(players) == 464
     assert at.caption[-1].value == "464 of 464 players"
-    assert 45 < players["TS_PCT"].median() < 65  # shown as percentages, not 0.55
+    assert 45 < players["REGULAR_TS_PCT"].median() < 65  # shown as percentages, not 0.55
+    assert "TS_PCT" not in players.columns  # blended: not among the default columns
     # The style features the model uses are shown by default, and named as such.
     assert [c for c in players.columns if c in SHORT] == list(SHORT)
     assert at.caption[-2].value.startswith("Style features (archetypes and similar players")
@@ -697,6 +827,68 @@ def test_data_page_summary_filters_columns_and_csv(
     at.multiselect[1].set_value(["PLAYER_NAME", "PTS_PER36"]).run()  # column picker
     assert list(at.dataframe[1].value.columns) == ["PLAYER_NAME", "PTS_PER36"]
     assert not at.exception
+
+
+def test_data_page_shows_each_segments_shooting_and_labels_the_blend(
+    use_env: Callable[..., None], champion_dir: Path
+) -> None:
+    regular = site_row("2018-19_regular_pergame", GIANNIS)
+    playoffs = site_row("2018-19_playoffs_per36", GIANNIS)
+    use_env(champion_dir)
+    at = open_app(page="data", season="2018-19")
+    columns = [
+        "PLAYER_NAME", "REGULAR_FG3_PCT", "PLAYOFF_FG3_PCT", "FG3_PCT", "REGULAR_FG_PCT",
+        "PLAYOFF_FG_PCT", "FG_PCT",
+    ]  # fmt: skip
+    at.multiselect[1].set_value(columns).run()
+    at.text_input(key="data_name").set_value("Giannis").run()
+    giannis = at.dataframe[1].value.iloc[0]
+    assert giannis["PLAYER_NAME"] == "Giannis Antetokounmpo"
+    # Shown in percent (x 100): the site's columns exactly.
+    assert giannis["REGULAR_FG3_PCT"] == pytest.approx(100 * regular["FG3_PCT"])  # 25.6
+    assert giannis["PLAYOFF_FG3_PCT"] == pytest.approx(100 * playoffs["FG3_PCT"])  # 32.7
+    assert giannis["REGULAR_FG_PCT"] == pytest.approx(100 * regular["FG_PCT"])
+    assert giannis["PLAYOFF_FG_PCT"] == pytest.approx(100 * playoffs["FG_PCT"])
+    assert round(giannis["FG3_PCT"], 1) == 28.1  # the blend, shown only as such:
+    headers = {c: v.get("label") for c, v in json.loads(at.dataframe[1].proto.columns).items()}
+    assert headers["REGULAR_FG3_PCT"] == "3P% (regular season)"
+    assert headers["PLAYOFF_FG3_PCT"] == "3P% (playoffs)"
+    assert headers["FG3_PCT"] == "3P% (blended, playoffs ×2)"
+    assert headers["FG_PCT"] == "FG% (blended, playoffs ×2)"
+    assert "blended, playoffs ×2: the regular season and the playoffs together" in (
+        at.caption[-2].value
+    )
+
+
+def test_older_data_without_segments_shows_the_blend_labelled(
+    use_env: Callable[..., None], tmp_path: Path, champion: tuple[pd.DataFrame, list[dict]]
+) -> None:
+    """Tables and champions from before each segment's shooting was kept (built here by
+    dropping those columns from real ones) show the blended figures, labelled as such."""
+    from ui.views.compare import season_lines
+
+    segment_columns = [f"{p}_{c}" for p in ("REGULAR", "PLAYOFF")
+                       for c in ("FG_PCT", "FG3_PCT", "FT_PCT", "TS_PCT")]  # fmt: skip
+    assignments, _ = champion
+    kobe = player_row(assignments, KOBE, "2004-05").drop(segment_columns)
+    lines = season_lines(kobe)
+    minutes = f"{kobe['MIN_PER_GAME']:.1f} min/game"
+    assert lines[0] == f"LAL · Regular season: {kobe['GP']} games, {minutes}"  # no shooting
+    assert lines[-1].startswith("Per 36, blended, playoffs ×2: ")
+    assert lines[-1].endswith(f" · TS {kobe['TS_PCT']:.1%}")
+
+    data = tmp_path / "data"
+    data.mkdir()
+    seed_seasons(data, ["1996-97"])
+    cleaned = data / "cleaned" / "1996-97.parquet"
+    pd.read_parquet(cleaned).drop(columns=segment_columns).to_parquet(cleaned)
+    use_env(data)
+    at = open_app(page="data", season="1996-97")
+    players = at.dataframe[1].value
+    assert "TS_PCT" in players.columns
+    headers = {c: v.get("label") for c, v in json.loads(at.dataframe[1].proto.columns).items()}
+    assert headers["TS_PCT"] == "TS% (blended, playoffs ×2)"
+    assert "`nba-archetypes rebuild 1996-97` adds it" in at.caption[-2].value
 
 
 # --- Pipeline ------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -21,8 +22,17 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from devkit.chromium import CHROMIUM, launch
 from devkit.chromium import MISSING as CHROMIUM_MISSING
-from tests.services import PROJECT_ROOT, free_port, wait_until
-from tests.ui.test_ui_app import KOBE, champion_artifacts, nearest, player_row, shared_champion_dir
+from tests.services import BUTLER, PROJECT_ROOT, free_port, wait_until
+from tests.ui.test_ui_app import (
+    GIANNIS,
+    KOBE,
+    champion_artifacts,
+    nearest,
+    player_row,
+    shared_champion_dir,
+    shared_renamed_dir,
+    site_row,
+)
 
 SCREENSHOTS = PROJECT_ROOT / "artifacts" / "screenshots"
 VIEWPORT = {"width": 1400, "height": 2600}  # the main area scrolls inside the page: be tall
@@ -63,11 +73,12 @@ def champion_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return shared_champion_dir(tmp_path_factory)
 
 
-@pytest.fixture(scope="module")
-def app_url(champion_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def serving(data: Path, factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``streamlit run`` on ``data``, healthy; its URL."""
     port = free_port()
-    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    process = start_streamlit(champion_dir, port, log)
+    log = factory.mktemp("streamlit") / "streamlit.log"
+    process = start_streamlit(data, port, log)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(
@@ -84,6 +95,12 @@ def app_url(champion_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def app_url(champion_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serving(champion_dir, tmp_path_factory) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -176,6 +193,55 @@ def test_compare_page_deep_link(page: Page, app_url: str, champion_dir: Path) ->
     finish(page, "compare")
 
 
+def test_compare_page_shows_each_segments_shooting(page: Page, app_url: str) -> None:
+    """Issue 17: the site's 2018-19 regular-season 3P% for Giannis Antetokounmpo is 25.6 %;
+    the blend with his playoffs (28.1 %) is not what the page shows under 3P."""
+    regular = site_row("2018-19_regular_pergame", GIANNIS)
+    playoffs = site_row("2018-19_playoffs_per36", GIANNIS)
+    open_page(
+        page,
+        f"{app_url}/?page=compare&season=2018-19&player={GIANNIS}",
+        "Compare players across eras",
+        charts=2,
+    )
+    season_line = page.get_by_text(re.compile(r"^MIL · Regular season: "))
+    expect(season_line).to_contain_text(f"3P {regular['FG3_PCT']:.1%}")  # 25.6%
+    expect(season_line).to_contain_text(f"FG {regular['FG_PCT']:.1%}")
+    playoff_line = page.get_by_text(re.compile(r"^Playoffs: "))
+    expect(playoff_line).to_contain_text(f"3P {playoffs['FG3_PCT']:.1%}")  # 32.7%
+    expect(page.get_by_text(re.compile(r"^Per 36, blended, playoffs ×2: "))).to_be_visible()
+    assert "28.1%" not in page.inner_text("main")
+    finish(page, "compare-shooting")
+
+
+@pytest.fixture(scope="module")
+def renamed_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serving(shared_renamed_dir(tmp_path_factory), tmp_path_factory) as url:
+        yield url
+
+
+def test_compare_page_one_career_under_his_latest_name(page: Page, renamed_url: str) -> None:
+    """A real rename (2018-19 pulled in 2019: "Jimmy Butler"; 2020-21: "Jimmy Butler III"):
+    one player, his latest name, both seasons in his career, never among his own matches."""
+    open_page(
+        page,
+        f"{renamed_url}/?page=compare&season=2018-19&player={BUTLER}",
+        "Compare players across eras",
+        charts=2,
+    )
+    expect(page.locator("h3", has_text="2018-19: ")).to_contain_text("Jimmy Butler III, 2018-19")
+    expect(page.get_by_text(re.compile(r" Listed as Jimmy Butler in 2018-19\.$"))).to_be_visible()
+    expect(page.get_by_text("Jimmy Butler III's career, season by season")).to_be_visible()
+    cells = grid_text(page)
+    assert "Jimmy Butler III" not in cells
+    assert "Jimmy Butler" not in cells
+    # His career: both seasons, under either name.
+    runs = page.locator("p", has_text="Primary archetype:").inner_text()
+    assert "2018-19" in runs
+    assert "2020-21" in runs
+    finish(page, "compare-renamed")
+
+
 def test_data_page(page: Page, app_url: str, champion_dir: Path) -> None:
     open_page(page, f"{app_url}/?page=data", "Downloaded seasons", charts=0)
 
@@ -192,9 +258,10 @@ def test_data_page(page: Page, app_url: str, champion_dir: Path) -> None:
     assert grid_text(page, 1)[0] == most_minutes  # latest season, most minutes first
     # Column headers for people, not the raw names.
     headers = tables.nth(1).locator('[role="columnheader"]').all_inner_texts()
-    # (the grid draws only the columns in view: the first style features are)
-    assert "FGA/36" in headers
-    assert "FGA_PER36" not in headers
+    # (the grid draws only the columns in view: the regular season's shooting is, as the site
+    # gives it and said so)
+    assert "3P% (regular season)" in headers
+    assert "REGULAR_FG3_PCT" not in headers
     expect(
         page.get_by_text(re.compile(r"^Style features \(archetypes and similar"))
     ).to_be_visible()

@@ -205,6 +205,42 @@ def test_players_without_playoffs_keep_the_sites_percentages(cleaned: pd.DataFra
         assert (no_playoffs[column][defined] - expected[defined]).abs().max() <= 1e-9
 
 
+GIANNIS = 203507
+
+
+def test_each_segments_percentages_are_the_sites_own_columns(cleaned: pd.DataFrame) -> None:
+    """Issue 17: 2018-19 3P% was shown folded with the playoffs (28.1 %) where the site says
+    25.6 % for the regular season. Each segment keeps the site's own columns, read here from
+    the raw recordings with json alone; the blended figure stays apart."""
+    regular = _site_rows("2018-19_regular_pergame")[GIANNIS]
+    playoffs = _site_rows("2018-19_playoffs_per36")[GIANNIS]
+    giannis = cleaned.loc["Giannis Antetokounmpo"]
+    for column in ("FG_PCT", "FG3_PCT", "FT_PCT"):
+        assert giannis[f"REGULAR_{column}"] == regular[column]
+        assert giannis[f"PLAYOFF_{column}"] == playoffs[column]
+    assert regular["FG3_PCT"] == 0.256  # the figure the issue quotes from the site
+    # Blended: 3PA 2.8 a game over 72 games, 3.9 per 36 over 513.9 playoff minutes (x 2):
+    # (0.256 * 201.6 + 2 * 0.327 * 55.6725) / (201.6 + 2 * 55.6725) = 0.281262
+    assert giannis["FG3_PCT"] == pytest.approx(0.281262, abs=1e-6)
+    # TS% of each segment from that segment alone. Regular: FGA 17.3, FTA 9.5, FG3A 2.8 a
+    # game over 72 games; made = the site's % x attempts:
+    #   FGM 0.578 * 1245.6 = 719.9568, FG3M 0.256 * 201.6 = 51.6096, FTM 0.729 * 684 = 498.636
+    #   TS = (2 * 719.9568 + 51.6096 + 498.636) / (2 * (1245.6 + 0.44 * 684)) = 0.643415
+    assert giannis["REGULAR_TS_PCT"] == pytest.approx(0.643415, abs=1e-6)
+    assert giannis["PLAYOFF_TS_PCT"] != giannis["REGULAR_TS_PCT"]
+
+    site = _site_rows("2018-19_regular_pergame")
+    for column, attempts in SHOTS:  # every player without playoffs: none of his own is lost
+        alone = cleaned[cleaned["PLAYOFF_GP"] == 0]
+        for player_id, value in zip(alone["PLAYER_ID"], alone[f"REGULAR_{column}"], strict=True):
+            row = site[player_id]
+            if row[column] == 0 and row[attempts] == 0:
+                assert math.isnan(value)  # 0-for-0 (the site writes 0): undefined
+            else:
+                assert value == row[column]
+        assert alone[f"PLAYOFF_{column}"].isna().all()  # no playoffs: nothing, not 0 %
+
+
 def test_three_point_percentage_is_not_rebuilt_from_rounded_averages(
     cleaned: pd.DataFrame,
 ) -> None:
@@ -265,6 +301,11 @@ def test_totals_are_exact() -> None:
     assert one["PTS_PER36"] == pytest.approx(1840 * 36 / 2800, abs=1e-12)  # 23.657143
     assert one["FG3A_RATE"] == pytest.approx(510 / 1400, abs=1e-12)
     assert (one["MIN"], one["PLAYOFF_MIN"], one["PLAYOFF_GP"]) == (2100, 350, 10)
+    # Each segment as the site wrote it (rounded to 3 places), for people to compare.
+    assert (one["REGULAR_FG3_PCT"], one["PLAYOFF_FG3_PCT"]) == (0.364, 0.333)  # 120/330, 30/90
+    assert one["REGULAR_TS_PCT"] == pytest.approx(1370 / (2 * (1000 + 0.44 * 300)), abs=1e-12)
+    assert one["PLAYOFF_TS_PCT"] == pytest.approx(235 / (2 * (200 + 0.44 * 50)), abs=1e-12)
+    assert math.isnan(two["PLAYOFF_FG_PCT"])
     # Player 2, no threes and no playoffs: 3P% undefined; 90 / 200, 30 / 50, TS 210 / 444.
     assert math.isnan(two["FG3_PCT"])
     assert (two["FG_PCT"], two["FT_PCT"]) == (0.45, 0.6)

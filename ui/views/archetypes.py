@@ -61,13 +61,17 @@ def render(results: ChampionResults) -> None:
         )
         st.altair_chart(charts.profile_heatmap(_z_scores(shown, names)), width="stretch")
     with st.expander("Per-36 averages by archetype"):
+        st.caption(
+            f"Every figure here is {labels.blended()}: the regular season and the playoffs "
+            "together, as the model sees each season."
+        )
         means, config = labels.readable(_means(shown, names))
         st.dataframe(means, width="stretch", column_config=config)
 
     st.subheader("Every player, by archetype")
     st.caption(
         "The style space seen from its two main directions (principal components); "
-        "hover a point for the player."
+        f"hover a point for the player (his figures {labels.blended()}, the training input)."
     )
     st.altair_chart(charts.archetype_scatter(shown, names, colors), width="stretch")
 

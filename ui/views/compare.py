@@ -3,6 +3,10 @@
 "Who played like him" is :func:`common.similarity.most_similar`, the same answer as the CLI's
 ``similar``: nearest player-seasons in the style space over every season (or one, if picked),
 whatever their archetype.
+
+A player is his id (``?player=<PLAYER_ID>``), shown under his latest name; the names the site
+gave him in other seasons are said with his career, and any of them finds him in the player
+box. His shooting is shown per segment, as the site gives it; blended figures say so.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import pandas as pd
 import streamlit as st
 
 from common.champion_results import ChampionResults
+from common.players import NAME_THAT_SEASON
+from common.segments import SHOOTING, has_shooting, segment_figures
 from common.similarity import most_similar
 from common.style import MEMBERSHIP_PREFIX, STYLE_FEATURES, membership_column
 from ui import charts, labels, url_state
@@ -44,13 +50,15 @@ def render(results: ChampionResults) -> None:
             st.selectbox, "Season", seasons, param="season", default=seasons[-1], describe="season"
         )
     players = assignments[assignments["SEASON"] == season].sort_values("PLAYER_NAME")
-    names = dict(
-        zip(
+    names = {
+        int(player_id): _option(results, int(player_id), name, team)
+        for player_id, name, team in zip(
             players["PLAYER_ID"],
-            players["PLAYER_NAME"] + " (" + players["TEAM_ABBREVIATION"].fillna(NO_TEAM) + ")",
+            players["PLAYER_NAME"],
+            players["TEAM_ABBREVIATION"].fillna(NO_TEAM),
             strict=True,
         )
-    )
+    }
     with middle:
         player_id = url_state.pick(
             st.selectbox,
@@ -89,6 +97,12 @@ def render(results: ChampionResults) -> None:
     _similar_players(results, player, None if versus in (None, ALL) else str(versus))
 
 
+def _option(results: ChampionResults, player_id: int, name: str, team: str) -> str:
+    """ "Jimmy Butler III (PHI), also Jimmy Butler": the box's search matches any of them."""
+    others = results.players.other_names(player_id)
+    return f"{name} ({team})" + (f", also {', '.join(others)}" if others else "")
+
+
 def membership_text(results: ChampionResults, player: pd.Series) -> str:
     """ "68% Floor general, 24% Scoring guard": every share of at least 5%, largest first."""
     shown = [
@@ -105,12 +119,38 @@ def _player_header(results: ChampionResults, player: pd.Series) -> None:
     st.subheader(f"{player['PLAYER_NAME']}, {player['SEASON']}: {player['ARCHETYPE_NAME']}")
     if _has_memberships(results.assignments):
         st.markdown(f"**Style mix:** {membership_text(results, player)}")
-    st.caption(
-        f"{_team(player)} · {int(player['GP'])} games · "
-        f"{player['MIN_PER_GAME']:.1f} min/game · {player['PTS_PER36']:.1f} pts, "
-        f"{player['REB_PER36']:.1f} reb, {player['AST_PER36']:.1f} ast per 36 · "
-        f"TS {player['TS_PCT']:.1%}"
+    for line in season_lines(player):
+        st.caption(line)
+
+
+def season_lines(player: pd.Series) -> list[str]:
+    """His season in figures: each segment as the site gives it, then the blended per-36
+    rates (labelled: the playoffs weigh more there)."""
+    regular = segment_figures(player, playoffs=False)
+    playoffs = segment_figures(player, playoffs=True)
+    lines = [f"{_team(player)} · Regular season: {_segment_text(regular)}"]
+    if playoffs["games"]:
+        lines.append(f"Playoffs: {_segment_text(playoffs)}")
+    per36 = (
+        f"Per 36, {labels.blended()}: {player['PTS_PER36']:.1f} pts, "
+        f"{player['REB_PER36']:.1f} reb, {player['AST_PER36']:.1f} ast"
     )
+    if not has_shooting(regular):  # an older champion: the blended TS% is all there is
+        per36 += f" · TS {player['TS_PCT']:.1%}"
+    return [*lines, per36]
+
+
+def _segment_text(figures: dict[str, float | None]) -> str:
+    """ "65 games, 33.6 min/game · FG 46.2% · 3P 34.7% · FT 85.5% · TS 57.0%"."""
+    games, minutes = figures["games"], figures["min_per_game"]
+    parts = [f"{games:.0f} games" if games is not None else "? games"]
+    if minutes is not None:
+        parts[0] += f", {minutes:.1f} min/game"
+    if has_shooting(figures):
+        for stat, name in SHOOTING.items():
+            value = figures[stat.lower()]
+            parts.append(f"{name.removesuffix('%')} " + ("-" if value is None else f"{value:.1%}"))
+    return " · ".join(parts)
 
 
 def _similar_players(results: ChampionResults, player: pd.Series, versus: str | None) -> None:
@@ -124,7 +164,8 @@ def _similar_players(results: ChampionResults, player: pd.Series, versus: str | 
         "archetype; his own other seasons are left out. Each feature is ranked within its "
         "season, so a 1997 shooter compares with a 2019 one: "
         + ", ".join(STYLE_FEATURES.values())
-        + ". Closest / farthest: the features where the two are most and least alike."
+        + f" ({labels.blended()}: the training input). Closest / farthest: the features "
+        "where the two are most and least alike."
     )
     if similar.empty:
         st.info(f"No other classified player in {versus}.")
@@ -196,6 +237,13 @@ def career_shares(results: ChampionResults, player_id: int) -> pd.DataFrame:
     return long[[*keys, "ARCHETYPE_NAME", "SHARE"]].astype({"SHARE": "float64"})
 
 
+def _former_names(career: pd.DataFrame) -> str:
+    """ " Listed as Jimmy Butler in 2018-19." for each other name his seasons carry."""
+    other = career[career[NAME_THAT_SEASON] != career["PLAYER_NAME"]]
+    by_name = other.groupby(NAME_THAT_SEASON, sort=False)["SEASON"].agg(", ".join)
+    return "".join(f" Listed as {name} in {seasons}." for name, seasons in by_name.items())
+
+
 def primary_runs(career: pd.DataFrame) -> list[tuple[str, str, str]]:
     """(first season, last season, archetype) for each run of seasons with the same primary
     archetype, in order; ``career``: one row per season with SEASON and ARCHETYPE_NAME."""
@@ -214,7 +262,7 @@ def _career(results: ChampionResults, player: pd.Series) -> None:
     st.markdown(f"**{player['PLAYER_NAME']}'s career, season by season**")
     st.caption(
         f"His style mix in each of his {len(career)} classified seasons (20+ games, "
-        "500+ minutes); the season shown above is in bold."
+        "500+ minutes); the season shown above is in bold." + _former_names(career)
     )
     shares = career_shares(results, int(player["PLAYER_ID"]))
     chart = charts.career_timeline(

@@ -10,7 +10,10 @@ per-column pandas operations cost more than the arithmetic on ~500 rows):
 3. Per-36 rates and shot mix from the weighted totals.
 4. Shooting percentages and true shooting that never rest on rounded made-shot averages:
    made / attempted for Totals, the site's own FG_PCT, FG3_PCT, FT_PCT for PerGame and Per36
-   (see ``segment_percentages``), made shots = percentage x attempts per segment.
+   (see ``segment_totals``), made shots = percentage x attempts per segment.
+   These fold both segments (blended, like the rates). Each segment's own FG%, 3P%, FT% are
+   kept too, exactly as the site gives them, with that segment's TS% (``REGULAR_*``,
+   ``PLAYOFF_*``; ``common/segments.py``): what a fan compares with the site.
 5. An eligibility flag from regular-season games and minutes: per-36 rates of a player who
    barely played are noise, so only eligible players are clustered and ranked.
 6. Ranks of every rate among the season's eligible players (1 = highest).
@@ -25,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from common.box_score import fold_playoffs, is_eligible, per36, ratio, shot_mix
+from common.segments import PLAYOFF_SHOOTING, REGULAR_SHOOTING
 from workers.fetch.response import COUNT_COLUMNS, PCT_COLUMNS, DashboardTable
 
 log = logging.getLogger(__name__)
@@ -41,13 +45,15 @@ _ATTEMPTED = [_STAT["FGA"], _STAT["FG3A"], _STAT["FTA"]]
 @dataclass(frozen=True)
 class SegmentTotals:
     """Season totals of one segment: games, minutes, counting stats (COUNT_COLUMNS order),
-    and its shooting percentages (PCT_COLUMNS order, NaN when undefined)."""
+    and its shooting percentages (PCT_COLUMNS order, NaN when undefined): ``pct`` as exact as
+    the data allows (computed with), ``site_pct`` as the site wrote them (shown)."""
 
     player_ids: np.ndarray
     games: np.ndarray
     minutes: np.ndarray
     counts: np.ndarray  # shape (players, len(COUNT_COLUMNS))
     pct: np.ndarray  # shape (players, len(PCT_COLUMNS))
+    site_pct: np.ndarray  # same shape; differs from pct only for Totals (rounded to 0.001)
 
     @property
     def attempts(self) -> np.ndarray:
@@ -73,45 +79,41 @@ def segment_totals(table: DashboardTable) -> SegmentTotals:
     else:  # Totals
         minutes, scale = reported_min, np.ones_like(games)
     counts = stats * scale[:, np.newaxis]
-    return SegmentTotals(
-        players["PLAYER_ID"].to_numpy(),
-        games,
-        minutes,
-        counts,
-        segment_percentages(table, counts),
-    )
+    site = site_percentages(table, counts)
+    # Totals: made / attempted is exact (the site's columns are rounded to 0.001). PerGame and
+    # Per36: counts rebuilt from averages rounded to 0.1 are up to 0.05 a game off (a
+    # 0.1-FTA-a-game shooter can show 0.0 made), so the site's own column, computed from its
+    # exact counts, is the exact one.
+    exact = ratio(counts[:, _MADE], counts[:, _ATTEMPTED]) if table.per_mode == "Totals" else site
+    return SegmentTotals(players["PLAYER_ID"].to_numpy(), games, minutes, counts, exact, site)
 
 
-def segment_percentages(table: DashboardTable, counts: np.ndarray) -> np.ndarray:
-    """FG%, 3P%, FT% of one segment, exact whatever its PerMode.
+def site_percentages(table: DashboardTable, counts: np.ndarray) -> np.ndarray:
+    """FG%, 3P%, FT% of one segment as the site gives them, whatever its PerMode.
 
-    Totals: made / attempted. PerGame and Per36: counts rebuilt from averages rounded to 0.1
-    are up to 0.05 a game off (a 0.1-FTA-a-game shooter can show 0.0 made), so the site's own
-    column, computed from its exact counts, is used. The site writes 0 (or null) for 0-for-0;
-    where the rebuilt attempts are 0 too, 0-for-0 cannot be told from 0-for-a-few, so it is
-    undefined (NaN) like a real 0-for-0. A segment without the column, and a null despite
-    attempts, fall back to the rebuilt counts (with a warning): a value off by the rounding
-    beats a NaN that would count the player's shots as all missed in TS%.
+    The site writes 0 (or null) for 0-for-0; where the attempts are 0 too, 0-for-0 cannot be
+    told from 0-for-a-few (PerGame averages round to 0.0), so it is undefined (NaN) like a
+    real 0-for-0. A segment without the column, and a null despite attempts, fall back to the
+    counts (with a warning): a value off by the rounding beats a NaN that would count the
+    player's shots as all missed in TS%.
     """
     made, attempted = counts[:, _MADE], counts[:, _ATTEMPTED]
     exact = ratio(made, attempted)
-    if table.per_mode == "Totals":
-        return exact
     pct = exact.copy()
     for i, column in enumerate(PCT_COLUMNS):
         if column not in table.players:
             log.warning(
-                "%s %s has no %s: computed from rounded %s averages",
-                table.season, table.season_type, column, table.per_mode,
+                "%s %s has no %s: computed from %s",
+                table.season, table.season_type, column, _counts_kind(table.per_mode),
             )  # fmt: skip
             continue
         site = table.players[column].to_numpy(dtype="float64")
         unreported = np.isnan(site) & (attempted[:, i] > 0)
         if unreported.any():
             log.warning(
-                "%s %s: null %s despite attempts for %d player(s): computed from rounded %s "
-                "averages", table.season, table.season_type, column, int(unreported.sum()),
-                table.per_mode,
+                "%s %s: null %s despite attempts for %d player(s): computed from %s",
+                table.season, table.season_type, column, int(unreported.sum()),
+                _counts_kind(table.per_mode),
             )  # fmt: skip
         site = np.where(unreported, exact[:, i], site)
         pct[:, i] = np.where((site == 0) & (attempted[:, i] == 0), np.nan, site)
@@ -141,9 +143,15 @@ def clean_season(
         columns=[*RATE_COLUMNS, *SHOOTING_COLUMNS],
     )
     eligible = is_eligible(reg.games, reg.minutes, min_games=min_games, min_minutes=min_minutes)
+    # Each segment's own percentages, as the site gives them: what the app and the CLI show.
+    segments = pd.DataFrame(
+        np.hstack([segment_shooting(reg), segment_shooting(po)]),
+        columns=[*REGULAR_SHOOTING, *PLAYOFF_SHOOTING],
+    )
     table = pd.concat(
         [
             _identity(regular, reg, po),
+            segments,
             rates,
             pd.Series(eligible, name="ELIGIBLE"),
             eligible_ranks(rates, eligible),
@@ -161,6 +169,7 @@ def aligned_playoffs(reg: SegmentTotals, playoffs: DashboardTable | None) -> Seg
     rows = len(reg.player_ids)
     games, minutes = np.zeros(rows), np.zeros(rows)
     counts, pct = np.zeros_like(reg.counts), np.full_like(reg.pct, np.nan)
+    site_pct = pct.copy()
     if playoffs is not None and not playoffs.is_empty:
         po = segment_totals(playoffs)
         position = pd.Index(po.player_ids).get_indexer(reg.player_ids)
@@ -169,7 +178,8 @@ def aligned_playoffs(reg: SegmentTotals, playoffs: DashboardTable | None) -> Seg
         minutes[found] = po.minutes[position[found]]
         counts[found] = po.counts[position[found]]
         pct[found] = po.pct[position[found]]
-    return SegmentTotals(reg.player_ids, games, minutes, counts, pct)
+        site_pct[found] = po.site_pct[position[found]]
+    return SegmentTotals(reg.player_ids, games, minutes, counts, pct, site_pct)
 
 
 def combined_percentages(reg: SegmentTotals, po: SegmentTotals, weight: float) -> np.ndarray:
@@ -181,6 +191,13 @@ def combined_percentages(reg: SegmentTotals, po: SegmentTotals, weight: float) -
     po_attempts = weight * po.attempts
     folded = ratio(fold_playoffs(reg.made, po.made, weight), reg.attempts + po_attempts)
     return np.where(po_attempts > 0, folded, reg.pct)
+
+
+def segment_shooting(segment: SegmentTotals) -> np.ndarray:
+    """(players, 4): FG%, 3P%, FT% as the site gives them and TS% of one segment alone (all
+    NaN for a player without games in it)."""
+    true_shooting = shot_profile(segment.counts, segment.made)[:, 0]
+    return np.column_stack([segment.site_pct, true_shooting])
 
 
 def shot_profile(counts: np.ndarray, made: np.ndarray) -> np.ndarray:
@@ -229,3 +246,7 @@ def _identity(regular: DashboardTable, reg: SegmentTotals, po: SegmentTotals) ->
             "PLAYOFF_MIN": po.minutes,
         }
     )
+
+
+def _counts_kind(per_mode: str) -> str:
+    return "Totals counts" if per_mode == "Totals" else f"rounded {per_mode} averages"

@@ -9,7 +9,7 @@ strict where a wrong value would reach the model:
 - descriptive columns (AGE, TEAM_ABBREVIATION, TEAM_COUNT) may be null: the row is kept,
   the value stays missing (NaN / <NA>) and the nulls are counted in a warning;
 - a null shooting percentage is allowed (the site's way of writing 0-for-0; cleaning
-  decides what a null with attempts means, see cleaning.segment_percentages);
+  decides what a null with attempts means, see cleaning.site_percentages);
 - an empty rowSet is "no games", whatever its headers say;
 - every request parameter the site echoes (Season, SeasonType, PerMode, MeasureType) must
   match the request: a Regular Season body must never be stored as the playoffs.

@@ -20,12 +20,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from common.players import NAME_THAT_SEASON
+from common.segments import PLAYOFF_SHOOTING, REGULAR_SHOOTING
 from common.style import FEATURES, membership_column, style_column
 from workers.train.scoring import MapProjection
 
-# Stats the app shows beside each player (profiles, comparisons), carried in the assignments.
+# Stats the app shows beside each player (profiles, comparisons), carried in the assignments:
+# each segment's games, minutes and shooting as the site gives them, then the blended figures
+# (common/segments.py). Tables cleaned before the per-segment columns lack them.
 STAT_COLUMNS = [
-    "AGE", "GP", "MIN_PER_GAME", "PTS_PER36", "REB_PER36", "OREB_PER36", "DREB_PER36",
+    "AGE", "GP", "MIN_PER_GAME", *REGULAR_SHOOTING, "PLAYOFF_GP", "PLAYOFF_MIN",
+    *PLAYOFF_SHOOTING, "PTS_PER36", "REB_PER36", "OREB_PER36", "DREB_PER36",
     "AST_PER36", "STL_PER36", "BLK_PER36", "TOV_PER36", "PF_PER36", "FGA_PER36", "FG3A_PER36",
     "FTA_PER36", "FG_PCT", "FG3_PCT", "FT_PCT", "TS_PCT", "FG3A_RATE", "FTA_RATE",
 ]  # fmt: skip
@@ -100,7 +105,9 @@ def build_assignments(
     identity = pd.DataFrame(
         {
             "PLAYER_ID": players["PLAYER_ID"].to_numpy(),
+            # His latest name (shown) and the season's own: common/players.py.
             "PLAYER_NAME": players["PLAYER_NAME"].astype(str).to_numpy(),
+            NAME_THAT_SEASON: players[NAME_THAT_SEASON].astype(str).to_numpy(),
             "SEASON": players["SEASON"].astype(str).to_numpy(),
             "TEAM_ABBREVIATION": players["TEAM_ABBREVIATION"].astype(str).to_numpy(),
         }

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from common.players import NAME_THAT_SEASON, with_latest_names
 from common.seasons import Season
 from common.storage import DataDir
 from workers.train.features import FEATURES, STYLE_SPACE, style_space
@@ -20,7 +21,9 @@ class NoTrainingDataError(RuntimeError):
 @dataclass(frozen=True)
 class TrainingData:
     seasons: list[Season]
-    players: pd.DataFrame  # eligible rows of the cleaned tables, in (SEASON, PLAYER_ID) order
+    # Eligible rows of the cleaned tables, in (SEASON, PLAYER_ID) order; PLAYER_NAME is each
+    # player's latest name over every cleaned season, NAME_THAT_SEASON the row's own.
+    players: pd.DataFrame
     features: np.ndarray  # style-space coordinates of those rows (features.style_space)
     all_seasons: bool  # every cleaned season on disk: only such a training can be promoted
 
@@ -31,9 +34,13 @@ class TrainingData:
 
     @property
     def data_hash(self) -> str:
-        """Identifies exactly what the model saw: same hash, same training data."""
-        keyed = self.players[["SEASON", "PLAYER_ID"]].assign(
-            **dict(zip(FEATURES, self.features.T, strict=True)), space=STYLE_SPACE
+        """Identifies exactly what the model saw and what its results show: same hash, same
+        training data. Names and shown columns count too: a season fetched again with a
+        player renamed, or cleaned again with more columns, must be published anew."""
+        keyed = self.players[["SEASON", "PLAYER_ID", "PLAYER_NAME", NAME_THAT_SEASON]].assign(
+            **dict(zip(FEATURES, self.features.T, strict=True)),
+            space=STYLE_SPACE,
+            columns=",".join(map(str, self.players.columns)),
         )
         digest = pd.util.hash_pandas_object(keyed, index=False).to_numpy()
         return hashlib.sha256(digest.tobytes()).hexdigest()[:16]
@@ -48,7 +55,9 @@ def load_training_data(data: DataDir, seasons: list[Season] | None = None) -> Tr
     if missing:
         raise NoTrainingDataError(f"Seasons without cleaned data: {', '.join(missing)}.")
     tables = [data.read_cleaned(season) for season in chosen]  # DamagedFileError names it
-    players = pd.concat(tables, ignore_index=True)
+    # Latest names over every season read, eligible or not: a rename shows even when his
+    # newest season is too short to be classified.
+    players = with_latest_names(pd.concat(tables, ignore_index=True))
     players = players[players["ELIGIBLE"]].sort_values(["SEASON", "PLAYER_ID"], ignore_index=True)
     if players.empty:
         raise NoTrainingDataError(f"No eligible players in {', '.join(map(str, chosen))}.")

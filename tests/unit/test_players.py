@@ -1,0 +1,137 @@
+"""One player, one career: names resolved to PLAYER_ID, on real renames in the recordings.
+
+The site renamed players between its pulls, and the recordings keep both names: the 2018-19
+Per36 responses (pulled in 2019) call PLAYER_ID 202710 "Jimmy Butler", the 2020-21 PerGame one
+(pulled in 2025) "Jimmy Butler III"; 203493 went from "Reggie Bullock" to "Reggie Bullock
+Jr.", 1629029 from "Luka Doncic" to "Luka Dončić". The tables below are read from the raw
+recordings with json alone; every expected name is written out here.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from common.players import NAME_THAT_SEASON, Players, fold, with_latest_names
+from common.similarity import PlayerNotFoundError, find_player
+from tests.conftest import RECORDINGS
+
+BUTLER, BULLOCK, DONCIC, KOBE = 202710, 203493, 1629029, 977
+
+
+def recorded(name: str, season: str) -> pd.DataFrame:
+    """Identity columns of one recording, as the site sent them."""
+    payload = json.loads((RECORDINGS / f"leaguedashplayerstats_{name}.json").read_bytes())
+    result = payload["resultSets"][0]
+    table = pd.DataFrame(result["rowSet"], columns=result["headers"])
+    return table[["PLAYER_ID", "PLAYER_NAME", "TEAM_ABBREVIATION"]].assign(SEASON=season)
+
+
+@pytest.fixture(scope="module")
+def seasons() -> pd.DataFrame:
+    """2015-16 (Kobe's last), 2018-19 as pulled in 2019 and 2020-21 as pulled in 2025."""
+    return pd.concat(
+        [
+            recorded("2015-16_regular_pergame", "2015-16"),
+            recorded("2018-19_regular_per36", "2018-19"),
+            recorded("2020-21_regular_pergame", "2020-21"),
+        ],
+        ignore_index=True,
+    )
+
+
+def test_the_recordings_name_one_player_two_ways(seasons: pd.DataFrame) -> None:
+    butler = seasons[seasons["PLAYER_ID"] == BUTLER].set_index("SEASON")["PLAYER_NAME"]
+    assert butler.to_dict() == {
+        "2015-16": "Jimmy Butler III",  # pulled in 2025, like 2020-21
+        "2018-19": "Jimmy Butler",
+        "2020-21": "Jimmy Butler III",
+    }
+
+
+def test_every_row_shows_his_latest_name_and_keeps_the_seasons_own(
+    seasons: pd.DataFrame,
+) -> None:
+    named = with_latest_names(seasons)
+    butler = named[named["PLAYER_ID"] == BUTLER].set_index("SEASON")
+    assert set(butler["PLAYER_NAME"]) == {"Jimmy Butler III"}
+    assert butler[NAME_THAT_SEASON].to_dict() == {
+        "2015-16": "Jimmy Butler III",
+        "2018-19": "Jimmy Butler",
+        "2020-21": "Jimmy Butler III",
+    }
+    bullock = named[named["PLAYER_ID"] == BULLOCK]
+    assert set(bullock["PLAYER_NAME"]) == {"Reggie Bullock Jr."}
+    # Kobe retired in 2016: his last season's name stays his.
+    assert set(named.loc[named["PLAYER_ID"] == KOBE, "PLAYER_NAME"]) == {"Kobe Bryant"}
+    # Applied again (a table read back), nothing changes.
+    assert with_latest_names(named).equals(named)
+    # The latest name may come from seasons the table does not hold (the training passes
+    # them in): the newest pull's name wins for every row.
+    only_2018 = with_latest_names(
+        seasons[seasons["SEASON"] == "2018-19"], pd.Series({BUTLER: "Jimmy Butler III"})
+    )
+    row = only_2018[only_2018["PLAYER_ID"] == BUTLER].iloc[0]
+    assert (row["PLAYER_NAME"], row[NAME_THAT_SEASON]) == ("Jimmy Butler III", "Jimmy Butler")
+    assert set(only_2018.loc[only_2018["PLAYER_ID"] == BULLOCK, "PLAYER_NAME"]) == {
+        "Reggie Bullock"  # not in the names passed: his own name that season
+    }
+
+
+def test_any_name_he_had_finds_him(seasons: pd.DataFrame) -> None:
+    players = Players.of(with_latest_names(seasons))
+    for name in ("Jimmy Butler", "Jimmy Butler III", "jimmy butler iii", "JIMMY BUTLER"):
+        assert players.ids(name) == [BUTLER], name
+    assert players.ids("Luka Doncic") == players.ids("luka dončić") == [DONCIC]
+    assert players.ids("Reggie Bullock") == players.ids("Reggie Bullock Jr") == [BULLOCK]
+    assert players.latest[BUTLER] == "Jimmy Butler III"
+    assert players.other_names(BUTLER) == ["Jimmy Butler"]
+    assert players.other_names(KOBE) == []
+    assert BUTLER in players.ids_containing("butler")
+    assert players.ids("Jimmy Buttler") == []
+    assert players.suggestions("Jimmy Buttler")[0] == "Jimmy Butler III"
+    assert fold("Nikola Jokić") == fold("NIKOLA JOKIC") == "nikola jokic"
+
+
+def test_a_lookup_by_either_name_finds_every_season(seasons: pd.DataFrame) -> None:
+    """The issue: "Jimmy Butler" found only 2018-19 and "Jimmy Butler III" only 2020-21."""
+    table = with_latest_names(seasons)
+    for name in ("Jimmy Butler", "Jimmy Butler III"):
+        for season in ("2015-16", "2018-19", "2020-21"):
+            row = find_player(table, name, season)
+            assert (row["PLAYER_ID"], row["SEASON"]) == (BUTLER, season)
+            assert row["PLAYER_NAME"] == "Jimmy Butler III"
+    assert find_player(table, str(BUTLER), "2018-19")["PLAYER_ID"] == BUTLER  # by id too
+
+    with pytest.raises(PlayerNotFoundError) as missing:
+        find_player(table, "Jimmy Butler", "2010-11")  # drafted in 2011
+    assert str(missing.value) == (
+        "Jimmy Butler III has no classified season '2010-11' (he has 2015-16, 2018-19, 2020-21)."
+    )
+    with pytest.raises(PlayerNotFoundError, match=r"Did you mean Jimmy Butler III\?"):
+        find_player(table, "Jimmy Buttler", "2018-19")
+
+
+def test_two_players_of_one_name_stay_two() -> None:
+    """Mike James (2004-05 … 2008-09, id 2229) and Mike James (2017-18 on, id 1628455) are two
+    players the site names alike: each season finds its own, and a season neither played
+    names both careers."""
+    table = with_latest_names(
+        pd.concat(
+            [
+                recorded("2005-06_regular_pergame", "2005-06"),
+                recorded("2017-18_regular_pergame", "2017-18"),
+            ],
+            ignore_index=True,
+        )
+    )
+    assert find_player(table, "Mike James", "2005-06")["PLAYER_ID"] == 2229
+    assert find_player(table, "Mike James", "2017-18")["PLAYER_ID"] == 1628455
+    with pytest.raises(PlayerNotFoundError) as neither:
+        find_player(table, "Mike James", "2010-11")
+    assert str(neither.value) == (
+        "No player named 'Mike James' has a classified season '2010-11' "
+        "(Mike James (id 2229) has 2005-06; Mike James (id 1628455) has 2017-18)."
+    )
