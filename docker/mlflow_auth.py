@@ -9,7 +9,7 @@ What it sets up, each time the server starts (idempotent):
   from the environment: the auth database is ``MLFLOW_AUTH_DATABASE_URI``, by default the
   tracking store's own (``MLFLOW_BACKEND_STORE_URI``: PostgreSQL in compose, its tables next to
   MLflow's, so they live, and are backed up, with it); users without a grant may read
-  (``default_permission = READ``), strangers nothing;
+  (``default_permission = READ``), strangers nothing; a good login is cached a few minutes;
 * the admin, ``MLFLOW_AUTH_ADMIN_USERNAME`` (default ``admin``), whose password is
   ``MLFLOW_AUTH_ADMIN_PASSWORD`` (.env's ``MLFLOW_ADMIN_PASSWORD``);
 * the services' account, ``MLFLOW_SERVICE_USERNAME`` with ``MLFLOW_SERVICE_PASSWORD``: not an
@@ -38,6 +38,11 @@ DEFAULT_CONFIG_PATH = "/tmp/mlflow-basic-auth.ini"  # the container's /tmp is a 
 # What the services' account may do: everything on the two kinds of resources the product has.
 SERVICE_GRANTS = (("experiment", "*", "MANAGE"), ("registered_model", "*", "MANAGE"))
 DEFAULT_PERMISSION = "READ"
+# A good login is checked against its hash once per this many seconds, not at every request:
+# the check (scrypt) costs a quarter of a second of CPU, and a season's sync is dozens of
+# requests. Safe here: one server process, whose password changes through the API drop the
+# cached login at once, and this script changes them only before the server starts.
+AUTH_CACHE_TTL_S = 300
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 logger = logging.getLogger("mlflow_auth")
@@ -67,6 +72,7 @@ def config_text(environ: MutableMapping[str, str]) -> str:
         f"database_uri = {database.replace('%', '%%')}\n"
         f"admin_username = {admin.replace('%', '%%')}\n"
         "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+        f"auth_cache_ttl_seconds = {AUTH_CACHE_TTL_S}\n"
     )
 
 

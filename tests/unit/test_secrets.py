@@ -146,6 +146,7 @@ def test_the_auth_settings_are_written_from_the_environment(tmp_path: Path) -> N
         "database_uri = postgresql+psycopg2://mlflow@postgres:5432/mlflow%%3Fx\n"
         "admin_username = admin\n"
         "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+        "auth_cache_ttl_seconds = 300\n"
     )
     assert path.stat().st_mode & 0o777 == 0o600
     own = {**environ, "MLFLOW_AUTH_DATABASE_URI": "sqlite:////data/users.db"}
