@@ -16,6 +16,7 @@ import requests
 
 from common.failures import AccessDeniedError, StoreUnavailableError, login_refused
 from common.model_registry import is_connection_failure
+from common.secret_check import redacted
 from common.settings import Settings
 
 if TYPE_CHECKING:
@@ -64,8 +65,9 @@ def answering(settings: Settings, what: str, kept: str = "") -> Iterator[None]:
             ) from error
         if not _unreachable(error):
             raise
+        store = redacted(settings.tracking_uri)
         raise StoreUnavailableError(
-            f"could not {what} the MLflow store at {settings.tracking_uri}: check that the "
+            f"could not {what} the MLflow store at {store}: check that the "
             f"MLflow server answers (TRACKING_SERVER_URL) and try again{kept}\n"
             f"{type(error).__name__}: {detail}"
         ) from error

@@ -77,8 +77,10 @@ PLACEHOLDERS = frozenset(
     }
 )
 FIX = "put a real one in .env (scripts/up.sh writes a random one when .env is missing)"
-LOGIN_FIX = "give it the password its server was started with (.env: REDIS_PASSWORD, "
-LOGIN_FIX += "MLFLOW_SERVICE_PASSWORD; scripts/up.sh --multihost)"
+LOGIN_FIX = (
+    "give it the password its server was started with (.env: REDIS_PASSWORD, "
+    "MLFLOW_SERVICE_PASSWORD; scripts/up.sh --multihost)"
+)
 
 
 def why_placeholder(password: str, user: str | None = None) -> str | None:
