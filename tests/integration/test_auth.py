@@ -29,9 +29,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
 
 from common import secret_check
 from common.failures import queue_problem
+from common.settings import get_settings
 from devkit.services import MLFLOW_AUTH, MlflowServer, RedisServer, free_port, own_mlflow_names
 from tests.conftest import RECORDINGS
 from tests.services import PROJECT_ROOT
@@ -260,6 +263,43 @@ def test_the_pipeline_runs_on_the_services_account(locked: Locked, tmp_path: Pat
             "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD "
             "(MLFLOW_SERVICE_PASSWORD in .env) (--verbose: details)"
         ]
+
+
+@pytest.mark.parametrize("page", ["archetypes", "data"])
+def test_the_app_says_a_refused_login_in_one_line(
+    locked: Locked, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, page: str
+) -> None:
+    """The app whose MLflow password no longer matches the server's: the champion (the light
+    reader) and the seasons (MLflow's client) both say so in one line, no traceback."""
+    url = locked.server.url
+    env = {
+        "DATA_DIR": str(tmp_path),
+        "DATA_STORE": "mlflow",
+        "TRACKING_SERVER_URL": url,
+        "MLFLOW_TRACKING_USERNAME": SERVICE,
+        "MLFLOW_TRACKING_PASSWORD": secrets.token_hex(12),
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    try:
+        at = AppTest.from_file(str(PROJECT_ROOT / "ui" / "app.py"), default_timeout=120)
+        at.query_params["page"] = page
+        at.run()
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+        st.cache_data.clear()
+        st.cache_resource.clear()
+    assert not at.exception
+    [error] = at.error
+    assert error.value == (
+        f"the MLflow server at {url} refused this login (401): check MLFLOW_TRACKING_USERNAME "
+        "and MLFLOW_TRACKING_PASSWORD (MLFLOW_SERVICE_PASSWORD in .env)"
+    )
 
 
 def test_a_wrong_or_missing_mlflow_login_is_one_line_at_start(locked: Locked) -> None:
