@@ -16,6 +16,9 @@
   psycopg2 in the MLflow server);
 * health checks are cheap: no Python, no import of the app; the workers' reads the heartbeat
   common/health.py writes, often enough to be healthy within 10 s of a start;
+* the multi-host profile is closed by default: compose needs each of its passwords, every
+  service carries only the ones it uses and none on a command line, its Redis refuses a
+  placeholder password in one line;
 * every image starts through the placeholder-secret check (common/secret_check.py), which
   refuses .env.example's Flower password.
 """
