@@ -29,6 +29,7 @@ from pathlib import Path
 
 from cli.output import EXIT_BAD_INPUT, EXIT_FAILED, CommandError, failure_lines, warn
 from common.failures import (
+    AccessDeniedError,
     DamagedFileError,
     StoreUnavailableError,
     WriteFailedError,
@@ -41,7 +42,7 @@ from common.seasons import InvalidSeasonError, parse_seasons
 from common.settings import get_settings
 
 # Failures that say their cause and what to do in their first line.
-PLAIN_FAILURES = (DamagedFileError, WriteFailedError, StoreUnavailableError)
+PLAIN_FAILURES = (DamagedFileError, WriteFailedError, StoreUnavailableError, AccessDeniedError)
 
 
 def entry() -> None:

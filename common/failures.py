@@ -4,7 +4,8 @@ Shared by the app and the CLI, so both say the same thing about the same failure
 
 * a task's error (``task_status(...).error``) splits into its headline and details;
 * an unreachable task queue (Redis at ``REDIS_URL``) is one line, without the URL's password;
-* so is an MLflow tracking server that does not answer (:class:`StoreUnavailableError`);
+* so is an MLflow tracking server that does not answer (:class:`StoreUnavailableError`), or
+  refuses the login (:class:`AccessDeniedError`);
 * user input quoted in a message is clipped to a few dozen characters;
 * a damaged stored file names itself and its repair (:class:`DamagedFileError`), a failed
   write its file and what was kept (:class:`WriteFailedError`).
@@ -15,23 +16,39 @@ from __future__ import annotations
 import errno
 import re
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from kombu.exceptions import OperationalError
+
+from common.secret_check import redacted
 
 QUOTE_LIMIT = 40  # characters of user input an error message quotes
 HEADLINE_LIMIT = 300  # a longer first line goes to the details whole, clipped in the headline
 # Exceptions whose message is written for people: their type name is not repeated to them.
 _PLAIN = re.compile(
     r"^(?:UpstreamError|InvalidSeasonError|InvalidResponseError"
-    r"|DamagedFileError|WriteFailedError|StoreUnavailableError|ArtifactsNotSharedError): "
+    r"|DamagedFileError|WriteFailedError|StoreUnavailableError|ArtifactsNotSharedError"
+    r"|AccessDeniedError): "
 )
 
 
 class StoreUnavailableError(RuntimeError):
     """The MLflow tracking server did not answer (``common.mlflow_store.answering``): its first
     line says what could not be done and what to do, the client's error follows."""
+
+
+class AccessDeniedError(RuntimeError):
+    """The MLflow server refused the login (401) or the account lacks a permission (403):
+    its first line (:func:`login_refused`) names the settings to check, the server's answer
+    follows."""
+
+
+def login_refused(server: str, status: int | str) -> str:
+    """The one line that says the MLflow server refused this process's login."""
+    return (
+        f"the MLflow server at {redacted(server)} refused this login ({status}): check "
+        "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (MLFLOW_SERVICE_PASSWORD in .env)"
+    )
 
 
 def clip(text: object, limit: int = QUOTE_LIMIT) -> str:
@@ -54,25 +71,18 @@ def split_error(text: str) -> tuple[str, str]:
     return headline or "unknown error", details.strip()
 
 
-def redacted(url: str) -> str:
-    """``url`` without its password (``redis://:secret@host`` -> ``redis://:***@host``)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return clip(url)
-    if parts.password is None:
-        return clip(url, 80)
-    user = parts.username or ""
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return clip(urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}")), 80)
-
-
 def queue_unreachable(url: str, error: BaseException | None = None) -> str:
-    """The one line that says the task queue cannot be reached, and what to do."""
+    """The one line that says the task queue cannot be reached (or refuses the password in
+    its URL), and what to do; the URL's password masked."""
+    where = clip(redacted(url), 80)
+    if error is not None and _login_refused(error):
+        return (
+            f"the task queue (Redis) at {where} refused the login: put its password in "
+            "REDIS_URL (redis://:<password>@host; REDIS_PASSWORD in .env)"
+        )
     reason = _reason(error) if error is not None else ""
     return (
-        f"the task queue (Redis) is unreachable at {redacted(url)}"
+        f"the task queue (Redis) is unreachable at {where}"
         + (f" ({reason})" if reason else "")
         + ": start it (scripts/up.sh, or scripts/run_local.sh) or set REDIS_URL"
     )
@@ -96,6 +106,15 @@ def queue_problem(url: str, timeout_s: float = 1.0) -> str | None:
 def is_queue_error(error: BaseException) -> bool:
     """Whether ``error`` means the broker or result backend cannot be reached."""
     return isinstance(error, redis.ConnectionError | redis.TimeoutError | OperationalError)
+
+
+def _login_refused(error: BaseException) -> bool:
+    """Redis answered, and refused the login (redis-py's error, or kombu's wrapping of it)."""
+    text = str(error)
+    return isinstance(error, redis.AuthenticationError) or any(
+        said in text
+        for said in ("NOAUTH", "WRONGPASS", "invalid username-password", "already authenticated")
+    )
 
 
 def _reason(error: BaseException) -> str:

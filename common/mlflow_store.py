@@ -12,8 +12,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from common.failures import StoreUnavailableError
+import requests
+
+from common.failures import AccessDeniedError, StoreUnavailableError, login_refused
 from common.model_registry import is_connection_failure
+from common.secret_check import redacted
 from common.settings import Settings
 
 if TYPE_CHECKING:
@@ -55,14 +58,36 @@ def answering(settings: Settings, what: str, kept: str = "") -> Iterator[None]:
     try:
         yield
     except Exception as error:
+        detail = " ".join(str(error).split())[:500]
+        if status := _refused(error):  # it answered: no, for this login
+            raise AccessDeniedError(
+                f"{login_refused(settings.tracking_uri, status)}\n{type(error).__name__}: {detail}"
+            ) from error
         if not _unreachable(error):
             raise
-        detail = " ".join(str(error).split())[:500]
+        store = redacted(settings.tracking_uri)
         raise StoreUnavailableError(
-            f"could not {what} the MLflow store at {settings.tracking_uri}: check that the "
+            f"could not {what} the MLflow store at {store}: check that the "
             f"MLflow server answers (TRACKING_SERVER_URL) and try again{kept}\n"
             f"{type(error).__name__}: {detail}"
         ) from error
+
+
+# MLflow's REST client's error codes for a 401 and a 403 without an MLflow error body.
+_REFUSED_CODES = {"UNAUTHENTICATED": 401, "PERMISSION_DENIED": 403}
+
+
+def _refused(error: Exception) -> int | None:
+    """401 or 403 when the server refused the login or this account a permission (MLflow's
+    REST client's error, or requests' from an artifact transfer); None otherwise (and for the
+    light reader's own AccessDeniedError, which says it plainly already)."""
+    response = getattr(error, "response", None)
+    if isinstance(error, requests.HTTPError) and response is not None:
+        return response.status_code if response.status_code in (401, 403) else None
+    exceptions = sys.modules.get("mlflow.exceptions")
+    if exceptions is not None and isinstance(error, exceptions.MlflowException):
+        return _REFUSED_CODES.get(error.error_code)
+    return None
 
 
 def _unreachable(error: Exception) -> bool:

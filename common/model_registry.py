@@ -34,6 +34,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from common.failures import AccessDeniedError, login_refused
 from common.settings import Settings
 
 API = "/api/2.0/mlflow"
@@ -135,7 +136,14 @@ class ServerRegistry:
         self.session = _session()
 
     def aliased(self, model: str, alias: str) -> AliasedVersion | None:
-        answer = self._get(f"{API}/registered-models/alias", {"name": model, "alias": alias})
+        try:
+            answer = self._get(f"{API}/registered-models/alias", {"name": model, "alias": alias})
+        except AccessDeniedError:
+            # A server with basic auth answers 403 for an alias of a model that does not exist
+            # (not to say which do); the model's own page says whether it is there.
+            if self._get(f"{API}/registered-models/get", {"name": model}) is None:
+                return None
+            raise
         if answer is None:
             return None
         version = answer["model_version"]
@@ -222,7 +230,11 @@ def _raise_for(answer: requests.Response) -> None:
     if answer.ok:
         return
     text = " ".join(answer.text.split())[:300]
-    # A gateway's "the server is not there" is a connection failure (common.mlflow_store).
+    # A gateway's "the server is not there" is a connection failure (common.mlflow_store); a
+    # login refused (401) or a permission missing (403) is the account's (MLFLOW_TRACKING_*).
+    if answer.status_code in (401, 403):
+        server = answer.url.split("/api/", 1)[0]
+        raise AccessDeniedError(f"{login_refused(server, answer.status_code)}\n{text}")
     kind = ConnectionError if answer.status_code in (502, 503, 504) else RuntimeError
     raise kind(f"the MLflow server answered {answer.status_code} {answer.reason}: {text}")
 

@@ -1,4 +1,4 @@
-"""Containers refuse to start with a placeholder secret.
+"""Containers refuse to start with a placeholder secret, or with one the server refuses.
 
 Every image's entrypoint is this file, run as ``python -S /opt/entrypoint/secret_check.py``
 followed by the service's command: it reads the secrets the service uses and either ``exec``s
@@ -21,17 +21,37 @@ A password is refused when it is empty, equal to its user name, written in angle
 ``docker-compose.yaml`` requires ``FLOWER_BASIC_AUTH`` and ``scripts/up.sh`` writes a random
 one into ``.env``. Local development (``scripts/run_local.sh``, the ``Procfile``) does not run
 this check: it generates a Flower password unless ``FLOWER_BASIC_AUTH`` is set.
+
+Then the logins the service will use, when their server answers (:func:`refused_logins`; one
+that does not answer yet is the service's own business: it retries): Redis at ``REDIS_URL``
+must accept its password, or not ask for one; the MLflow server at ``TRACKING_SERVER_URL``
+must accept ``MLFLOW_TRACKING_USERNAME`` / ``_PASSWORD`` when ``MLFLOW_TRACKING_PASSWORD`` is
+among the checked names (the multi-host profile, where both servers have passwords). A wrong
+one is the same single line, exit 78, before the service starts retrying in a loop.
+
+A URL shown to a person has its password masked (:func:`redacted`; ``common/failures.py``
+uses it for every message about the task queue).
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 EX_CONFIG = 78  # sysexits.h: configuration error
-KNOWN_SECRETS = ("FLOWER_BASIC_AUTH", "REDIS_URL", "NBA_PROXY")
+KNOWN_SECRETS = (
+    "FLOWER_BASIC_AUTH",
+    "REDIS_URL",
+    "NBA_PROXY",
+    "MLFLOW_TRACKING_PASSWORD",  # the services' MLflow account (multi-host)
+    "MLFLOW_AUTH_ADMIN_PASSWORD",  # the MLflow server's admin (multi-host)
+    "MLFLOW_SERVICE_PASSWORD",  # the services' account, as the MLflow server sets it up
+    "PGPASSWORD",  # the MLflow server's PostgreSQL (multi-host)
+)
+LOGIN_TIMEOUT_S = 3.0  # per server: a check that cannot conclude lets the service start
 PLACEHOLDERS = frozenset(
     {
         "change-me",
@@ -53,9 +73,14 @@ PLACEHOLDERS = frozenset(
         "xxx",
         "xxxx",
         "xxxxxx",
+        "password1234",  # the admin password older MLflow versions shipped (basic_auth.ini)
     }
 )
 FIX = "put a real one in .env (scripts/up.sh writes a random one when .env is missing)"
+LOGIN_FIX = (
+    "give it the password its server was started with (.env: REDIS_PASSWORD, "
+    "MLFLOW_SERVICE_PASSWORD; scripts/up.sh --multihost)"
+)
 
 
 def why_placeholder(password: str, user: str | None = None) -> str | None:
@@ -109,8 +134,105 @@ def problems(environ: Mapping[str, str], names: Iterable[str] | None = None) -> 
     return found
 
 
-def message(found: Sequence[str]) -> str:
-    return f"refusing to start: {'; '.join(found)}: {FIX}"
+def redacted(url: str) -> str:
+    """``url`` with its password masked (``redis://:secret@host`` -> ``redis://:***@host``).
+
+    Read as text, never parsed, so it errs on the side of hiding: everything between ``://``
+    and the last ``@`` is the user and password (a password may hold ``/`` or ``@`` written as
+    they are), and all of it after the first ``:`` is masked. A URL without both is shown as
+    it is: it holds no password."""
+    scheme, separator, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    if not (separator and at and colon):
+        return url
+    return f"{scheme}://{user}:***@{host}"
+
+
+def refused_logins(environ: Mapping[str, str], names: Iterable[str] | None = None) -> list[str]:
+    """One phrase per server that refuses the login the service will use (see the module)."""
+    checked = set(checked_names(environ) if names is None else names)
+    found = []
+    if "REDIS_URL" in checked and (url := environ.get("REDIS_URL")):
+        found += filter(None, [_redis_refuses(url)])
+    server = environ.get("TRACKING_SERVER_URL")
+    if "MLFLOW_TRACKING_PASSWORD" in checked and server:
+        found += filter(None, [_mlflow_refuses(server, environ)])
+    return found
+
+
+def _redis_refuses(url: str) -> str | None:
+    """Why Redis at ``url`` refuses its login; None when it accepts it, or cannot be asked."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port or 6379
+    except ValueError:
+        return None  # the service says what is wrong with it
+    if parts.scheme != "redis" or not host:
+        return None  # rediss:// (TLS) or a socket path: the service's own client judges
+    password = unquote(parts.password) if parts.password is not None else None
+    if password:
+        user = unquote(parts.username or "")
+        words = ["AUTH", user, password] if user else ["AUTH", password]
+    else:
+        words = ["PING"]
+    command = f"*{len(words)}\r\n".encode()
+    for word in words:
+        data = word.encode()
+        command += b"$%d\r\n%s\r\n" % (len(data), data)
+    try:
+        with socket.create_connection((host, port), timeout=LOGIN_TIMEOUT_S) as connection:
+            connection.sendall(command)
+            reply = connection.recv(512).decode(errors="replace")
+    except OSError:
+        return None  # not answering (yet): the service retries and says so itself
+    where = f"Redis at {redacted(url)}"
+    if reply.startswith("-NOAUTH"):
+        return f"{where} asks for a password: put it in REDIS_URL (redis://:<password>@host)"
+    if reply.startswith("-WRONGPASS") or "invalid password" in reply:
+        return f"{where} refused the password in REDIS_URL"
+    return None
+
+
+def _mlflow_refuses(server: str, environ: Mapping[str, str]) -> str | None:
+    """Why the MLflow server refuses the service's login; None when it accepts it (or asks
+    for none), or cannot be asked."""
+    try:
+        parts = urlsplit(server)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not host:
+        return None
+    # Only here: http.client (with ssl) would add a third to every other image's check.
+    import base64  # noqa: PLC0415
+    import http.client  # noqa: PLC0415
+
+    user = environ.get("MLFLOW_TRACKING_USERNAME", "")
+    headers = {"Host": parts.netloc.rpartition("@")[2]}
+    if user:
+        login = f"{user}:{environ.get('MLFLOW_TRACKING_PASSWORD', '')}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(login).decode()
+    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = kind(host, port, timeout=LOGIN_TIMEOUT_S)
+    path = parts.path.rstrip("/") + "/api/2.0/mlflow/experiments/search?max_results=1"
+    try:
+        connection.request("GET", path, headers=headers)
+        status = connection.getresponse().status
+    except (OSError, http.client.HTTPException, ValueError):
+        return None
+    finally:
+        connection.close()
+    if status != 401:
+        return None
+    where = f"the MLflow server at {redacted(server)}"
+    if not user:
+        return f"{where} asks for a login: set MLFLOW_TRACKING_USERNAME and _PASSWORD"
+    return f"{where} refused the login of {user!r} (MLFLOW_TRACKING_PASSWORD)"
+
+
+def message(found: Sequence[str], fix: str = FIX) -> str:
+    return f"refusing to start: {'; '.join(found)}: {fix}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -121,6 +243,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     found = problems(os.environ)
     if found:
         sys.stderr.write(message(found) + "\n")
+        return EX_CONFIG
+    refused = refused_logins(os.environ)
+    if refused:
+        sys.stderr.write(message(refused, LOGIN_FIX) + "\n")
         return EX_CONFIG
     if not command:
         return 0

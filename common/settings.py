@@ -10,18 +10,27 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from common.secret_check import redacted
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # An error names the setting, never repeats its value: REDIS_URL and NBA_PROXY may hold a
+    # password, and a model-wide error would quote every setting read.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
+    )
 
     # --- Shared infrastructure -------------------------------------------------------------
     redis_url: str = Field(
         "redis://localhost:6379/0",
-        description="Celery broker, result backend and pipeline bookkeeping (locks, throttle).",
+        description="Celery broker, result backend and pipeline bookkeeping (locks, throttle); "
+        "redis://:<password>@host:6379/0 when Redis has a password (the multi-host profile).",
+        repr=False,
     )
     data_dir: Path = Field(
         Path("var/data"),
@@ -56,7 +65,9 @@ class Settings(BaseSettings):
         "https://stats.nba.com/stats",
         description="Point at the replay server (replay/) for offline runs and tests.",
     )
-    nba_proxy: str | None = Field(None, description="HTTP(S) proxy for stats.nba.com requests.")
+    nba_proxy: str | None = Field(
+        None, description="HTTP(S) proxy for stats.nba.com requests.", repr=False
+    )
     nba_headers: dict[str, str] = Field(
         default_factory=dict,
         description="Extra request headers (JSON object), merged over nba_api's browser headers.",
@@ -112,6 +123,28 @@ class Settings(BaseSettings):
     seed_on_empty: bool = Field(
         True, description="Fetch worker imports the bundled seasons on an empty data dir."
     )
+
+    @field_validator("redis_url")
+    @classmethod
+    def _a_redis_url(cls, value: str) -> str:
+        # Said here, in one line: a password with / ? # @ or : written as it is splits the URL
+        # elsewhere, and redis-py would then try another host or no password at all.
+        try:
+            parts = urlsplit(value)
+            host, _ = parts.hostname, parts.port
+        except ValueError:
+            host = None
+            parts = None
+        if (
+            parts is None
+            or parts.scheme not in ("redis", "rediss", "unix")
+            or not (host or parts.scheme == "unix")
+        ):
+            raise ValueError(
+                f"REDIS_URL is not a Redis URL: {redacted(value)} (redis://:<password>@host:6379/0;"
+                " a password holding / ? # @ : or % must be percent-encoded)"
+            )
+        return value
 
     @field_validator("data_dir", "recordings_dir")
     @classmethod

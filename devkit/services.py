@@ -24,6 +24,7 @@ T = TypeVar("T")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS = PROJECT_ROOT / "replay" / "recordings"
+MLFLOW_AUTH = PROJECT_ROOT / "docker" / "mlflow_auth.py"  # the multi-host MLflow server's start
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -37,9 +38,13 @@ class RedisServer:
     """A redis-server on a free port, for one test session or benchmark; ``persistent`` keeps
     an append-only file (as compose's and the local mode's Redis do), so it can be restarted
     with its data. ``port``: one reserved beforehand (the tests name it in REDIS_URL before the
-    Celery app is imported, and start the server only when a test uses it)."""
+    Celery app is imported, and start the server only when a test uses it). ``password``: it
+    requires one, as the multi-host profile's does (given on its standard input, as there);
+    ``url`` carries it."""
 
-    def __init__(self, *, persistent: bool = False, port: int | None = None) -> None:
+    def __init__(
+        self, *, persistent: bool = False, port: int | None = None, password: str | None = None
+    ) -> None:
         self.binary = shutil.which("redis-server")
         if self.binary is None:
             raise RuntimeError(
@@ -47,18 +52,25 @@ class RedisServer:
                 "or set TEST_REDIS_URL to a server the tests may flush"
             )
         self.persistent = persistent
+        self.password = password
         self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="test-redis-")
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        login = f":{password}@" if password else ""
+        self.url = f"redis://{login}127.0.0.1:{self.port}/0"
         self.process = self._start()
 
     def _start(self) -> subprocess.Popen[bytes]:
+        config = ["-"] if self.password else []  # `-`: more settings on standard input
         process = subprocess.Popen(
-            [str(self.binary), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes" if self.persistent else "no", "--dir", self.dir],
+            [str(self.binary), *config, "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "yes" if self.persistent else "no", "--dir", self.dir],
+            stdin=subprocess.PIPE if self.password else subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
+        if process.stdin is not None:
+            process.stdin.write(f"requirepass {self.password}\n".encode())
+            process.stdin.close()
         # Its own answer, not another server's on a port taken since it was reserved.
         wait_until(lambda: process.poll() is None and _answers(self.url), "redis-server to answer")
         return process
@@ -83,29 +95,46 @@ class MlflowServer:
     artifacts served through it (``--serve-artifacts``), so clients need nothing but HTTP.
     ``store_dir`` (kept at stop) holds the runs and artifacts of an earlier server to reuse."""
 
-    def __init__(self, log_dir: Path, store_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        log_dir: Path,
+        store_dir: Path | None = None,
+        auth: Mapping[str, str] | None = None,
+    ) -> None:
+        """``auth``: run it with basic auth as the multi-host profile does (through
+        docker/mlflow_auth.py), with this environment (MLFLOW_AUTH_ADMIN_PASSWORD,
+        MLFLOW_SERVICE_PASSWORD...); the users live in a database file of their own."""
         self.kept = store_dir is not None
         self.dir = store_dir or Path(tempfile.mkdtemp(prefix="test-mlflow-"))
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        command = [
-            sys.executable, "-m", "mlflow", "server",
+        self.log = log_dir / "mlflow-server.log"
+        options = [
             "--backend-store-uri", f"sqlite:///{self.dir / 'server.db'}",
             "--serve-artifacts", "--artifacts-destination", str(self.dir / "artifacts"),
             "--default-artifact-root", "mlflow-artifacts:/",
             "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
         ]  # fmt: skip
-        with (log_dir / "mlflow-server.log").open("ab") as log:
+        env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+        command = [sys.executable, "-m", "mlflow", "server", *options]
+        if auth is not None:
+            command = [sys.executable, str(MLFLOW_AUTH), "server", *options]
+            env |= {
+                "MLFLOW_AUTH_DATABASE_URI": f"sqlite:///{self.dir / 'auth.db'}",
+                "MLFLOW_AUTH_CONFIG_PATH": str(self.dir / "basic_auth.ini"),
+                **auth,
+            }
+        with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 command,
                 cwd=self.dir,
-                env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+                env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # stop() ends uvicorn's worker process too
             )
-        wait_until(self._healthy, f"the MLflow server (log in {log_dir})", timeout_s=120)
+        wait_until(self._healthy, f"the MLflow server (log in {self.log})", timeout_s=120)
 
     def _healthy(self) -> bool:
         import urllib.request

@@ -13,7 +13,8 @@
 #      Docker if missing; pulls the base images, or builds stand-ins from Debian packages
 #      when no registry is reachable).
 #   3. .env from .env.example, with a generated Flower password (printed once), if missing;
-#      with --multihost, a generated POSTGRES_PASSWORD added to it if it has none.
+#      with --multihost, generated POSTGRES_PASSWORD, REDIS_PASSWORD, MLFLOW_ADMIN_PASSWORD
+#      and MLFLOW_SERVICE_PASSWORD added to it, each only if it has none.
 #      Without --offline: one request to the upstream, saying whether refreshes can work.
 #   4. `docker compose build`, then `up -d --wait` (returns when every service is healthy).
 #   5. The URLs.
@@ -108,13 +109,19 @@ elif ! grep -q '^FLOWER_BASIC_AUTH=.\+:.\+' .env; then
 elif grep -q '^FLOWER_BASIC_AUTH=admin:change-me$' .env; then
     log "warning: .env still has the example Flower password (admin:change-me)"
 fi
-# The multi-host profile's database password (MLflow's PostgreSQL; nobody logs in with it).
-if [[ "$multihost" == 1 ]] && ! grep -q '^POSTGRES_PASSWORD=.' .env; then
-    sed -i '/^POSTGRES_PASSWORD=/d' .env
-    [[ -z "$(tail -c 1 .env)" ]] || echo >>.env  # a last line without its newline
-    printf 'POSTGRES_PASSWORD=%s\n' "$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')" >>.env
-    chmod 600 .env
-    log "added a generated POSTGRES_PASSWORD to .env (MLflow's database, --multihost)"
+# The multi-host profile's passwords, each generated once (24 hex digits: what REDIS_URL can
+# carry as it is, and over MLflow's 12-character minimum): MLflow's PostgreSQL (nobody logs in
+# with it), Redis (every service's REDIS_URL), the MLflow server's admin (for people: the MLflow
+# UI) and the services' MLflow account. Never printed: they stay in .env (mode 600).
+if [[ "$multihost" == 1 ]]; then
+    for secret in POSTGRES_PASSWORD REDIS_PASSWORD MLFLOW_ADMIN_PASSWORD MLFLOW_SERVICE_PASSWORD; do
+        grep -q "^$secret=." .env && continue
+        sed -i "/^$secret=/d" .env
+        [[ -z "$(tail -c 1 .env)" ]] || echo >>.env  # a last line without its newline
+        printf '%s=%s\n' "$secret" "$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')" >>.env
+        chmod 600 .env
+        log "added a generated $secret to .env (--multihost)"
+    done
 fi
 
 # --- 4. Build and start -----------------------------------------------------------------------
@@ -144,11 +151,13 @@ fi
 
 # --- 5. Where ---------------------------------------------------------------------------------
 dc="docker compose ${files[*]}"
+mlflow_login=""
+[[ "$multihost" == 1 ]] && mlflow_login="   (login: admin, password MLFLOW_ADMIN_PASSWORD in .env)"
 docker compose "${files[@]}" ps --format 'table {{.Service}}\t{{.Status}}\t{{.Ports}}'
 cat <<EOF
 
   App      http://localhost:${UI_PORT:-8501}   (the first champion appears about a minute after a first boot)
-  MLflow   http://127.0.0.1:${MLFLOW_PORT:-5000}
+  MLflow   http://127.0.0.1:${MLFLOW_PORT:-5000}$mlflow_login
   Flower   http://127.0.0.1:${FLOWER_PORT:-5555}   (login: FLOWER_BASIC_AUTH in .env)
 
   Status:  $dc exec worker-fetch python -m cli status

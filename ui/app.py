@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from common.failures import AccessDeniedError
 from common.season_store import StoreUnavailableError
 from ui import url_state
 from ui.failure import show_failure
@@ -76,7 +77,8 @@ def main() -> None:
             _results_page(team.render)
         else:
             _results_page(archetypes.render)
-    except StoreUnavailableError as error:  # the MLflow server holding the seasons is down
+    # The MLflow server holding the seasons is down, or refuses this container's login.
+    except (StoreUnavailableError, AccessDeniedError) as error:
         show_failure(error)
 
 
@@ -85,7 +87,7 @@ def _results_page(render: Callable[[ChampionResults], None]) -> None:
 
     try:
         champion = results.load_champion()
-    except StoreUnavailableError:
+    except (StoreUnavailableError, AccessDeniedError):
         raise  # said plainly by main()
     except Exception as error:  # a broken store must not take the app down
         show_failure(error, prefix="Could not read the model registry: ")

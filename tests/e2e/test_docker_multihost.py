@@ -3,13 +3,18 @@ MLflow server, with two fetch and two train workers.
 
 One throwaway compose project (``nba-mh-<random>``: never a developer's stack, volumes or image
 tags) from docker-compose.yaml + docker-compose.multihost.yaml + docker-compose.replay.yaml (the
-replay server stands in for stats.nba.com), its own settings file (Flower and PostgreSQL
-passwords), free host ports, ``--scale worker-fetch=2 --scale worker-train=2``:
+replay server stands in for stats.nba.com), its own settings file (Flower, PostgreSQL, Redis
+and MLflow passwords, as scripts/up.sh --multihost writes them), free host ports,
+``--scale worker-fetch=2 --scale worker-train=2``:
 
 1. build and ``up -d --wait``; no volume is mounted by two services (PostgreSQL's by postgres
    alone, the artifacts' by mlflow alone, none at all by the workers and the app, whose
-   ``DATA_DIR`` is a tmpfs of their own), every service is on the MLflow server, and the
-   database password is on no command line;
+   ``DATA_DIR`` is a tmpfs of their own), every service is on the MLflow server, no password
+   is on a command line, and the MLflow admin's and the database's reach no other service;
+1b. closed by default: a stranger on the queue network gets NOAUTH from Redis, the MLflow API
+   answers 401 without a login (the admin's and the services' logins work; the services'
+   account is no admin); a Redis started with a placeholder or no password, and a service
+   started with a password its Redis or MLflow server refuses, stop with one line;
 2. the first boot seeds the 27 bundled seasons into MLflow and trains the first champion, v1:
    the app, a train worker and the app's container (which fetched nothing) see the same seasons
    and the same registry, through the server;
@@ -19,6 +24,8 @@ passwords), free host ports, ``--scale worker-fetch=2 --scale worker-train=2``:
    downloaded once (the replay server's request log) and stored once (one new MLflow run per
    season), the politeness gap kept across both workers, one training for the whole burst;
 5. one model version per training: no run and no training task published two;
+5b. no log of any service, and no page of Flower, shows a password (Celery and Flower show the
+   broker URL masked);
 6. ``down -v`` and the image tags removed, whatever happened.
 
 Helpers come from ``tests/e2e/test_docker_stack.py`` (the stack, the registry reader, the app's
@@ -27,12 +34,15 @@ checks); only the compose files, the scale and the project name differ.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import os
 import re
 import secrets
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -54,6 +64,15 @@ COMPOSE_FILES = [
     ROOT / "docker-compose.replay.yaml",
 ]
 POSTGRES_IMAGE = os.environ.get("POSTGRES_IMAGE") or "postgres:15-bookworm"
+REDIS_IMAGE = os.environ.get("REDIS_IMAGE") or "redis:7.0-bookworm"
+# The passwords scripts/up.sh --multihost generates into .env (fresh ones per run).
+SECRET_NAMES = ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "MLFLOW_ADMIN_PASSWORD",
+                "MLFLOW_SERVICE_PASSWORD")  # fmt: skip
+SERVICE_ACCOUNT = "nba-services"
+# Which services' environment may hold each (compose hands .env to every Python service; the
+# multi-host file blanks the server-side ones in the others). Redis's and the services' MLflow
+# password are every service's own.
+OWNERS = {"POSTGRES_PASSWORD": {"postgres", "mlflow"}, "MLFLOW_ADMIN_PASSWORD": {"mlflow"}}
 REPLICAS = {"worker-fetch": 2, "worker-train": 2}
 SCRATCH = "/scratch"
 TRACKING_URL = "http://mlflow:5000"
@@ -206,11 +225,11 @@ print("RESULT", get_settings().nba_min_request_gap_s)
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MultihostStack]:
     project = f"nba-mh-{uuid.uuid4().hex[:8]}"
     env_file = tmp_path_factory.mktemp("compose") / "multihost.env"
-    postgres_password = secrets.token_hex(12)
+    passwords = {name: secrets.token_hex(12) for name in SECRET_NAMES}
     env_file.write_text(
         f"FLOWER_BASIC_AUTH=e2e:{secrets.token_hex(8)}\n"
-        f"POSTGRES_PASSWORD={postgres_password}\n"
-        "TRAIN_DEBOUNCE_S=1\n"
+        + "".join(f"{name}={value}\n" for name, value in passwords.items())
+        + "TRAIN_DEBOUNCE_S=1\n"
     )
     ports = {
         "UI_PORT": free_port(""),
@@ -220,7 +239,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MultihostStack]:
     env = clean_env(
         ENV_FILE=str(env_file),
         TAG=project,
-        POSTGRES_PASSWORD=postgres_password,  # over any the developer's shell exports
+        **passwords,  # over any the developer's shell exports
         **{k: str(v) for k, v in ports.items()},
     )
     stack = MultihostStack(project, env, ports, files=COMPOSE_FILES, name="docker-multihost")
@@ -253,7 +272,7 @@ def test_no_two_services_share_a_volume(stack: MultihostStack) -> None:
     }
 
     mounted_by: dict[str, set[str]] = {}
-    password = stack.env["POSTGRES_PASSWORD"]
+    passwords = {name: stack.env[name] for name in SECRET_NAMES}
     for container in containers:
         service = container["Service"]
         info = stack.inspect(container)
@@ -272,9 +291,16 @@ def test_no_two_services_share_a_volume(stack: MultihostStack) -> None:
             assert environment["DATA_STORE"] == "mlflow", service
             assert environment["TRACKING_SERVER_URL"] == TRACKING_URL, service
             assert SCRATCH in (info["HostConfig"]["Tmpfs"] or {}), service
-        # The database password reaches MLflow through its environment, never a command line.
+        # Passwords reach the servers and the services through their environment, never a
+        # command line; the admin's and the database's only their own servers.
         top = docker("top", container["ID"], "-o", "pid,args", check=True).stdout
-        assert password not in top, service
+        args = " ".join(info["Config"].get("Cmd") or []) + " ".join(info["Args"] or [])
+        for name, password in passwords.items():
+            assert password not in top, (service, name)
+            assert password not in args, (service, name)
+            environment = " ".join(info["Config"]["Env"])
+            if service not in OWNERS.get(name, {service}):
+                assert password not in environment, (service, name)
     shared = {name: services for name, services in mounted_by.items() if len(services) > 1}
     assert not shared, f"volumes mounted by more than one service: {shared}"
     volumes = docker(
@@ -282,6 +308,103 @@ def test_no_two_services_share_a_volume(stack: MultihostStack) -> None:
         check=True,
     ).stdout.split()  # fmt: skip
     assert f"{stack.project}_data" not in volumes, volumes  # the single-host shared volume
+
+
+# --- 1b. closed by default ----------------------------------------------------------------------
+
+
+def http_status(url: str, login: tuple[str, str] | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url)
+    if login:
+        token = base64.b64encode(":".join(login).encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.read().decode(errors="replace")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
+
+
+def test_redis_answers_a_stranger_noauth(stack: MultihostStack) -> None:
+    """Anyone who reaches Redis (here: a container on its network) gets nothing without the
+    password; with it, Redis answers."""
+    network = f"{stack.project}_queue"
+    stranger = docker("run", "--rm", "--network", network, REDIS_IMAGE,
+                      "redis-cli", "-h", "redis", "ping", check=True)  # fmt: skip
+    assert stranger.stdout.strip() == "NOAUTH Authentication required.", stranger
+    friend = docker("run", "--rm", "--network", network, "-e",
+                    f"REDISCLI_AUTH={stack.env['REDIS_PASSWORD']}", REDIS_IMAGE,
+                    "redis-cli", "-h", "redis", "ping", check=True)  # fmt: skip
+    assert friend.stdout.strip() == "PONG", friend
+    # Its own health check authenticates (REDISCLI_AUTH in its environment).
+    assert stack.exec("redis", "redis-cli", "ping").strip() == "PONG"
+
+
+def test_mlflow_answers_a_stranger_401(stack: MultihostStack) -> None:
+    """The published MLflow port (the UI the app links to) asks for a login; the admin's and
+    the services' work, and the services' account is no admin."""
+    mlflow = f"http://127.0.0.1:{stack.ports['MLFLOW_PORT']}"
+    search = f"{mlflow}/api/2.0/mlflow/experiments/search?max_results=5"
+    admin = ("admin", stack.env["MLFLOW_ADMIN_PASSWORD"])
+    service = (SERVICE_ACCOUNT, stack.env["MLFLOW_SERVICE_PASSWORD"])
+    assert http_status(f"{mlflow}/health")[0] == 200  # the health check needs no login
+    assert http_status(search)[0] == 401
+    assert http_status(f"{mlflow}/")[0] == 401  # the UI: the browser asks for the login
+    assert http_status(search, ("admin", secrets.token_hex(12)))[0] == 401
+    assert http_status(search, admin)[0] == 200
+    assert http_status(search, service)[0] == 200
+    code, body = http_status(f"{mlflow}/api/2.0/mlflow/users/current", service)
+    assert code == 200, body
+    user = json.loads(body)["user"]
+    assert (user["username"], user["is_admin"]) == (SERVICE_ACCOUNT, False)
+
+
+def one_refusal(result: Any, passwords: list[str]) -> str:
+    output = result.stdout + result.stderr
+    refusals = [line for line in output.splitlines() if "refusing to start" in line]
+    assert result.returncode == 78, output[-2000:]
+    assert len(refusals) == 1, output[-2000:]
+    assert not [p for p in passwords if p in output], "a password in the output"
+    return refusals[0]
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [("change-me", "is the placeholder 'change-me'"), ("", "is empty")],
+)
+def test_a_redis_without_a_real_password_refuses_to_start_in_one_line(
+    stack: MultihostStack, password: str, why: str
+) -> None:
+    result = stack.compose(
+        "run", "--rm", "-T", "--no-deps", "-e", f"REDISCLI_AUTH={password}", "redis",
+        timeout=120, check=False,
+    )  # fmt: skip
+    line = one_refusal(result, [stack.env["REDIS_PASSWORD"]])
+    assert line.endswith(
+        f"refusing to start: REDIS_PASSWORD {why}: put a real one in .env "
+        "(scripts/up.sh --multihost writes a random one)"
+    ), line
+
+
+def test_a_service_given_a_wrong_password_refuses_to_start_in_one_line(
+    stack: MultihostStack,
+) -> None:
+    wrong = secrets.token_hex(12)
+    redis = stack.compose(
+        "run", "--rm", "-T", "--no-deps", "-e", f"REDIS_URL=redis://:{wrong}@redis:6379/0",
+        "worker-fetch", timeout=120, check=False,
+    )  # fmt: skip
+    line = one_refusal(redis, [wrong, stack.env["REDIS_PASSWORD"]])
+    assert "Redis at redis://:***@redis:6379/0 refused the password in REDIS_URL" in line, line
+    mlflow = stack.compose(
+        "run", "--rm", "-T", "--no-deps", "-e", f"MLFLOW_TRACKING_PASSWORD={wrong}",
+        "worker-train", timeout=120, check=False,
+    )  # fmt: skip
+    line = one_refusal(mlflow, [wrong, stack.env["MLFLOW_SERVICE_PASSWORD"]])
+    assert (
+        f"the MLflow server at {TRACKING_URL} refused the login of '{SERVICE_ACCOUNT}' "
+        "(MLFLOW_TRACKING_PASSWORD)"
+    ) in line, line
 
 
 # --- 2. first boot ------------------------------------------------------------------------------
@@ -417,3 +540,25 @@ def test_one_model_version_per_training(stack: MultihostStack) -> None:
         f"{len(versions)} versions from {len(trainings)} training runs; champion "
         f"v{data['champion']}; promoted {[v['version'] for v in promoted]}"
     )
+
+
+# --- 5b. no password in sight -------------------------------------------------------------------
+
+
+def test_no_log_and_no_flower_page_shows_a_password(stack: MultihostStack) -> None:
+    """After everything above: every service's whole log, and Flower's broker page, hold no
+    password; Celery and Flower name the broker with its password masked."""
+    passwords = [stack.env[name] for name in SECRET_NAMES]
+    logs = stack.compose("logs", "--no-color", timeout=300).stdout
+    assert len(logs.splitlines()) > 100
+    assert not [p for p in passwords if p in logs], "a password in the logs"
+    masked = "redis://:**@redis:6379/0"
+    workers = stack.compose("logs", "--no-color", "worker-fetch", "worker-train").stdout
+    assert masked in workers  # Celery's start-up banner: the broker, masked
+    flower = f"http://127.0.0.1:{stack.ports['FLOWER_PORT']}/broker"
+    settings = Path(stack.env["ENV_FILE"]).read_text().splitlines()
+    login = next(x for x in settings if x.startswith("FLOWER_BASIC_AUTH=")).partition("=")[2]
+    code, page = http_status(flower, tuple(login.split(":", 1)))  # type: ignore[arg-type]
+    assert code == 200
+    assert masked in page
+    assert not [p for p in passwords if p in page], "a password on Flower's broker page"

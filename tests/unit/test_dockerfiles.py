@@ -16,6 +16,9 @@
   psycopg2 in the MLflow server);
 * health checks are cheap: no Python, no import of the app; the workers' reads the heartbeat
   common/health.py writes, often enough to be healthy within 10 s of a start;
+* the multi-host profile is closed by default: compose needs each of its passwords, every
+  service carries only the ones it uses and none on a command line, its Redis refuses a
+  placeholder password in one line;
 * every image starts through the placeholder-secret check (common/secret_check.py), which
   refuses .env.example's Flower password.
 """
@@ -252,7 +255,7 @@ def compose() -> list[str]:
 # wins over --env-file, so the tests drop them rather than inherit a developer's settings.
 COMPOSE_VARIABLES = re.compile(
     r"COMPOSE_.*|TAG|PYTHON_IMAGE|REDIS_IMAGE|POSTGRES_IMAGE|POSTGRES_PASSWORD|"
-    r"FLOWER_BASIC_AUTH|ENV_FILE|"
+    r"REDIS_PASSWORD|MLFLOW_ADMIN_PASSWORD|MLFLOW_SERVICE_PASSWORD|FLOWER_BASIC_AUTH|ENV_FILE|"
     r"(UI|MLFLOW|FLOWER)_PORT|MLFLOW_UI_URL|FLOWER_URL"
 )
 
@@ -313,6 +316,130 @@ def test_interpolated_ports(compose: list[str], combination: str, tmp_path: Path
             if int(port["target"]) in PUBLIC_PORTS:
                 continue
             assert port.get("host_ip") == "127.0.0.1", (name, port)
+
+
+# --- the multi-host profile: closed by default ---------------------------------------------------
+
+MULTIHOST_COMPOSE = ROOT / "docker-compose.multihost.yaml"
+# What scripts/up.sh --multihost generates into .env (values made up here, each unique).
+MULTIHOST_SECRETS = {
+    "POSTGRES_PASSWORD": "pg-4f1d2c9a8b7e6d5c",
+    "REDIS_PASSWORD": "rd-9a8b7c6d5e4f3a2b",
+    "MLFLOW_ADMIN_PASSWORD": "ad-1a2b3c4d5e6f7a8b",
+    "MLFLOW_SERVICE_PASSWORD": "sv-8f7e6d5c4b3a2f1e",
+}
+REDIS_CLIENTS = ("worker-fetch", "worker-train", "ui", "beat", "flower")
+MLFLOW_CLIENTS = ("worker-fetch", "worker-train", "ui")
+
+
+def multihost_config(
+    compose: list[str], tmp_path: Path, settings: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    env_file = tmp_path / "multihost.env"
+    lines = [f"{k}={v}" for k, v in {"FLOWER_BASIC_AUTH": "user:pass", **settings}.items()]
+    env_file.write_text("\n".join(lines) + "\n")
+    files = [BASE_COMPOSE, MULTIHOST_COMPOSE]
+    return run_compose(compose, files, env_file, "config", "--format", "json")
+
+
+@pytest.mark.parametrize("missing", sorted(MULTIHOST_SECRETS))
+def test_the_multihost_profile_needs_each_of_its_passwords(
+    compose: list[str], tmp_path: Path, missing: str
+) -> None:
+    settings = {k: v for k, v in MULTIHOST_SECRETS.items() if k != missing}
+    result = multihost_config(compose, tmp_path, settings)
+    assert result.returncode != 0
+    assert f"set {missing} in .env (scripts/up.sh --multihost writes a random one)" in result.stderr
+
+
+def test_every_multihost_service_carries_only_the_passwords_it_uses(
+    compose: list[str], tmp_path: Path
+) -> None:
+    result = multihost_config(compose, tmp_path, MULTIHOST_SECRETS)
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    env = {name: service.get("environment") or {} for name, service in services.items()}
+    redis_password = MULTIHOST_SECRETS["REDIS_PASSWORD"]
+    service_password = MULTIHOST_SECRETS["MLFLOW_SERVICE_PASSWORD"]
+    for name in REDIS_CLIENTS:
+        assert env[name]["REDIS_URL"] == f"redis://:{redis_password}@redis:6379/0", name
+    for name in MLFLOW_CLIENTS:  # as MLflow's client reads them
+        assert env[name]["MLFLOW_TRACKING_USERNAME"] == "nba-services", name
+        assert env[name]["MLFLOW_TRACKING_PASSWORD"] == service_password, name
+    assert env["redis"] == {"REDISCLI_AUTH": redis_password}
+    server = env["mlflow"]
+    assert server["MLFLOW_AUTH_ADMIN_PASSWORD"] == MULTIHOST_SECRETS["MLFLOW_ADMIN_PASSWORD"]
+    assert server["MLFLOW_SERVICE_USERNAME"] == "nba-services"
+    assert server["MLFLOW_SERVICE_PASSWORD"] == service_password
+    assert server["PGPASSWORD"] == MULTIHOST_SECRETS["POSTGRES_PASSWORD"]
+    assert services["mlflow"]["command"][:3] == ["python", "/app/mlflow_auth.py", "server"]
+    # Compose hands .env to every Python service: the admin's and the database's passwords
+    # reach none but their own server.
+    own = {"MLFLOW_ADMIN_PASSWORD": {"mlflow"}, "POSTGRES_PASSWORD": {"mlflow", "postgres"}}
+    for name, variables in env.items():
+        for secret, owners in own.items():
+            if name not in owners:
+                assert MULTIHOST_SECRETS[secret] not in variables.values(), (name, secret)
+    # No password on a command line (`ps`, `docker top`, `docker inspect` show those).
+    for name, service in services.items():
+        command = " ".join(service.get("command") or [])
+        assert not [s for s in MULTIHOST_SECRETS.values() if s in command], name
+    assert services["redis"]["healthcheck"]["test"] == [
+        "CMD-SHELL", "redis-cli ping | grep -qx PONG"  # redis-cli exits 0 on NOAUTH too
+    ]  # fmt: skip
+
+
+def run_redis_start(script: str, password: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """The multi-host Redis's start script, with the image's entrypoint replaced by a stub that
+    shows what the server would get: its arguments and its standard input."""
+    stub = tmp_path / "bin" / "docker-entrypoint.sh"
+    stub.parent.mkdir(exist_ok=True)
+    stub.write_text('#!/bin/sh\necho "args: $*"\ncat\n')
+    stub.chmod(0o755)
+    return subprocess.run(
+        ["sh", "-c", script],
+        env={"PATH": f"{stub.parent}:{os.environ['PATH']}", "REDISCLI_AUTH": password},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_the_multihost_redis_refuses_a_placeholder_password_in_one_line(
+    compose: list[str], tmp_path: Path
+) -> None:
+    """The same placeholders as every other container (common/secret_check.py), in any case."""
+    from common.secret_check import EX_CONFIG, PLACEHOLDERS
+
+    result = multihost_config(compose, tmp_path, MULTIHOST_SECRETS)
+    assert result.returncode == 0, result.stderr
+    command = json.loads(result.stdout)["services"]["redis"]["command"]
+    assert command[:2] == ["sh", "-c"]
+    script = command[2].replace("$$", "$")  # compose's own escape, as it starts the container
+    fix = ": put a real one in .env (scripts/up.sh --multihost writes a random one)"
+    refused = {
+        "": "is empty",
+        "<password>": "is the placeholder '<password>'",
+        "pa/ss-9f86d081884c": "holds a character other than letters, digits and . _ ~ - "
+        "(REDIS_URL carries it as it is)",
+        "pass word-9f86d0818": "holds a character other than letters, digits and . _ ~ - "
+        "(REDIS_URL carries it as it is)",
+    }
+    for placeholder in PLACEHOLDERS:
+        refused[placeholder] = f"is the placeholder '{placeholder}'"
+        refused[placeholder.upper()] = f"is the placeholder '{placeholder.upper()}'"
+    for password, why in refused.items():
+        done = run_redis_start(script, password, tmp_path)
+        assert done.returncode == EX_CONFIG, (password, done)
+        assert done.stdout == "", password  # the server never started
+        assert done.stderr.splitlines() == [f"refusing to start: REDIS_PASSWORD {why}{fix}"]
+    good = MULTIHOST_SECRETS["REDIS_PASSWORD"]
+    started = run_redis_start(script, good, tmp_path)
+    assert started.returncode == 0, started.stderr
+    assert started.stdout == (
+        f"args: redis-server - --appendonly yes --maxmemory-policy noeviction\nrequirepass {good}\n"
+    )
 
 
 # --- static rules --------------------------------------------------------------------------------
