@@ -50,9 +50,11 @@ uv sync --frozen --compile-bytecode
 uv run --frozen python -m compileall -q common workers ui cli replay devkit benchmarks tests
 uv run --frozen ruff check .
 uv run --frozen ruff format --check .
-# Each module runs whole on one worker: its module-scoped fixtures (a trained champion, a
-# built stack) are made once. Every worker has its own Redis and replay server.
-parallel=(-n "${TEST_WORKERS:-auto}" --dist loadfile)
+# Each module runs whole on one worker (its module-scoped fixtures, a trained champion or a
+# built stack, are made once), in the order tests/conftest.py gives (not largest first): the
+# two compose stacks one after the other on one worker.
+# Every worker has its own Redis and replay server.
+parallel=(-n "${TEST_WORKERS:-auto}" --dist loadfile --no-loadscope-reorder)
 if ((fast)); then
     uv run --frozen pytest "${parallel[@]}" tests/unit tests/integration tests/ui -m "not browser" "$@"
 else

@@ -66,13 +66,26 @@ def _require_compiled_bytecode() -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         item.add_marker(_tier(item))
-    if getattr(config.option, "numprocesses", None):
-        # Under pytest-xdist (scripts/test.sh), modules go to whichever worker is free, in
-        # collection order: the slowest tiers first, so that no long module starts last.
-        items.sort(key=lambda item: _SLOWEST_FIRST.index(_tier(item)))
+    if hasattr(config, "workerinput"):  # collected by a pytest-xdist worker
+        # scripts/test.sh runs a module per worker (--dist loadfile), handed out in collection
+        # order, two to each worker first: the slowest first, so that no long module starts
+        # last, and the two compose stacks both to the first worker, one after the other (side
+        # by side on two cores they starve each other; a lock makes sure, _COMPOSE_LOCK).
+        items.sort(key=_schedule_rank)
 
 
+# The compose stacks (first and third: both to the first worker), then the longest modules.
+_FIRST = (
+    "test_docker_stack.py", "test_run_local.py", "test_docker_multihost.py", "test_recovery.py",
+    "test_train_core.py", "test_cli.py", "test_ui_app.py", "test_season_store.py",
+)  # fmt: skip
 _SLOWEST_FIRST = ("e2e", "integration", "ui", "unit")
+
+
+def _schedule_rank(item: pytest.Item) -> tuple[int, int]:
+    name = item.path.name
+    first = _FIRST.index(name) if name in _FIRST else len(_FIRST)
+    return first, _SLOWEST_FIRST.index(_tier(item))
 
 
 def _tier(item: pytest.Item) -> str:
