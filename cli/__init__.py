@@ -4,7 +4,8 @@ An interface like ``ui/``: it stands on ``common/`` and, for the ``--inline`` an
 commands, runs the workers' code in this process. Commands by group:
 
 * :mod:`cli.answers`: ``player``, ``similar`` (read from the champion, as the app reads it);
-* :mod:`cli.work`: ``refresh``, ``train``, ``seed``, ``status`` (queue and follow tasks);
+* :mod:`cli.work`, :mod:`cli.follow`: ``refresh``, ``train``, ``seed`` (queue tasks; ``--wait``
+  follows them), :mod:`cli.status`: ``status``;
 * :mod:`cli.data`: ``rebuild``, ``backup``, ``restore`` (the data directory, here).
 
 Exit codes (:mod:`cli.output`): 0 done, 1 failed or no champion yet, 2 bad input, 3

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import sys
-
-from tqdm import tqdm
+from typing import TextIO
 
 from common.failures import split_error
 
@@ -24,14 +23,23 @@ class CommandError(Exception):
 
 def echo(text: str = "") -> None:
     """A result for the user, on stdout (above any progress bar on the terminal)."""
-    tqdm.write(text, file=sys.stdout)
-    sys.stdout.flush()
+    _write(text, sys.stdout)
 
 
 def warn(text: str) -> None:
     """A diagnostic for the user (an error, a note while waiting), on stderr."""
-    tqdm.write(text, file=sys.stderr)
-    sys.stderr.flush()
+    _write(text, sys.stderr)
+
+
+def _write(text: str, stream: TextIO) -> None:
+    # Progress bars exist only where tqdm was imported (a command that waits, trains here or
+    # rebuilds); tqdm.write keeps them whole. The quick commands skip its import (0.05 s).
+    bars = sys.modules.get("tqdm")
+    if bars is None:
+        print(text, file=stream, flush=True)
+    else:
+        bars.tqdm.write(text, file=stream)
+        stream.flush()
 
 
 def failure_lines(prefix: str, error: object, verbose: bool) -> list[str]:

@@ -44,8 +44,8 @@ def show_status() -> int:
     refreshes = pending_refreshes()
     echo("refreshes in flight: " + ("" if refreshes else "none"))
     for season, task_id in refreshes.items():
-        progress = fetch_progress(task_status(task_id), season)
-        echo(f"  {season}: {progress.message}")
+        message = fetch_progress(task_status(task_id), season).message
+        echo(f"  {message}" if season in message else f"  {season}: {message}")
     for key in sorted(client.scan_iter(f"{TRAINING_CLAIM_PREFIX}*")):
         training = client.get(key)
         if training:

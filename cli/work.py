@@ -1,40 +1,17 @@
-"""``refresh``, ``train``, ``seed``, ``status``: queue work for the workers and follow it.
+"""``refresh``, ``train``, ``seed``: queue work for the workers (``--wait``: :mod:`cli.follow`).
 
 Tasks are queued by name (``common.queueing``), as the app does, so these run in any service's
-container. ``--wait`` follows the work to its real end: while Redis is away it says so once
-and keeps waiting; work whose worker died is followed through its re-run (``common.recovery``
-queues it again once a worker is up), until ``--timeout``.
+container. Each returns what it queued, for :mod:`cli.follow` to follow when asked to wait.
 """
 
 from __future__ import annotations
 
-import time
-
-from tqdm import tqdm
-
-from cli.output import (
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    CommandError,
-    echo,
-    failure_lines,
-    warn,
-)
+from cli.output import EXIT_FAILED, CommandError, echo
 from common.celery_app import SEED_RECORDINGS, TRAIN_ARCHETYPES, app
-from common.failures import is_queue_error, queue_problem, queue_unreachable
-from common.progress import INTERRUPTED_HINT, fetch_progress
-from common.queueing import request_refresh, request_training
-from common.results import FetchResult, SeedResult, TrainingResult
+from common.failures import queue_problem
+from common.queueing import Ticket, request_refresh, request_training
 from common.seasons import current_season, parse_seasons
 from common.settings import get_settings
-from common.task_status import INTERRUPTED, TaskStatus, task_status
-
-POLL_S = 0.5
-
-
-def _no_bar(items: int = 2) -> bool | None:
-    """Progress bars only on a terminal (None: tqdm's "not a TTY"), and not for one item."""
-    return True if items < 2 else None
 
 
 def check_queue() -> None:
@@ -45,153 +22,19 @@ def check_queue() -> None:
         raise CommandError(problem, EXIT_FAILED)
 
 
-# --- refresh ---------------------------------------------------------------------------------
-
-
-def refresh(text: str, force: bool, wait: bool, timeout: float, verbose: bool) -> int:
+def queue_refresh(text: str, force: bool) -> list[Ticket]:
+    """A fetch per season (or the one already queued for it), each said in a line."""
     seasons = [current_season()] if text == "current" else parse_seasons(text)
     check_queue()
-    tickets = []
-    for season in tqdm(seasons, desc="queueing", unit="season", disable=_no_bar(len(seasons))):
-        tickets.append(request_refresh(str(season), force=force))
+    tickets = [request_refresh(str(season), force=force) for season in seasons]
     for ticket in tickets:
         how = "joined the refresh already queued" if ticket.joined_existing else "queued"
         echo(f"{ticket.season}: {how} ({ticket.task_id})")
-    if not wait:
-        return 0
-
-    follower = Follower(timeout)
-    trainings: set[str] = set()
-    codes: list[int] = []  # one exit code per fetch that ended
-    shown: dict[str, str] = {}  # task id -> the last retry line printed for it
-    with tqdm(total=len(tickets), desc="fetching", unit="season", disable=_no_bar()) as bar:
-        remaining = {t.task_id: str(t.season) for t in tickets}
-        while remaining and not follower.timed_out:
-            for task_id, season in list(remaining.items()):
-                status = follower.status(task_id, season)
-                progress = fetch_progress(status, season) if status is not None else None
-                if progress and progress.retry and shown.get(task_id) != progress.message:
-                    shown[task_id] = progress.message  # each failed attempt, once
-                    warn(progress.message)  # "2018-19 Regular Season: attempt 1 of 5 failed…"
-                if status is None or not status.ended:
-                    continue
-                del remaining[task_id]
-                bar.update()
-                codes.append(_fetch_ended(season, status, verbose))
-                if status.state == "SUCCESS":
-                    fetched = status.result(FetchResult)
-                    trainings.update([fetched.training_task_id] if fetched.training_task_id else [])
-            follower.pause()
-    for task_id, season in remaining.items():
-        codes.append(follower.gave_up(task_id, season))
-    codes += [_follow_training(task_id, follower, verbose) for task_id in sorted(trainings)]
-    return EXIT_FAILED if EXIT_FAILED in codes else max(codes, default=0)
+    return tickets
 
 
-def _fetch_ended(season: str, status: TaskStatus, verbose: bool) -> int:
-    """Print how one fetch ended; its exit code."""
-    if status.state == "SUCCESS":
-        fetched = status.result(FetchResult)
-        echo(f"{season}: {fetched.status} ({fetched.rows} players)")
-        return 0
-    warn("\n".join(failure_lines(f"{season}: FAILED: ", status.error, verbose)))
-    return EXIT_FAILED
-
-
-# --- following tasks --------------------------------------------------------------------------
-
-
-class Follower:
-    """Polls task statuses until a deadline, telling a person what the wait is about: Redis
-    away (once, and once when it is back), a task interrupted (its worker died) and running
-    again. Interrupted work is waited for, since it runs again by itself."""
-
-    def __init__(self, timeout_s: float) -> None:
-        self.deadline = time.monotonic() + timeout_s
-        self.queue_away = False
-        self.interrupted: set[str] = set()
-
-    @property
-    def timed_out(self) -> bool:
-        return time.monotonic() >= self.deadline
-
-    def pause(self) -> None:
-        time.sleep(POLL_S)
-
-    def status(self, task_id: str, what: str) -> TaskStatus | None:
-        """The task's status; ``None`` while Redis is away. Interrupted counts as running."""
-        try:
-            status = task_status(task_id)
-        except Exception as error:
-            if not is_queue_error(error):
-                raise
-            if not self.queue_away:
-                self.queue_away = True
-                url = get_settings().redis_url
-                warn(f"{queue_unreachable(url, error)}; waiting for it to come back…")
-            return None
-        if self.queue_away:
-            self.queue_away = False
-            warn("the task queue is back; following the work again")
-        if status.state == INTERRUPTED and task_id not in self.interrupted:
-            self.interrupted.add(task_id)
-            warn(
-                f"{what}: interrupted, its worker stopped; waiting for it to run again "
-                "(it is queued again within a minute, and runs once a worker is up)"
-            )
-        elif status.state != INTERRUPTED and task_id in self.interrupted:
-            self.interrupted.discard(task_id)
-            warn(f"{what}: running again")
-        return status
-
-    def gave_up(self, task_id: str, what: str) -> int:
-        """The exit code of work still not ended at the deadline (one line said why)."""
-        if self.queue_away:
-            warn(f"{what}: timed out while the task queue was unreachable")
-            return EXIT_FAILED
-        if task_id in self.interrupted:
-            warn(f"{what}: INTERRUPTED: its worker stopped and no worker ran it again in time. "
-                 f"{INTERRUPTED_HINT}")  # fmt: skip
-            return EXIT_INTERRUPTED
-        warn(f"{what}: timed out waiting (--timeout); it goes on in the background")
-        return EXIT_FAILED
-
-
-def _follow_training(task_id: str, follower: Follower, verbose: bool) -> int:
-    status = _wait_for(task_id, follower, "training")
-    if status is None or not status.ended:
-        return follower.gave_up(task_id, "training")
-    if status.state == "SUCCESS":
-        echo(f"training: {status.result(TrainingResult).message}")
-        return 0
-    warn("\n".join(failure_lines(f"training {status.state}: ", status.error, verbose)))
-    return EXIT_FAILED
-
-
-def _wait_for(task_id: str, follower: Follower, label: str) -> TaskStatus | None:
-    """Follow one task with a progress bar until it ends or the deadline passes."""
-    status = None
-    layout = "{l_bar}{bar}| {postfix}"
-    with tqdm(total=100, desc=label, unit="%", bar_format=layout, disable=_no_bar()) as bar:
-        while not follower.timed_out:
-            status = follower.status(task_id, label) or status
-            if status is not None and (progress := status.progress) and progress.fraction:
-                bar.n = round(100 * progress.fraction)
-                bar.set_postfix_str(progress.message)
-            if status is not None and status.ended:
-                bar.n = 100
-                bar.refresh()
-                return status
-            follower.pause()
-    return status
-
-
-# --- train and seed ----------------------------------------------------------------------------
-
-
-def train(
-    seasons_text: str | None, *, force: bool, wait: bool, timeout: float, verbose: bool
-) -> int:
+def queue_training(seasons_text: str | None, force: bool) -> str:
+    """The training's task id: a new one when forced, else the one queued or joined."""
     seasons = parse_seasons(seasons_text) if seasons_text else None
     check_queue()
     if force:
@@ -199,31 +42,17 @@ def train(
         labels = [str(s) for s in seasons] if seasons else None
         task_id = app.send_task(TRAIN_ARCHETYPES, kwargs={"seasons": labels, "force": True}).id
         echo(f"forced training queued: {task_id}")
-    else:
-        ticket = request_training(seasons, debounce_s=0)
-        task_id = ticket.task_id
-        echo(f"training {'joined' if ticket.joined_existing else 'queued'}: {task_id}")
-    return _follow_training(task_id, Follower(timeout), verbose) if wait else 0
+        return task_id
+    ticket = request_training(seasons, debounce_s=0)
+    echo(f"training {'joined' if ticket.joined_existing else 'queued'}: {ticket.task_id}")
+    return ticket.task_id
 
 
-def seed(*, wait: bool, timeout: float, verbose: bool) -> int:
+def queue_seed() -> str:
     check_queue()
     task_id = app.send_task(SEED_RECORDINGS).id
     echo(f"seed queued: {task_id}")
-    if not wait:
-        return 0
-    follower = Follower(timeout)
-    status = _wait_for(task_id, follower, "seeding")
-    if status is None or not status.ended:
-        return follower.gave_up(task_id, "seed")
-    if status.state != "SUCCESS":
-        warn("\n".join(failure_lines(f"seed {status.state}: ", status.error, verbose)))
-        return EXIT_FAILED
-    seeded = status.result(SeedResult)
-    echo(seeded_line(seeded.seeded))
-    if not seeded.training_task_id:
-        return 0
-    return _follow_training(seeded.training_task_id, follower, verbose)
+    return task_id
 
 
 def seeded_line(seeded: list[str]) -> str:

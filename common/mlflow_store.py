@@ -12,8 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-import requests
-
 from common.failures import AccessDeniedError, StoreUnavailableError, login_refused
 from common.model_registry import is_connection_failure
 from common.secret_check import redacted
@@ -82,7 +80,8 @@ def _refused(error: Exception) -> int | None:
     REST client's error, or requests' from an artifact transfer); None otherwise (and for the
     light reader's own AccessDeniedError, which says it plainly already)."""
     response = getattr(error, "response", None)
-    if isinstance(error, requests.HTTPError) and response is not None:
+    requests = sys.modules.get("requests")  # not imported: no request was made
+    if requests is not None and isinstance(error, requests.HTTPError) and response is not None:
         return response.status_code if response.status_code in (401, 403) else None
     exceptions = sys.modules.get("mlflow.exceptions")
     if exceptions is not None and isinstance(error, exceptions.MlflowException):

@@ -24,18 +24,18 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import sys
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, unquote, urlsplit
-
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from common.failures import AccessDeniedError, login_refused
 from common.settings import Settings
+
+if TYPE_CHECKING:
+    import requests
 
 API = "/api/2.0/mlflow"
 ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts"
@@ -71,7 +71,11 @@ class RegistryReader(Protocol):
 
 def is_connection_failure(error: BaseException) -> bool:
     """The store could not be reached (not: it answered that a file is missing or bad)."""
-    return isinstance(error, ConnectionError | requests.RequestException)
+    # Only a process that imported requests (a server's reader, MLflow) can hold its errors.
+    requests = sys.modules.get("requests")
+    return isinstance(error, ConnectionError) or (
+        requests is not None and isinstance(error, requests.RequestException)
+    )
 
 
 def open_registry(settings: Settings) -> RegistryReader:
@@ -241,6 +245,12 @@ def _raise_for(answer: requests.Response) -> None:
 
 def _session() -> requests.Session:
     """Retries and credentials as MLflow's client reads them from the environment."""
+    # Imported with the first server reader: the single-host answers (`status`, `player`)
+    # never make a request, and requests' import is a tenth of their time (benchmarks/cli.py).
+    import requests  # noqa: PLC0415
+    from requests.adapters import HTTPAdapter  # noqa: PLC0415
+    from urllib3.util.retry import Retry  # noqa: PLC0415
+
     environ = os.environ
     retries = Retry(
         total=int(environ.get("MLFLOW_HTTP_REQUEST_MAX_RETRIES") or 7),

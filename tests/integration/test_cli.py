@@ -541,6 +541,8 @@ def test_a_closed_pipe_ends_quietly(cli: Cli) -> None:
 
 
 def test_status_names_the_champion_and_the_seasons_stored(cli: Cli) -> None:
+    queued = cli("refresh", "2022-23")  # no fetch worker runs here: it waits in the queue
+    assert queued.code == 0, queued.err
     run = cli("status")
     assert run.code == 0, run.err
     lines = run.out.splitlines()
@@ -551,6 +553,10 @@ def test_status_names_the_champion_and_the_seasons_stored(cli: Cli) -> None:
     assert f"archetypes, {len(SEEDED_SEASONS)} seasons ({first} … {last}), live since " in lines[0]
     assert lines[1] == f"seasons stored: {len(SEEDED_SEASONS)} seasons ({first} … {last})"
     assert any(line.startswith("workers: ") for line in lines)
+    assert "queues: fetch 1 waiting, train 0 waiting" in lines
+    assert (
+        lines[lines.index("refreshes in flight: ") + 1] == "  2022-23: waiting for a fetch worker…"
+    )
 
 
 # --- One player, one career: a real rename --------------------------------------------------------

@@ -103,7 +103,7 @@ def test_the_app_and_the_cli_follow_work_with_one_follower_and_nothing_reads_res
     # One progress follower (common/progress.py) serves both interfaces.
     assert "follow_refresh" in _imported_from("ui/views/pipeline.py", "common.progress")
     assert {"fetch_progress", "training_progress"} <= _imported_from(
-        "cli/work.py", "common.progress"
+        "cli/follow.py", "common.progress"
     ) | _imported_from("cli/status.py", "common.progress")
     for folder in ("common", "ui", "workers", "cli"):
         for path in sorted((PROJECT_ROOT / folder).rglob("*.py")):
