@@ -397,6 +397,13 @@ def leaning_sentence(leanings: pd.DataFrame) -> str:
     return f"Leaned on {said(0)}; light on {said(-1)}."
 
 
+def season_shares(players: pd.DataFrame, archetypes: list[str]) -> pd.DataFrame:
+    """SEASON x archetype: each archetype's share of the season's minutes (rows sum to 1), from
+    player-seasons with ``SEASON``, ``ARCHETYPE_NAME`` and ``MINUTES`` (the mix the League page
+    shows; the new-season report compares a season's with the seasons before)."""
+    return _normalized(_by_archetype(players, ["SEASON"], archetypes))
+
+
 def _by_archetype(players: pd.DataFrame, keys: list[str], names: list[str]) -> pd.DataFrame:
     """``keys`` x archetype: minutes summed; every archetype a column, in ``names`` order."""
     summed = players.groupby([*keys, "ARCHETYPE_NAME"])[MINUTES].sum()

@@ -18,8 +18,10 @@ import importlib.util
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from xdist.scheduler import LoadFileScheduling
 
 from devkit.services import RECORDINGS, RedisServer, free_port
 from replay.server import clear_faults, clear_requests, run_replay_server
@@ -67,17 +69,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         item.add_marker(_tier(item))
     if hasattr(config, "workerinput"):  # collected by a pytest-xdist worker
-        # scripts/test.sh runs a module per worker (--dist loadfile), handed out in collection
-        # order, two to each worker first: the slowest first, so that no long module starts
-        # last, and the two compose stacks both to the first worker, one after the other (side
-        # by side on two cores they starve each other; a lock makes sure, _COMPOSE_LOCK).
+        # scripts/test.sh hands out whole modules (--dist loadfile) in collection order: the
+        # slowest first, so that no long module starts last.
         items.sort(key=_schedule_rank)
 
 
-# The compose stacks (first and third: both to the first worker), then the longest modules.
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile``, the two compose stacks one work unit (:class:`_StacksTogether`)."""
+    if config.getoption("dist") == "loadfile":
+        return _StacksTogether(config, log)
+    return None
+
+
+class _StacksTogether(LoadFileScheduling):
+    """A module per work unit, except the compose stacks: both in one, so one worker brings
+    them up one after the other (side by side on two cores their trainings and health checks
+    starve each other) while the other workers run the rest."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        module = super()._split_scope(nodeid)
+        return "compose stacks" if Path(module).name in _COMPOSE_STACKS else module
+
+
+_COMPOSE_STACKS = ("test_docker_stack.py", "test_docker_multihost.py")
+# The compose stacks, then the longest modules.
 _FIRST = (
-    "test_docker_stack.py", "test_run_local.py", "test_docker_multihost.py", "test_recovery.py",
-    "test_train_core.py", "test_cli.py", "test_ui_app.py", "test_season_store.py",
+    *_COMPOSE_STACKS, "test_run_local.py", "test_recovery.py", "test_train_core.py",
+    "test_cli.py", "test_ui_app.py", "test_season_store.py",
 )  # fmt: skip
 _SLOWEST_FIRST = ("e2e", "integration", "ui", "unit")
 

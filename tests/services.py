@@ -3,15 +3,10 @@
 
 from __future__ import annotations
 
-import fcntl
 import subprocess
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from devkit.services import (
     PROJECT_ROOT,
@@ -31,7 +26,6 @@ __all__ = [
     "champion_artifact",
     "docker",
     "free_port",
-    "one_stack_at_a_time",
     "seed_recordings",
     "wait_until",
     "worker_env",
@@ -86,15 +80,3 @@ def seed_recordings(data: Path, recordings: list[str]) -> None:
             file = f"leaguedashplayerstats_{name}.json"
             (Path(tmp) / file).symlink_to(RECORDINGS / file)
         seed_from_recordings(Path(tmp), DataDir(data), settings)
-
-
-@contextmanager
-def one_stack_at_a_time(factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Hold the one compose stack of the test session: whichever pytest-xdist worker runs a
-    stack module waits for the other's stack to come down (side by side on two cores, their
-    trainings and health checks starve each other). The lock file sits in the directory every
-    worker's temporary directory shares."""
-    path = factory.getbasetemp().parent / "compose-stack.lock"
-    with path.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield

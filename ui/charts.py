@@ -72,32 +72,6 @@ def archetype_scatter(assignments: pd.DataFrame, names: list[str], colors: list[
     )
 
 
-def era_mix(assignments: pd.DataFrame, names: list[str], colors: list[str]) -> alt.Chart:
-    counts = (
-        assignments.groupby(["SEASON", "ARCHETYPE_NAME"]).size().rename("players").reset_index()
-    )
-    return (
-        alt.Chart(counts)
-        .mark_area()
-        .encode(
-            x=alt.X("SEASON:O", title="Season", axis=alt.Axis(labelAngle=-45)),
-            y=alt.Y(
-                "players:Q",
-                stack="normalize",
-                title="Share of eligible players",
-                axis=alt.Axis(format="%"),
-            ),
-            color=archetype_color(names, colors),
-            tooltip=[
-                alt.Tooltip("SEASON:N", title="Season"),
-                alt.Tooltip("ARCHETYPE_NAME:N", title="Archetype"),
-                alt.Tooltip("players:Q", title="Players"),
-            ],
-        )
-        .properties(height=320)
-    )
-
-
 def profile_heatmap(z_scores: pd.DataFrame, legend: str = "vs league (σ)") -> alt.Chart:
     """Archetype x stat, coloured by how far the archetype's mean is from the league's."""
     long = z_scores.reset_index(names="Archetype").melt(

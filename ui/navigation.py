@@ -11,8 +11,9 @@ from __future__ import annotations
 import streamlit as st
 
 
-def open_page(page: str, **params: str) -> None:
-    """A widget callback (``on_click``/``on_change``): show ``page`` with ``params``."""
+def open_page(page: str, **params: object) -> None:
+    """A widget callback (``on_click``/``on_change``): show ``page`` with ``params``, each of
+    the type its widget's options have (a player id is an ``int``)."""
     st.query_params.clear()  # e.g. the compare page's player and vs
     st.session_state["url_page"] = page
     for name, value in params.items():

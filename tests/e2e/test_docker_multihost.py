@@ -54,7 +54,7 @@ import pytest
 
 from tests.e2e import test_docker_stack as single
 from tests.e2e.test_docker_stack import Registry, Stack, assert_app_shows_champion, first_champion
-from tests.services import docker, free_port, one_stack_at_a_time
+from tests.services import docker, free_port
 from tests.unit.test_dockerfiles import clean_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -223,11 +223,6 @@ print("RESULT", get_settings().nba_min_request_gap_s)
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MultihostStack]:
-    with one_stack_at_a_time(tmp_path_factory):
-        yield from _stack(tmp_path_factory)
-
-
-def _stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MultihostStack]:
     project = f"nba-mh-{uuid.uuid4().hex[:8]}"
     env_file = tmp_path_factory.mktemp("compose") / "multihost.env"
     passwords = {name: secrets.token_hex(12) for name in SECRET_NAMES}

@@ -40,7 +40,7 @@ import pytest
 
 from devkit.chromium import CHROMIUM, launch
 from devkit.chromium import MISSING as CHROMIUM_MISSING
-from tests.services import docker, free_port, one_stack_at_a_time, wait_until
+from tests.services import docker, free_port, wait_until
 from tests.unit.test_dockerfiles import clean_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -173,11 +173,6 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with one_stack_at_a_time(tmp_path_factory):
-        yield from _stack(tmp_path_factory)
-
-
-def _stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     project = f"nba-e2e-{uuid.uuid4().hex[:8]}"
     env_file = tmp_path_factory.mktemp("compose") / "e2e.env"
     env_file.write_text(

@@ -319,3 +319,21 @@ def test_team_page_deep_link(page: Page, app_url: str, champion_dir: Path) -> No
     alike.first.click()
     expect(page.locator("h3", has_text=f"{team} {season}: ")).to_be_visible()
     expect(page).to_have_url(re.compile(rf"team={team}"))
+
+    # A player of the roster opens Compare on his season: a click on his row's marker (the
+    # grid draws on a canvas: its first row is below the header, both 35 px high).
+    players = assignments[
+        (assignments["TEAM_ABBREVIATION"] == team) & (assignments["SEASON"] == season)
+    ]
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    expect(grid.locator('[role="gridcell"]').first).to_be_attached(timeout=WAIT_MS)
+    box = grid.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 16, box["y"] + 35 + 17)
+    expect(page).to_have_url(re.compile(r"page=compare"))
+    heading = page.locator("h3", has_text=f", {season}: ")
+    expect(heading).to_be_visible()
+    assert heading.inner_text().split(f", {season}: ")[0] in set(players["PLAYER_NAME"])
+    player = re.search(r"player=(\d+)", page.url)
+    assert player is not None
+    assert int(player[1]) in set(players["PLAYER_ID"])

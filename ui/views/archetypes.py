@@ -14,7 +14,8 @@ import streamlit as st
 
 from common.champion_results import ChampionResults
 from common.style import STYLE_FEATURES, style_column
-from ui import charts, labels, url_state
+from ui import charts, labels, league_charts, url_state
+from ui.views.league import league_of
 
 ALL = "All seasons"
 PROFILE_STATS = list(charts.KEY_STATS)
@@ -76,7 +77,12 @@ def render(results: ChampionResults) -> None:
     st.altair_chart(charts.archetype_scatter(shown, names, colors), width="stretch")
 
     st.subheader("Archetype mix by era")
-    st.altair_chart(charts.era_mix(assignments, names, colors), width="stretch")
+    st.caption(
+        "Each archetype's share of the league's minutes, season by season; the League page "
+        "names the biggest shifts and opens each season."
+    )
+    mix = league_charts.league_mix(league_of(results), colors, selected=None)
+    st.altair_chart(mix, width="stretch")
 
 
 def stability_note(metrics: dict[str, float]) -> str:

@@ -1,10 +1,13 @@
 """Teams: a team-season's roster by archetype, beside the league's mix, and who was built alike.
 
 Computed by :class:`common.league.League` (the CLI's ``team`` gives the same answer). Reached
-from the sidebar, the League page's teams and the Compare page (a player's team-season).
+from the sidebar, the League page's teams and the Compare page (a player's team-season); a
+roster's player opens the Compare page on his season.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -12,9 +15,10 @@ import streamlit as st
 from common.champion_results import ChampionResults
 from common.league import MINUTES, NO_TEAM, League, leaning_sentence, main_roles, percent
 from ui import league_charts, url_state
-from ui.navigation import page_button
+from ui.navigation import open_page, page_button
 from ui.views.league import league_of
 
+ROSTER_PICK = "roster_pick"
 TEAM_BASIS = (
     "Minutes: regular season, classified players (20+ games, 500+ minutes). A player is "
     "listed with the team the site gives for his season, the last one if he was traded "
@@ -81,13 +85,17 @@ def _team(results: ChampionResults, league: League, team: str, season: str) -> N
     st.altair_chart(
         league_charts.team_vs_league(league, team, season, results.colors), width="stretch"
     )
-    st.markdown("**The roster by archetype**")
+    st.markdown("**The roster by archetype** (pick a player to compare him across eras)")
     table = roster[["ARCHETYPE_NAME", "PLAYER_NAME", "GP", "MIN_PER_GAME", MINUTES, "SHARE"]]
+    ids = [int(player_id) for player_id in roster["PLAYER_ID"]]
     st.dataframe(
         table.assign(SHARE=100 * table["SHARE"], **{MINUTES: table[MINUTES].round()}),
         hide_index=True,
         width="stretch",
         height="content",
+        key=ROSTER_PICK,
+        on_select=partial(_open_picked_player, ids, season),
+        selection_mode="single-row",
         column_config={
             "ARCHETYPE_NAME": st.column_config.Column("Archetype"),
             "PLAYER_NAME": st.column_config.Column("Player"),
@@ -99,6 +107,12 @@ def _team(results: ChampionResults, league: League, team: str, season: str) -> N
     )
     st.caption(TEAM_BASIS)
     _alike(league, team, season)
+
+
+def _open_picked_player(ids: list[int], season: str) -> None:
+    rows = st.session_state[ROSTER_PICK].selection.rows
+    if rows:
+        open_page("compare", player=ids[rows[0]], season=season)
 
 
 def _alike(league: League, team: str, season: str) -> None:

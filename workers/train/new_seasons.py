@@ -11,6 +11,7 @@ from collections.abc import Collection
 import numpy as np
 import pandas as pd
 
+from common.league import MINUTES, season_shares
 from common.season_report import (
     MISFIT_PERCENTILE,
     SEASONS_BEFORE,
@@ -40,7 +41,7 @@ def new_season_reports(
     threshold = float(np.percentile(distance[reference], MISFIT_PERCENTILE))
     misfit = distance > threshold
     seen_shares = {s: float(misfit[seasons == s].mean()) for s in sorted(set(seasons[reference]))}
-    shares = minutes_shares(players, labels, names)
+    shares = _minutes_shares(players, labels, names)
     ordered = sorted(set(seasons))
     reports = []
     for season in new:
@@ -61,20 +62,19 @@ def new_season_reports(
     return reports
 
 
-def minutes_shares(
+def _minutes_shares(
     players: pd.DataFrame, labels: np.ndarray, names: dict[int, str]
 ) -> pd.DataFrame:
-    """Each archetype's share of each season's minutes played (a row per season)."""
-    minutes = players["MIN"].fillna(0).to_numpy(float)  # regular season (playoffs apart)
-    table = pd.DataFrame(
+    """Each archetype's share of each season's minutes (a row per season), as the League page
+    counts them (``common.league``): regular-season minutes, playoffs apart."""
+    classified = pd.DataFrame(
         {
             "SEASON": players["SEASON"].astype(str).to_numpy(),
-            "ARCHETYPE": [names[int(label)] for label in labels],
-            "MINUTES": minutes,
+            "ARCHETYPE_NAME": [names[int(label)] for label in labels],
+            MINUTES: players["MIN"].fillna(0).to_numpy(float),  # season totals (cleaning)
         }
-    ).pivot_table(index="SEASON", columns="ARCHETYPE", values="MINUTES", aggfunc="sum")
-    table = table.reindex(columns=sorted(set(names.values()))).fillna(0.0)
-    return table.div(table.sum(axis=1), axis=0)
+    )
+    return season_shares(classified, sorted(set(names.values())))
 
 
 def _shifts(shares: pd.DataFrame, season: str, before: list[str]) -> list[ShareShift]:
