@@ -27,6 +27,7 @@ __all__ = [
     "docker",
     "free_port",
     "seed_recordings",
+    "seed_seasons",
     "wait_until",
     "worker_env",
 ]
@@ -64,6 +65,27 @@ RENAMED_SEASONS = [
     "2020-21_regular_pergame",
 ]
 BUTLER = 202710
+
+
+def seed_seasons(data: Path, seasons: list[str] | None = None) -> None:
+    """Import the bundled recordings of ``seasons`` (all by default) into ``data`` as the seed
+    task does."""
+    from common.seasons import Season
+    from common.settings import Settings
+    from common.storage import DataDir
+    from workers.fetch.recordings import bundled_recordings, seed_from_recordings
+
+    data.mkdir(parents=True, exist_ok=True)
+    settings = Settings(data_dir=data)
+    folder = settings.recordings_dir
+    with tempfile.TemporaryDirectory() as tmp:
+        if seasons is not None:  # a folder holding only the wanted seasons' recordings
+            wanted = {Season.parse(s) for s in seasons}
+            for season, files in bundled_recordings(folder).items():
+                for path in files.values() if season in wanted else ():
+                    (Path(tmp) / path.name).symlink_to(path)
+            folder = Path(tmp)
+        seed_from_recordings(folder, DataDir(data), settings)
 
 
 def seed_recordings(data: Path, recordings: list[str]) -> None:

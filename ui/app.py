@@ -105,7 +105,24 @@ def _results_page(render: Callable[[ChampionResults], None]) -> None:
                 "champion appears here when training finishes (see the **Pipeline** page)."
             )
         return
+    _not_trained_yet_note(champion, results.seasons_stored())
     render(champion)
+
+
+def _not_trained_yet_note(champion: ChampionResults, stored: list[str]) -> None:
+    """Seasons stored after the champion was trained (its training is under way, or failed)."""
+    missing = sorted(set(stored) - set(champion.seasons))
+    if not missing:
+        return
+    which = (
+        missing[0]
+        if len(missing) == 1
+        else f"{len(missing)} seasons ({missing[0]} … {missing[-1]})"
+    )
+    st.caption(
+        f"Stored since champion v{champion.champion.version} was trained, not in these answers "
+        f"yet: {which}. The training after their refresh adds them (the Pipeline page shows it)."
+    )
 
 
 def _last_refresh_note() -> None:

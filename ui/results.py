@@ -24,7 +24,7 @@ from common.failures import DamagedFileError, split_error
 from common.mlflow_store import answering, tracking_client
 from common.players import Players
 from common.season_report import SEASON_REPORT_ARTIFACT, TAG_NEW_SEASONS, SeasonReport
-from common.season_store import open_data
+from common.season_store import open_data, stored_seasons
 from common.seasons import Season
 from common.settings import Settings, get_settings
 from common.storage import DataDir
@@ -167,6 +167,13 @@ def _synced_at() -> float:
 def data_dir() -> DataDir:
     _synced_at()
     return open_data(settings())
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def seasons_stored() -> list[str]:
+    """Every stored season, without copying any (a directory listing, or one run search of
+    the MLflow server), at most every few seconds."""
+    return [str(season) for season in stored_seasons(settings())]
 
 
 def downloaded_seasons() -> list[Season]:

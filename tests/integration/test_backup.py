@@ -19,9 +19,9 @@ from common.champion_results import ChampionResults, load_champion_results
 from common.failures import DamagedFileError
 from common.settings import Settings
 from common.storage import DataDir
-from tests.integration.test_champion_policy import FIRST, _seed
+from tests.integration.test_champion_policy import FIRST
 from tests.integration.test_cli import Cli
-from tests.services import PROJECT_ROOT, wait_until
+from tests.services import PROJECT_ROOT, seed_seasons, wait_until
 from workers.train.training import train_archetypes
 
 # Logs runs into the store until it is stopped: the workers' writes while a backup runs.
@@ -44,7 +44,7 @@ while True:
 def store(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Three seasons and a champion trained on them."""
     data = tmp_path_factory.mktemp("store")
-    _seed(data, FIRST)
+    seed_seasons(data, FIRST)
     settings = Settings(data_dir=data)
     assert train_archetypes(settings).status == "promoted"
     return settings

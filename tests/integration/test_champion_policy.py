@@ -31,8 +31,7 @@ from common.season_report import SEASON_REPORT_ARTIFACT, TAG_NEW_SEASONS
 from common.seasons import Season
 from common.settings import Settings, get_settings
 from common.storage import DataDir
-from tests.services import champion_artifact
-from workers.fetch.recordings import bundled_recordings, seed_from_recordings
+from tests.services import champion_artifact, seed_seasons
 from workers.train.candidates import Candidate
 from workers.train.dataset import load_training_data
 from workers.train.features import FEATURES, STYLE_SPACE
@@ -49,16 +48,6 @@ from workers.train.training import train_archetypes
 
 FIRST = ["2016-17", "2017-18", "2018-19"]
 LATER = "2019-20"
-
-
-def _seed(data: Path, seasons: list[str]) -> None:
-    settings = Settings(data_dir=data)
-    wanted = {Season.parse(s) for s in seasons}
-    with tempfile.TemporaryDirectory() as tmp:
-        for season, files in bundled_recordings(settings.recordings_dir).items():
-            for path in files.values() if season in wanted else ():
-                (Path(tmp) / path.name).symlink_to(path)
-        seed_from_recordings(Path(tmp), DataDir(data), settings)
 
 
 def _assignments(settings: Settings) -> pd.DataFrame:
@@ -78,7 +67,7 @@ def _eligible(data: Path, seasons: list[str]) -> int:
 def store(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Three seasons and a first champion trained on all of them."""
     data = tmp_path_factory.mktemp("policy")
-    _seed(data, FIRST)
+    seed_seasons(data, FIRST)
     settings = Settings(data_dir=data)
     first = train_archetypes(settings)
     assert first.status == "promoted"
@@ -97,7 +86,7 @@ def test_a_training_on_chosen_seasons_is_an_experiment(store: Settings) -> None:
 
 
 def test_a_new_season_is_visible_whichever_model_wins(store: Settings) -> None:
-    _seed(store.data_dir, [LATER])
+    seed_seasons(store.data_dir, [LATER])
     before = find_champion(store)
     outcome = train_archetypes(store)
     assert outcome.status in {"promoted", "kept-champion"}, outcome
@@ -235,7 +224,7 @@ def test_racing_promotions_move_the_champion_one_decision_at_a_time(tmp_path: Pa
     first champion, the other is compared with it (never two "first champions", the later
     overwriting the earlier whatever their scores)."""
     data_dir = tmp_path / "data"
-    _seed(data_dir, ["2018-19"])
+    seed_seasons(data_dir, ["2018-19"])
     settings = Settings(data_dir=data_dir)
     tracker = ArchetypeTracker(settings)
     data = load_training_data(DataDir(data_dir))

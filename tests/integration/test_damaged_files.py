@@ -23,10 +23,9 @@ import pytest
 from common.failures import DamagedFileError, WriteFailedError
 from common.seasons import Season, SeasonType
 from common.storage import DataDir, atomic_write_bytes
-from tests.integration.test_champion_policy import _seed
 from tests.integration.test_cli import Cli
 from tests.integration.test_fetch import _refresh, _settings
-from tests.services import PROJECT_ROOT
+from tests.services import PROJECT_ROOT, seed_seasons
 from workers.train.dataset import load_training_data
 
 SEASONS = ["2016-17", "2017-18", "2018-19"]  # 2018-19 has playoffs, 2017-18 has none
@@ -37,7 +36,7 @@ WITH_PLAYOFFS = Season.parse("2018-19")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three seasons imported from the bundled recordings (copied by each test that damages)."""
     root = tmp_path_factory.mktemp("seeded")
-    _seed(root, SEASONS)
+    seed_seasons(root, SEASONS)
     return root
 
 

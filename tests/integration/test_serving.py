@@ -15,7 +15,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,12 +28,10 @@ from mlflow.exceptions import MlflowException
 
 from common.champion import CHAMPION_ALIAS, find_champion
 from common.champion_results import load_champion_results
-from common.seasons import Season
 from common.settings import Settings
 from common.storage import DataDir
 from tests.box_scores import box_score_rows, player_row
-from tests.services import PROJECT_ROOT, free_port
-from workers.fetch.recordings import bundled_recordings, seed_from_recordings
+from tests.services import PROJECT_ROOT, free_port, seed_seasons
 from workers.train.dataset import load_training_data
 from workers.train.promotion import republish_champion
 from workers.train.serving import INPUT_COLUMNS
@@ -56,20 +53,10 @@ PLAYERS = [
 MLFLOW = Path(sys.executable).parent / "mlflow"  # the installed console script
 
 
-def _seed(data: Path, seasons: list[str]) -> None:
-    settings = Settings(data_dir=data)
-    wanted = {Season.parse(s) for s in seasons}
-    with tempfile.TemporaryDirectory() as tmp:
-        for season, files in bundled_recordings(settings.recordings_dir).items():
-            for path in files.values() if season in wanted else ():
-                (Path(tmp) / path.name).symlink_to(path)
-        seed_from_recordings(Path(tmp), DataDir(data), settings)
-
-
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     data = tmp_path_factory.mktemp("serving")
-    _seed(data, SEASONS)
+    seed_seasons(data, SEASONS)
     settings = Settings(data_dir=data)
     assert train_archetypes(settings).status == "promoted"
     return settings
@@ -237,7 +224,7 @@ def test_the_champion_republished_on_a_new_season_answers_it(store: Settings) ->
     rows = box_score_rows(LATER)
     with pytest.raises(MlflowException, match=LATER):
         _load(store).predict(_inputs(rows.head(1)))
-    _seed(store.data_dir, [LATER])  # what a refresh stores, then republishes the champion on
+    seed_seasons(store.data_dir, [LATER])  # what a refresh stores, then republishes the champion on
     tracker = ArchetypeTracker(store)
     champion = find_champion(store)
     data = load_training_data(DataDir(store.data_dir))

@@ -46,11 +46,11 @@ from tests.services import (
     champion_artifact,
     free_port,
     seed_recordings,
+    seed_seasons,
     wait_until,
     worker_env,
 )
 from ui.views.pipeline import ACTIVE
-from workers.fetch.recordings import bundled_recordings, seed_from_recordings
 from workers.train.training import train_archetypes
 
 APP = str(PROJECT_ROOT / "ui" / "app.py")
@@ -60,20 +60,6 @@ RUN_TIMEOUT_S = 60
 
 
 # --- Real data directories -----------------------------------------------------------------------
-
-
-def seed_seasons(data: Path, seasons: list[str] | None = None) -> None:
-    """Import bundled recordings into ``data`` exactly as the seed task does (all by default)."""
-    settings = Settings(data_dir=data)
-    folder = settings.recordings_dir
-    with tempfile.TemporaryDirectory() as tmp:
-        if seasons is not None:  # a folder holding only the wanted seasons' recordings
-            wanted = {Season.parse(s) for s in seasons}
-            for season, files in bundled_recordings(folder).items():
-                for path in files.values() if season in wanted else ():
-                    (Path(tmp) / path.name).symlink_to(path)
-            folder = Path(tmp)
-        seed_from_recordings(folder, DataDir(data), settings)
 
 
 def build_champion_dir(data: Path, train_on: list[str], seed: list[str] | None = None) -> Path:
@@ -186,6 +172,11 @@ def texts(elements: object) -> list[str]:
     return [str(e.value) for e in elements]  # type: ignore[attr-defined]
 
 
+def champion_caption(at: AppTest) -> str:
+    """The Archetypes page's line on the champion (its model, size and stability)."""
+    return next(c.value for c in at.caption if c.value.startswith("Champion model "))
+
+
 def all_text(at: AppTest) -> str:
     """Every piece of text the app put on the page, sidebar included."""
     parts = []
@@ -276,7 +267,7 @@ def test_archetypes_page_shows_the_champions_archetypes(
     at = open_app()
 
     assert texts(at.title) == ["Player archetypes"]
-    caption = at.caption[0].value
+    caption = champion_caption(at)
     assert caption.startswith(
         f"Champion model v1: {len(profiles)} archetypes found in {len(assignments):,} "
         "player-seasons (1996-97 to 2018-19) from 10 style features."
@@ -940,6 +931,25 @@ def cleaned_only_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data
 
 
+def test_seasons_stored_after_the_champion_are_named_on_its_pages(
+    use_env: Callable[..., None], champion_dir: Path
+) -> None:
+    """The shared directory holds every bundled season, its champion was trained on three:
+    the seasons stored since are named, not silently missing from the answers."""
+    bundled = sorted({path.name.split("_")[1] for path in RECORDINGS.glob("*.json*")})
+    missing = [season for season in bundled if season not in TRAINED_SEASONS]
+    use_env(champion_dir)
+    for page in ("archetypes", "league", "compare"):
+        at = open_app(page=page)
+        assert not at.exception
+        notes = [c for c in texts(at.caption) if c.startswith("Stored since champion v1")]
+        assert notes == [
+            f"Stored since champion v1 was trained, not in these answers yet: {len(missing)} "
+            f"seasons ({missing[0]} … {missing[-1]}). The training after their refresh adds "
+            "them (the Pipeline page shows it)."
+        ]
+
+
 def test_no_champion_yet(use_env: Callable[..., None], cleaned_only_dir: Path) -> None:
     use_env(cleaned_only_dir)
     assert not (cleaned_only_dir / "mlflow.db").exists()
@@ -965,7 +975,7 @@ def test_redis_unreachable(use_env: Callable[..., None], champion_dir: Path) -> 
 
     at = open_app()  # everything else works
     assert texts(at.title) == ["Player archetypes"]
-    assert at.caption[0].value.startswith("Champion model v1")
+    assert champion_caption(at).startswith("Champion model v1")
 
 
 COMPARE = "Compare players across eras"
@@ -1055,7 +1065,7 @@ def test_refresh_trains_a_new_champion_that_the_app_shows(
         {"workers.fetch.tasks": "fetch", "workers.train.tasks": "train"}, env, logs
     ):
         at = open_app()
-        assert at.caption[0].value.startswith("Champion model v1")
+        assert champion_caption(at).startswith("Champion model v1")
         at.sidebar.radio[0].set_value("pipeline").run()
         assert at.query_params["page"] == "pipeline"
         assert at.button(key="refresh_2018-19").label == "2018-19"  # not downloaded yet
@@ -1093,8 +1103,8 @@ def test_refresh_trains_a_new_champion_that_the_app_shows(
     assert not at.exception
     assert texts(at.title) == ["Player archetypes"]
     assert texts(at.sidebar.success) == [f"Last refresh (2018-19): {last['message']}"]
-    assert at.caption[0].value.startswith(f"Champion model {live}")
-    assert "(1996-97 to 2018-19)" in at.caption[0].value
+    assert champion_caption(at).startswith(f"Champion model {live}")
+    assert "(1996-97 to 2018-19)" in champion_caption(at)
 
 
 def test_a_refresh_whose_worker_dies_shows_interrupted_and_retries(
