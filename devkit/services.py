@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -27,11 +28,24 @@ RECORDINGS = PROJECT_ROOT / "replay" / "recordings"
 MLFLOW_AUTH = PROJECT_ROOT / "docker" / "mlflow_auth.py"  # the multi-host MLflow server's start
 
 
+# Below the kernel's ephemeral range (net.ipv4.ip_local_port_range, 32768-60999 by default),
+# where every outgoing connection draws its local port: a port handed out here cannot be taken
+# by another test's client socket before its server binds it (seen: a replay server's port
+# taken, with three test workers busy). Random, so parallel workers rarely pick the same one.
+SERVICE_PORTS = range(20000, 32768)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port nothing listens on now (``host=""``: free on every interface)."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+    """A port nothing listens on now (``host=""``: free on every interface), outside the range
+    client sockets take theirs from."""
+    for port in random.sample(SERVICE_PORTS, 200):
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {SERVICE_PORTS} on {host or 'every interface'}")
 
 
 class RedisServer:
@@ -174,10 +188,15 @@ def _answers(url: str) -> bool:
         return False
 
 
+class GaveUp(Exception):
+    """Raised by a check when waiting longer cannot help (:func:`wait_until` lets it through)."""
+
+
 def wait_until(
     check: Callable[[], T], what: str, timeout_s: float = 30.0, interval_s: float = 0.05
 ) -> T:
-    """Call ``check`` until it returns something truthy (errors count as "not yet")."""
+    """Call ``check`` until it returns something truthy (errors count as "not yet", except
+    :class:`GaveUp`)."""
     deadline = time.monotonic() + timeout_s
     last_error: Exception | None = None
     while time.monotonic() < deadline:
@@ -185,6 +204,8 @@ def wait_until(
             result = check()
             if result:
                 return result
+        except GaveUp:
+            raise
         except Exception as error:  # retried until the deadline
             last_error = error
         time.sleep(interval_s)

@@ -17,6 +17,7 @@ import redis
 
 from common.champion import find_champion
 from common.settings import Settings
+from devkit.services import GaveUp
 from tests.services import PROJECT_ROOT, free_port, wait_until
 
 SERVICES = ["REDIS_PORT", "REPLAY_PORT", "MLFLOW_PORT", "FLOWER_PORT", "UI_PORT"]
@@ -30,6 +31,15 @@ def _status(url: str) -> int:
         return error.code
     except OSError:
         return 0
+
+
+def _running(process: subprocess.Popen[bytes], log_path: Path) -> bool:
+    """True while the local mode runs; its end (a service that could not start stops them
+    all) is a failure at once, not a wait for answers that cannot come."""
+    if process.poll() is not None:
+        tail = log_path.read_text(errors="replace")[-2000:]
+        raise GaveUp(f"run_local.sh ended with {process.returncode}:\n{tail}")
+    return True
 
 
 def _listening(port: int) -> bool:
@@ -70,7 +80,11 @@ def test_every_service_runs_locally_and_the_app_gets_a_champion(tmp_path: Path) 
             f"http://127.0.0.1:{ports['REPLAY_PORT']}/_replay/health": 200,
         }
         for url, status in expected.items():
-            wait_until(lambda u=url, s=status: _status(u) == s, f"{url} (log: {log_path})", 240)
+            wait_until(
+                lambda u=url, s=status: _running(process, log_path) and _status(u) == s,
+                f"{url} (log: {log_path})",
+                240,
+            )
         assert redis.Redis(port=ports["REDIS_PORT"]).ping()
 
         settings = Settings(data_dir=data_dir)
