@@ -2,8 +2,7 @@
 
 While Redis is away it says so once and keeps waiting; work whose worker died is followed
 through its re-run (``common.recovery`` queues it again once a worker is up), until
-``--timeout``. Apart from :mod:`cli.work`, which queues: a command that does not wait pays
-for neither the bars nor this module (its answer time is measured, ``benchmarks/cli.py``).
+``--timeout``. What to follow comes from :mod:`cli.work`, which queues it.
 """
 
 from __future__ import annotations

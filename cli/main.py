@@ -108,29 +108,16 @@ def _run(args: argparse.Namespace) -> int:
         from cli import status  # noqa: PLC0415
 
         return status.show_status()
-    # Queue, then follow only when asked: progress bars (cli.follow) cost a command that
-    # does not wait a tenth of its answer time.
-    from cli import work  # noqa: PLC0415
+    from cli import follow, work  # noqa: PLC0415
 
     if args.command == "refresh":
         tickets = work.queue_refresh(args.seasons, args.force)
-        if not args.wait:
-            return 0
-        from cli import follow  # noqa: PLC0415
-
-        return follow.follow_refresh(tickets, args.timeout, args.verbose)
-    task_id = (
-        work.queue_training(args.seasons, args.force)
-        if args.command == "train"
-        else (work.queue_seed())
-    )
-    if not args.wait:
-        return 0
-    from cli import follow  # noqa: PLC0415
-
+        return follow.follow_refresh(tickets, args.timeout, args.verbose) if args.wait else 0
     if args.command == "train":
-        return follow.follow_training(task_id, args.timeout, args.verbose)
-    return follow.follow_seed(task_id, args.timeout, args.verbose)
+        task_id = work.queue_training(args.seasons, args.force)
+        return follow.follow_training(task_id, args.timeout, args.verbose) if args.wait else 0
+    task_id = work.queue_seed()
+    return follow.follow_seed(task_id, args.timeout, args.verbose) if args.wait else 0
 
 
 def _answer(args: argparse.Namespace) -> int:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+
+from tqdm import tqdm
 
 from common.failures import split_error
 
@@ -23,23 +24,14 @@ class CommandError(Exception):
 
 def echo(text: str = "") -> None:
     """A result for the user, on stdout (above any progress bar on the terminal)."""
-    _write(text, sys.stdout)
+    tqdm.write(text, file=sys.stdout)
+    sys.stdout.flush()
 
 
 def warn(text: str) -> None:
     """A diagnostic for the user (an error, a note while waiting), on stderr."""
-    _write(text, sys.stderr)
-
-
-def _write(text: str, stream: TextIO) -> None:
-    # Progress bars exist only where tqdm was imported (a command that waits, trains here or
-    # rebuilds); tqdm.write keeps them whole. The quick commands skip its import (0.05 s).
-    bars = sys.modules.get("tqdm")
-    if bars is None:
-        print(text, file=stream, flush=True)
-    else:
-        bars.tqdm.write(text, file=stream)
-        stream.flush()
+    tqdm.write(text, file=sys.stderr)
+    sys.stderr.flush()
 
 
 def failure_lines(prefix: str, error: object, verbose: bool) -> list[str]:

@@ -12,8 +12,7 @@
 #   SKIP_DOCKER=1 scripts/test.sh   # do not install Docker or build base images (the Docker
 #                                   # tests then skip, saying what they need)
 #   TEST_WORKERS=0 scripts/test.sh  # one process (pdb, -x, live output); default: one pytest
-#                                   # worker per core and one more (pytest-xdist), a whole
-#                                   # module per worker
+#                                   # worker per core (pytest-xdist), a whole module per worker
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '[test] %s\n' "$*"; }
@@ -53,10 +52,9 @@ uv run --frozen ruff check .
 uv run --frozen ruff format --check .
 # Each module runs whole on one worker (its module-scoped fixtures, a trained champion or a
 # built stack, are made once), in the order tests/conftest.py gives (not largest first): the
-# two compose stacks one after the other on one worker. One worker more than cores: much of
-# the suite waits (image builds, health checks, leases lapsing in the recovery tests), and
-# the extra worker runs tests meanwhile. Every worker has its own Redis and replay server.
-parallel=(-n "${TEST_WORKERS:-$(($(nproc) + 1))}" --dist loadfile --no-loadscope-reorder)
+# two compose stacks one after the other on one worker. Every worker has its own Redis and
+# replay server.
+parallel=(-n "${TEST_WORKERS:-auto}" --dist loadfile --no-loadscope-reorder)
 if ((fast)); then
     uv run --frozen pytest "${parallel[@]}" tests/unit tests/integration tests/ui -m "not browser" "$@"
 else

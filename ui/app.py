@@ -10,6 +10,7 @@ spinner, instead of a blank page.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,8 @@ from ui.failure import show_failure
 
 if TYPE_CHECKING:
     from common.champion_results import ChampionResults
+
+log = logging.getLogger(__name__)
 
 PAGES = {
     "archetypes": "Archetypes",
@@ -105,7 +108,12 @@ def _results_page(render: Callable[[ChampionResults], None]) -> None:
                 "champion appears here when training finishes (see the **Pipeline** page)."
             )
         return
-    _not_trained_yet_note(champion, results.seasons_stored())
+    try:
+        stored = results.seasons_stored()
+    except Exception:  # an aside: a store that cannot list its seasons now must not hide answers
+        log.warning("could not list the stored seasons", exc_info=True)
+        stored = []
+    _not_trained_yet_note(champion, stored)
     render(champion)
 
 

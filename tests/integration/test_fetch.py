@@ -295,4 +295,8 @@ def test_throttle_gap_is_shared_between_workers() -> None:
     stamps.sort()
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert len(stamps) == 6
-    assert min(gaps) >= gap - 0.02, gaps
+    # The slots are a gap apart; each stamp adds its thread's wake-up delay after the sleep
+    # (seen: 22 ms on a loaded machine), so half a gap is allowed. Unshared, the two threads
+    # would wake together: gaps near 0, half the span.
+    assert min(gaps) >= gap / 2, gaps
+    assert stamps[-1] - stamps[0] >= 5 * gap - gap / 2, gaps
