@@ -26,6 +26,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 from cli.output import EXIT_BAD_INPUT, EXIT_FAILED, CommandError, failure_lines, warn
 from common.failures import (
@@ -108,16 +109,23 @@ def _run(args: argparse.Namespace) -> int:
         from cli import status  # noqa: PLC0415
 
         return status.show_status()
-    from cli import follow, work  # noqa: PLC0415
+    from cli import work  # noqa: PLC0415
 
     if args.command == "refresh":
         tickets = work.queue_refresh(args.seasons, args.force)
-        return follow.follow_refresh(tickets, args.timeout, args.verbose) if args.wait else 0
+        return _follow().follow_refresh(tickets, args.timeout, args.verbose) if args.wait else 0
     if args.command == "train":
         task_id = work.queue_training(args.seasons, args.force)
-        return follow.follow_training(task_id, args.timeout, args.verbose) if args.wait else 0
+        return _follow().follow_training(task_id, args.timeout, args.verbose) if args.wait else 0
     task_id = work.queue_seed()
-    return follow.follow_seed(task_id, args.timeout, args.verbose) if args.wait else 0
+    return _follow().follow_seed(task_id, args.timeout, args.verbose) if args.wait else 0
+
+
+def _follow() -> ModuleType:
+    """:mod:`cli.follow`, imported only to wait: its progress bars load tqdm."""
+    from cli import follow  # noqa: PLC0415
+
+    return follow
 
 
 def _answer(args: argparse.Namespace) -> int:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import sys
-
-from tqdm import tqdm
+from typing import TextIO
 
 from common.failures import split_error
 
@@ -24,14 +23,23 @@ class CommandError(Exception):
 
 def echo(text: str = "") -> None:
     """A result for the user, on stdout (above any progress bar on the terminal)."""
-    tqdm.write(text, file=sys.stdout)
-    sys.stdout.flush()
+    _write(text, sys.stdout)
 
 
 def warn(text: str) -> None:
     """A diagnostic for the user (an error, a note while waiting), on stderr."""
-    tqdm.write(text, file=sys.stderr)
-    sys.stderr.flush()
+    _write(text, sys.stderr)
+
+
+def _write(text: str, stream: TextIO) -> None:
+    # Only the commands that draw a bar import tqdm (`refresh` and `status` answer in half a
+    # second, and tqdm's import is a tenth of that); its write() keeps text above the bars.
+    bars = sys.modules.get("tqdm")
+    if bars is None:
+        stream.write(f"{text}\n")
+    else:
+        bars.tqdm.write(text, file=stream)
+    stream.flush()
 
 
 def failure_lines(prefix: str, error: object, verbose: bool) -> list[str]:
