@@ -185,9 +185,11 @@ def team(name: str, season: str, *, as_json: bool) -> int:
         for _, m in alike.iterrows()
     ]
     version = results.champion.version
+    asked = name.strip().upper()
     if as_json:
         answer = {
             "team": abbreviation,
+            "asked": asked,  # another name of the franchise, when it differs from "team"
             "season": label,
             "players": len(roster),
             "minutes": round(float(roster[MINUTES].sum()), 1),
@@ -198,6 +200,8 @@ def team(name: str, season: str, *, as_json: bool) -> int:
         }
         echo(json.dumps(answer, ensure_ascii=False, indent=2))
         return 0
+    if asked != abbreviation:
+        echo(f"{asked}'s franchise played as {abbreviation} in {label}.")
     echo(
         f"{abbreviation} {label}: {len(roster)} classified players, "
         f"{roster[MINUTES].sum():,.0f} regular-season minutes (champion v{version})"

@@ -16,6 +16,12 @@ the team he ended the season on: a roster is the players *listed* for that team,
 their minutes of the season (a player traded in February counts fully for his last team, not
 at all for his first). An honest approximation of what the team fielded, not a box-score sum.
 
+**Franchises.** A team is its franchise: the site's ``TEAM_ID`` is the same through a move or
+a new name (SEA then OKC, NJN then BKN, VAN then MEM, CHH then CHA), so ``team OKC 2007-08``
+finds SEA that season, and a franchise's other seasons under any name are its own, not teams
+"built alike". Champions trained on seasons cleaned before ``TEAM_ID`` was kept go by the
+abbreviation alone.
+
 **Eras.** Archetypes are found in the era-adjusted style space (each feature ranked within
 its season), so a mix says which roles a season gave its minutes to, relative to its own
 league: a 1997 team and a 2017 team with the same mix were built alike for their time.
@@ -33,6 +39,7 @@ import pandas as pd
 
 MINUTES = "MINUTES"  # regular-season minutes of a player-season (games x minutes per game)
 TEAM = "TEAM_ABBREVIATION"
+FRANCHISE = "TEAM_ID"  # the site's id of a franchise, the same under every abbreviation it had
 N_SHIFTS = 5  # biggest shifts told on the league's story
 MIN_SHIFT = 0.02  # a move of less than 2 points of the league's minutes is no story
 N_ALIKE = 5
@@ -133,8 +140,9 @@ class League:
     """Minutes by archetype per season and per team-season, built once per champion.
 
     ``archetypes``: the champion's archetype names, in its profiles' order (colours follow
-    it); ``players``: the classified player-seasons with ``MINUTES``; ``minutes``: SEASON x
-    archetype; ``team_minutes``: (SEASON, TEAM_ABBREVIATION) x archetype.
+    it); ``players``: the classified player-seasons with ``MINUTES`` (and ``TEAM_ID`` where
+    the champion's assignments have it); ``minutes``: SEASON x archetype; ``team_minutes``:
+    (SEASON, TEAM_ABBREVIATION) x archetype.
     """
 
     archetypes: list[str]
@@ -146,9 +154,9 @@ class League:
     def build(cls, assignments: pd.DataFrame, archetypes: list[str]) -> League:
         games = pd.to_numeric(assignments["GP"], errors="coerce")
         per_game = pd.to_numeric(assignments["MIN_PER_GAME"], errors="coerce")
-        players = assignments[
-            ["PLAYER_ID", "PLAYER_NAME", "SEASON", TEAM, "ARCHETYPE_NAME", "GP", "MIN_PER_GAME"]
-        ].assign(
+        columns = ["PLAYER_ID", "PLAYER_NAME", "SEASON", TEAM, "ARCHETYPE_NAME", "GP"]
+        columns += ["MIN_PER_GAME", *([FRANCHISE] if FRANCHISE in assignments else [])]
+        players = assignments[columns].assign(
             SEASON=assignments["SEASON"].astype(str),
             **{MINUTES: (games * per_game).fillna(0.0).to_numpy("float64")},
         )
@@ -254,9 +262,20 @@ class League:
             return []
         return sorted(self.team_minutes.loc[season].index)
 
+    @cached_property
+    def franchises(self) -> pd.Series:
+        """(SEASON, TEAM_ABBREVIATION) -> the franchise's ``TEAM_ID`` (Int64; missing where the
+        champion's data has none), as the team-season's players carry it."""
+        index = self.team_minutes.index
+        if FRANCHISE not in self.players:
+            return pd.Series(pd.NA, index=index, dtype="Int64")
+        ids = self.players.groupby(["SEASON", TEAM])[FRANCHISE].first()  # first not missing
+        return ids.reindex(index).astype("Int64")
+
     def find_team(self, team: str, season: str) -> str:
-        """The team's abbreviation as stored (case optional), or a TeamNotFoundError saying
-        what there is: close abbreviations, the seasons that team has, that season's teams."""
+        """The team's abbreviation as stored that season (case optional), the franchise's name
+        then if it had another (OKC in 2007-08: SEA), or a TeamNotFoundError saying what there
+        is: close abbreviations, the seasons that team has, that season's teams."""
         self.season(season)
         wanted = team.strip().upper()[:12]
         teams = self.teams(season)
@@ -265,6 +284,9 @@ class League:
         listed = ", ".join(teams)
         known = sorted(set(self.team_minutes.index.get_level_values(1)))
         if wanted in known:
+            then = self.franchise_name(wanted, season)
+            if then is not None:
+                return then
             has = sorted(self.team_minutes.xs(wanted, level=1).index)
             span = f"{has[0]} … {has[-1]}" if len(has) > 1 else has[0]
             raise TeamNotFoundError(
@@ -274,6 +296,14 @@ class League:
         close = difflib.get_close_matches(wanted, teams, n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise TeamNotFoundError(f"No team {wanted!r} in {season}.{hint} Teams then: {listed}.")
+
+    def franchise_name(self, team: str, season: str) -> str | None:
+        """The abbreviation ``team``'s franchise had in ``season`` (OKC in 2007-08: SEA), if it
+        played then and the champion's data says which franchise it is; else None."""
+        ids = self.franchises.dropna()
+        own = set(ids[ids.index.get_level_values(1) == team])
+        then = [t for (when, t), franchise in ids.items() if when == season and franchise in own]
+        return then[0] if len(then) == 1 else None
 
     def team_mix(self, team: str, season: str) -> pd.Series:
         """The team-season's share of minutes per archetype (sums to 1)."""
@@ -359,11 +389,17 @@ class League:
 
         Alike: the share of minutes both gave to the same archetypes, sum over archetypes of
         the smaller of the two shares (1 = the same mix; 1 minus half the L1 distance between
-        the mixes). The team's own seasons are left out: the question is who *else* was built
-        like them. Adds ``SIMILARITY`` (0..1) and ``RANK``; ties by season, then team."""
+        the mixes). The franchise's own seasons, under any name, are left out: the question is
+        who *else* was built like them. Adds ``SIMILARITY`` (0..1) and ``RANK``; ties by
+        season, then team."""
         shares = self.team_shares
         target = shares.loc[(season, team)].to_numpy("float64")
-        others = shares[shares.index.get_level_values(1) != team]
+        franchise = self.franchises.loc[(season, team)]
+        own = shares.index.get_level_values(1) == team
+        if not pd.isna(franchise):
+            same = self.franchises.reindex(shares.index) == franchise
+            own |= same.fillna(False).to_numpy(bool)
+        others = shares[~own]
         overlap = np.minimum(others.to_numpy("float64"), target).sum(axis=1)
         ranked = (
             others.assign(SIMILARITY=overlap)

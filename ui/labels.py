@@ -24,6 +24,7 @@ NAMES = {
     NAME_THAT_SEASON: "Name that season",
     "SEASON": "Season",
     "TEAM_ABBREVIATION": "Team",
+    "TEAM_ID": "Franchise ID",
     "TEAM_COUNT": "Teams",
     "ARCHETYPE_NAME": "Archetype",
     "AGE": "Age",

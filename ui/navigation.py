@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui import url_state
+
 
 def open_page(page: str, **params: object) -> None:
     """A widget callback (``on_click``/``on_change``): show ``page`` with ``params``, each of
     the type its widget's options have (a player id is an ``int``)."""
     st.query_params.clear()  # e.g. the compare page's player and vs
-    st.session_state["url_page"] = page
+    st.session_state[url_state.widget_key("page")] = page
     for name, value in params.items():
-        st.session_state[f"url_{name}"] = value
+        st.session_state[url_state.widget_key(name)] = value
 
 
 def page_button(label: str, page: str, *, key: str, help: str | None = None, **params: str) -> bool:

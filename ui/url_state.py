@@ -26,7 +26,7 @@ def pick(
     **kwargs: object,
 ) -> T | None:
     """A single-choice widget (selectbox, radio...) bound to the query parameter ``param``."""
-    key = f"url_{param}"
+    key = widget_key(param)
     if key not in st.session_state:
         st.session_state[key] = _from_url(param, options, default, parse, describe)
     elif st.session_state[key] not in options and st.session_state[key] is not None:
@@ -37,6 +37,11 @@ def pick(
     else:
         st.query_params[param] = str(value)
     return value
+
+
+def widget_key(param: str) -> str:
+    """The session-state key of the widget :func:`pick` binds to ``param``."""
+    return f"url_{param}"
 
 
 def _from_url(

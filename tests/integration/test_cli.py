@@ -427,6 +427,33 @@ def test_team_shows_its_roster_by_archetype_and_the_teams_built_alike(cli: Cli) 
     assert "traded mid-season" in lines[-1]
 
 
+def franchise_names(season: str) -> dict[int, str]:
+    """TEAM_ID -> the abbreviation its players were listed under in ``season``'s recording,
+    read with json alone (not the product's code)."""
+    path = RECORDINGS / f"leaguedashplayerstats_{season}_regular_pergame.json"
+    result = json.loads(path.read_bytes())["resultSets"][0]
+    at = result["headers"].index
+    return {row[at("TEAM_ID")]: row[at("TEAM_ABBREVIATION")] for row in result["rowSet"]}
+
+
+def test_a_team_is_found_under_its_franchises_name_that_season(cli: Cli) -> None:
+    seattle = {v: k for k, v in franchise_names("2015-16").items()}["OKC"]
+    then = franchise_names("1996-97")[seattle]
+    assert then == "SEA"  # the recordings say what a fan knows: the Sonics then
+    run = cli("team", "okc", "1996-97", "--json")
+    assert run.code == 0, run.err
+    answer = run.json()
+    assert (answer["team"], answer["asked"], answer["season"]) == ("SEA", "OKC", "1996-97")
+    text = cli("team", "OKC", "1996-97")
+    first, second = text.out.splitlines()[:2]
+    assert first == "OKC's franchise played as SEA in 1996-97."
+    assert second.startswith(f"SEA 1996-97: {answer['players']} classified players, ")
+    # Its seasons under either name are its own, never "built alike".
+    alike = cli("team", "OKC", "2015-16", "--json").json()["alike"]
+    names = {season: franchise_names(season) for season in SEEDED_SEASONS}
+    assert all(names[m["season"]].get(seattle) != m["team"] for m in alike)
+
+
 def test_team_and_league_refuse_what_is_not_there(cli: Cli) -> None:
     run = cli("team", "GSX", "2015-16")
     assert (run.code, run.out) == (2, "")
@@ -434,10 +461,10 @@ def test_team_and_league_refuse_what_is_not_there(cli: Cli) -> None:
     assert line.startswith("error: No team 'GSX' in 2015-16. Did you mean GSW")
     assert "Teams then: ATL, BKN, BOS, " in line  # the teams of that season
 
-    run = cli("team", "OKC", "1996-97")  # the Sonics then, in Seattle
+    run = cli("team", "NOP", "1996-97")  # its franchise began in 2002-03 (New Orleans Hornets)
     assert run.code == 2
-    assert "OKC has no classified players in 1996-97" in run.err
-    assert "SEA" in run.err
+    assert "NOP has no classified players in 1996-97" in run.err
+    assert "CHH" in run.err
 
     absent = "2016-17"  # a valid season the five seeded ones leave out
     for args in (("team", "GSW", absent), ("league", "--season", absent)):

@@ -648,6 +648,22 @@ def test_team_page_roster_mix_and_teams_built_alike(
     assert [s.value for s in at.selectbox] == [season, team]
 
 
+def test_team_page_follows_a_franchise_through_its_names(
+    use_env: Callable[..., None], champion_dir: Path
+) -> None:
+    use_env(champion_dir)
+    okc = site_row("2018-19_regular_pergame", 201566)  # Russell Westbrook: OKC then
+    sonics = site_row("2004-05_regular_pergame", 951)  # Ray Allen: Seattle then
+    assert (okc["TEAM_ID"], okc["TEAM_ABBREVIATION"]) == (sonics["TEAM_ID"], "OKC")
+    at = open_app(page="team", team="okc", season="2004-05")
+    assert not at.exception
+    assert texts(at.subheader)[0].startswith("SEA 2004-05: ")
+    assert at.query_params["team"] == "SEA"
+    at.selectbox[0].set_value("2018-19").run()  # another season: the same franchise
+    assert texts(at.subheader)[0].startswith("OKC 2018-19: ")
+    assert [s.value for s in at.selectbox] == ["2018-19", "OKC"]
+
+
 def test_team_page_without_a_team_asks_for_one(
     use_env: Callable[..., None], champion_dir: Path
 ) -> None:
@@ -995,7 +1011,7 @@ COMPARE = "Compare players across eras"
         ({"page": "data", "season": "2031-32"}, "2031-32", "Downloaded seasons"),
         ({"page": "league", "season": "2010-11"}, "2010-11", LEAGUE),
         ({"page": "team", "season": "2018-19", "team": "XYZ"}, "XYZ", TEAMS),
-        ({"page": "team", "season": "1996-97", "team": "OKC"}, "OKC", TEAMS),
+        ({"page": "team", "season": "1996-97", "team": "NOP"}, "NOP", TEAMS),  # not yet
     ],
 )  # fmt: skip
 def test_invalid_url_values_warn_and_fall_back(

@@ -141,6 +141,18 @@ def test_one_row_per_player_joined_on_id(cleaned: pd.DataFrame) -> None:
     assert set(RATE_COLUMNS) <= set(cleaned.columns)
 
 
+def test_each_player_keeps_his_teams_franchise_id(cleaned: pd.DataFrame) -> None:
+    payload = json.loads(
+        (RECORDINGS / "leaguedashplayerstats_2018-19_regular_pergame.json").read_bytes()
+    )
+    result = payload["resultSets"][0]
+    at = result["headers"].index
+    site = {row[at("PLAYER_NAME")]: row[at("TEAM_ID")] for row in result["rowSet"]}
+    assert cleaned["TEAM_ID"].dtype == "Int64"
+    assert cleaned["TEAM_ID"].to_dict() == {name: site[name] for name in cleaned.index}
+    assert cleaned.loc["Russell Westbrook", "TEAM_ID"] == 1610612760  # OKC, once SEA
+
+
 @pytest.mark.parametrize(
     "path", sorted(RECORDINGS.glob("leaguedashplayerstats_*.json")), ids=lambda p: p.stem[22:]
 )
@@ -150,8 +162,11 @@ def test_every_era_of_recording_parses(path: Path) -> None:
     label = path.stem.split("_")[1]
     kind = SeasonType.PLAYOFFS if "_playoffs_" in path.name else SeasonType.REGULAR
     table = parse_dashboard(path.read_bytes(), Season.parse(label), kind, recorded_per_mode(path))
-    assert len(table.players) == len(payload["resultSets"][0]["rowSet"])
+    result = payload["resultSets"][0]
+    assert len(table.players) == len(result["rowSet"])
     assert table.per_mode == payload["parameters"]["PerMode"]
+    ids = [row[result["headers"].index("TEAM_ID")] for row in result["rowSet"]]
+    assert table.players["TEAM_ID"].tolist() == ids  # every era: the franchise of each row
 
 
 def test_bundled_recordings_prefer_pergame() -> None:

@@ -216,6 +216,40 @@ def test_unknown_teams_and_seasons_say_what_there_is(league: League) -> None:
         league.find_team("AAA", "2010-11")
 
 
+def renamed_franchise() -> pd.DataFrame:
+    """AAA played its first season as OLD: one franchise (TEAM_ID 1) under two names, as SEA
+    and OKC; BBB and CCC are franchises 2 and 3."""
+    table = assignments()
+    first = (table["SEASON"] == "2000-01") & (table["TEAM_ABBREVIATION"] == "AAA")
+    table.loc[first, "TEAM_ABBREVIATION"] = "OLD"
+    ids = {"OLD": 1, "AAA": 1, "BBB": 2, "CCC": 3}
+    return table.assign(TEAM_ID=table["TEAM_ABBREVIATION"].map(ids).astype("Int64"))
+
+
+def test_a_franchise_is_found_under_the_name_it_had_that_season() -> None:
+    league = League.build(renamed_franchise(), ARCHETYPES)
+    assert league.find_team("AAA", "2000-01") == "OLD"
+    assert league.find_team("old", "2003-04") == "AAA"
+    assert league.find_team("BBB", "2000-01") == "BBB"
+    with pytest.raises(TeamNotFoundError, match="CCC has no classified players in 2003-04"):
+        league.find_team("CCC", "2003-04")  # franchise 3 did not play then, under any name
+    # Its seasons under its other name are its own, not teams built alike (AAA 2000-01, 70 %
+    # alike, would come fourth: the list test_team_seasons_built_alike expects).
+    alike = league.alike("AAA", "2003-04")
+    assert list(zip(alike["TEAM_ABBREVIATION"], alike["SEASON"], strict=True)) == [
+        ("BBB", "2003-04"), ("CCC", "2002-03"), ("CCC", "2001-02"), ("BBB", "2001-02"),
+        ("BBB", "2000-01"),
+    ]  # fmt: skip
+
+
+def test_without_franchise_ids_a_team_is_its_abbreviation() -> None:
+    league = League.build(renamed_franchise().drop(columns="TEAM_ID"), ARCHETYPES)
+    with pytest.raises(TeamNotFoundError, match="AAA has no classified players in 2000-01"):
+        league.find_team("AAA", "2000-01")
+    alike = league.alike("AAA", "2003-04")
+    assert ("OLD", "2000-01") in set(zip(alike["TEAM_ABBREVIATION"], alike["SEASON"], strict=True))
+
+
 def test_a_player_without_a_team_counts_for_the_league_only() -> None:
     table = assignments()
     extra = table.iloc[[0]].assign(PLAYER_ID=999, SEASON="2003-04", TEAM_ABBREVIATION="nan")

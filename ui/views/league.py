@@ -93,7 +93,7 @@ def clicked_season(selection: object) -> str | None:
 def _open_clicked_season(key: str) -> None:
     season = clicked_season(st.session_state.get(key))
     if season is not None:
-        st.session_state["url_season"] = season
+        st.session_state[url_state.widget_key("season")] = season
 
 
 def _season(league: League, season: str) -> None:

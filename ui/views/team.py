@@ -19,6 +19,7 @@ from ui.navigation import open_page, page_button
 from ui.views.league import league_of
 
 ROSTER_PICK = "roster_pick"
+TEAM_KEY = url_state.widget_key("team")
 TEAM_BASIS = (
     "Minutes: regular season, classified players (20+ games, 500+ minutes). A player is "
     "listed with the team the site gives for his season, the last one if he was traded "
@@ -40,6 +41,7 @@ def render(results: ChampionResults) -> None:
             st.selectbox, "Season", seasons, param="season", default=seasons[-1], describe="season"
         )
     teams = league.teams(season) if season else []
+    _same_franchise(league, teams, season)
     with right:
         team = url_state.pick(
             st.selectbox,
@@ -59,6 +61,16 @@ def render(results: ChampionResults) -> None:
         )
         return
     _team(results, league, str(team), str(season))
+
+
+def _same_franchise(league: League, teams: list[str], season: str | None) -> None:
+    """A team picked (or linked) under another name of its franchise is shown under its name
+    that season: OKC in 2007-08 is SEA; switching seasons keeps the franchise."""
+    picked = st.session_state.get(TEAM_KEY) or st.query_params.get("team")
+    if season and isinstance(picked, str) and picked.upper() not in teams:
+        then = league.franchise_name(picked.upper(), season)
+        if then is not None:
+            st.session_state[TEAM_KEY] = then
 
 
 def roster_button(team: object, season: str, *, key: str) -> None:

@@ -226,18 +226,19 @@ def eligible_ranks(rates: pd.DataFrame, eligible: np.ndarray) -> pd.DataFrame:
 
 def _identity(regular: DashboardTable, reg: SegmentTotals, po: SegmentTotals) -> pd.DataFrame:
     info = regular.players
-    team_count = (
-        info["TEAM_COUNT"].array
-        if "TEAM_COUNT" in info
-        else pd.array([pd.NA] * len(info), dtype="Int64")
-    )
+
+    def optional(column: str) -> pd.api.extensions.ExtensionArray:
+        missing = pd.array([pd.NA] * len(info), dtype="Int64")
+        return info[column].array if column in info else missing
+
     return pd.DataFrame(
         {
             "PLAYER_ID": reg.player_ids,
             "SEASON": regular.season.label,
             "PLAYER_NAME": info["PLAYER_NAME"].array,
             "TEAM_ABBREVIATION": info["TEAM_ABBREVIATION"].array,
-            "TEAM_COUNT": team_count,
+            "TEAM_ID": optional("TEAM_ID"),
+            "TEAM_COUNT": optional("TEAM_COUNT"),
             "AGE": info["AGE"].to_numpy(),
             "GP": reg.games.astype("int64"),
             "MIN": reg.minutes,

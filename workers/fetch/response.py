@@ -6,7 +6,7 @@ strict where a wrong value would reach the model:
 
 - the stats cleaning computes with (STAT_COLUMNS) must be a finite, non-negative number in
   every row; a number sent as a string that spells it exactly ("12", "12.0") is accepted;
-- descriptive columns (AGE, TEAM_ABBREVIATION, TEAM_COUNT) may be null: the row is kept,
+- descriptive columns (AGE, TEAM_ABBREVIATION, TEAM_ID, TEAM_COUNT) may be null: the row is kept,
   the value stays missing (NaN / <NA>) and the nulls are counted in a warning;
 - a null shooting percentage is allowed (the site's way of writing 0-for-0; cleaning
   decides what a null with attempts means, see cleaning.site_percentages);
@@ -49,9 +49,11 @@ REQUIRED_COLUMNS = [*ID_COLUMNS, *NUMERIC_COLUMNS]
 # 0 without attempts). Cleaning needs them for PerGame and Per36 segments, whose counts are
 # averages rounded to 0.1; every recorded era has them, but nothing else requires them.
 PCT_COLUMNS = ["FG_PCT", "FG3_PCT", "FT_PCT"]
-OPTIONAL_COLUMNS = ["TEAM_COUNT", *PCT_COLUMNS]  # TEAM_COUNT: newer pulls, teams of a traded player
+# TEAM_COUNT: newer pulls, teams of a traded player. TEAM_ID: the franchise, whatever its
+# abbreviation was that season (SEA and OKC are one id): every recorded era has it.
+OPTIONAL_COLUMNS = ["TEAM_ID", "TEAM_COUNT", *PCT_COLUMNS]
 # Shown to people, never computed with: a null is kept and counted, not a reason to reject.
-DESCRIPTIVE_COLUMNS = ["AGE", "TEAM_ABBREVIATION", "TEAM_COUNT"]
+DESCRIPTIVE_COLUMNS = ["AGE", "TEAM_ABBREVIATION", "TEAM_ID", "TEAM_COUNT"]
 PER_MODES = ("PerGame", "Per36", "Totals")
 MEASURE_TYPE = "Base"  # what the client always asks for (nba_client._request)
 # Exactly a decimal number in ASCII: no "12abc", no "1,234", no full-width or Arabic digits
@@ -195,11 +197,9 @@ def _typed(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     typed["PLAYER_NAME"] = _player_names(frame["PLAYER_NAME"], where)
     typed["TEAM_ABBREVIATION"] = frame["TEAM_ABBREVIATION"].astype("string")
     typed["AGE"] = _descriptive_number(frame["AGE"], "AGE", where)
-    if "TEAM_COUNT" in typed:
-        count = _descriptive_number(frame["TEAM_COUNT"], "TEAM_COUNT", where)
-        typed["TEAM_COUNT"] = _integral(count, frame["TEAM_COUNT"], "TEAM_COUNT", where).astype(
-            "Int64"
-        )
+    for column in (c for c in ("TEAM_ID", "TEAM_COUNT") if c in typed):
+        number = _descriptive_number(frame[column], column, where)
+        typed[column] = _integral(number, frame[column], column, where).astype("Int64")
     for column in (c for c in PCT_COLUMNS if c in typed):
         typed[column] = _percentage(frame[column], column, where)
     _warn_about_nulls(typed, where)

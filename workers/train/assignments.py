@@ -112,5 +112,7 @@ def build_assignments(
             "TEAM_ABBREVIATION": players["TEAM_ABBREVIATION"].astype(str).to_numpy(),
         }
     )
+    if "TEAM_ID" in players:  # the franchise (common/league.py); seasons cleaned before lack it
+        identity["TEAM_ID"] = players["TEAM_ID"].astype("Int64").to_numpy()
     stats = [c for c in STAT_COLUMNS if c in players.columns]
     return pd.concat([identity, placement.answers(X, labels), players[stats]], axis=1)
