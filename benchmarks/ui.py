@@ -13,6 +13,8 @@ its own process and headless Chromium (Debian's ``/usr/bin/chromium``) as the vi
   websocket transfer and drawing included), median of several;
 * warm render, server side: Streamlit's AppTest ``at.run()`` of each page in this process
   with warm caches (the script run alone, no transfer, no drawing), median of several;
+* a page switch in the open app, and the same on a Streamlit page of a title and a 30-row
+  table (``floor_rerun``): what Streamlit and this browser take before the app does anything;
 * resident memory (RSS) of the streamlit process after every page was visited.
 """
 
@@ -20,11 +22,8 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,11 +39,12 @@ from benchmarks.harness import (
     write_json,
 )
 from devkit.chromium import launch
-from devkit.services import free_port, wait_until
+from devkit.services import streamlit_app
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
+APP = PROJECT_ROOT / "ui" / "app.py"
 KOBE = 977
 REPEATS = 7
 TIMEOUT_MS = 120_000
@@ -157,53 +157,68 @@ def bench_browser(data: Path) -> dict[str, float]:
     from playwright.sync_api import sync_playwright
 
     figures: dict[str, float] = {}
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DATA_DIR": str(data)}
-    command = [
-        sys.executable, "-m", "streamlit", "run", "ui/app.py",
-        "--server.headless", "true", "--server.port", str(port),
-        "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
     with sync_playwright() as playwright:
         # The browser is up before the clock starts: the figure is the app's, not Chromium's.
         browser = launch(playwright)
         page = browser.new_page(viewport={"width": 1400, "height": 2600})
-        log = Path(tempfile.gettempdir()) / f"bench-ui-streamlit-{port}.log"
-        with log.open("wb") as out:
-            started = time.perf_counter()
-            process = subprocess.Popen(
-                command, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-            )
         try:
-            wait_until(lambda: _healthy(url, process), f"streamlit (log in {log})", 120, 0.02)
-            figures["health_s"] = since(started)
-            page.goto(url)
-            page.wait_for_function(
-                "t => document.querySelector('h1')?.innerText.trim() === t",
-                arg=TITLES["archetypes"],
-                polling="raf",
-                timeout=TIMEOUT_MS,
-            )
-            figures["first_paint_s"] = since(started)
-            _wait_loaded(page, "archetypes")
-            figures["charts_drawn_s"] = since(started)
+            started = time.perf_counter()
+            env = {**os.environ, "DATA_DIR": str(data)}
+            with streamlit_app(APP, env, _log("app")) as (url, process):
+                figures["health_s"] = since(started)
+                page.goto(url)
+                page.wait_for_function(
+                    "t => document.querySelector('h1')?.innerText.trim() === t",
+                    arg=TITLES["archetypes"],
+                    polling="raf",
+                    timeout=TIMEOUT_MS,
+                )
+                figures["first_paint_s"] = since(started)
+                _wait_loaded(page, "archetypes")
+                figures["charts_drawn_s"] = since(started)
 
-            for name, query in PAGES.items():
-                page.goto(f"{url}/{query}")  # warm-up visit
-                _wait_loaded(page, name)
-                times = []
-                for _ in range(REPEATS):
-                    page.goto(f"{url}/{query}")
-                    times.append(_wait_loaded(page, name))  # from navigation start
-                figures[f"browser_{name}_s"] = statistics.median(times)
-            figures |= _in_app_reruns(page, url)
-            figures["rss_mib"] = psutil.Process(process.pid).memory_info().rss / 2**20
+                for name, query in PAGES.items():
+                    page.goto(f"{url}/{query}")  # warm-up visit
+                    _wait_loaded(page, name)
+                    times = []
+                    for _ in range(REPEATS):
+                        page.goto(f"{url}/{query}")
+                        times.append(_wait_loaded(page, name))  # from navigation start
+                    figures[f"browser_{name}_s"] = statistics.median(times)
+                figures |= _in_app_reruns(page, url)
+                figures["rss_mib"] = psutil.Process(process.pid).memory_info().rss / 2**20
+            figures["floor_rerun_s"] = _floor_rerun(page)
         finally:
             browser.close()
-            process.terminate()
-            process.wait(timeout=30)
     return figures
+
+
+# The least a page switch can cost on this machine and browser: a Streamlit page with a title
+# and a 30-row table, switched in the sidebar and measured as rerun_* are.
+FLOOR_APP = """import streamlit as st
+page = st.sidebar.radio("Page", ["One", "Two"])
+st.title(page)
+st.dataframe({"row": list(range(30))})
+"""
+
+
+def _floor_rerun(page: Page) -> float:
+    with tempfile.TemporaryDirectory(prefix="bench-ui-floor-") as tmp:
+        script = Path(tmp) / "floor.py"
+        script.write_text(FLOOR_APP)
+        with streamlit_app(script, os.environ, _log("floor")) as (url, _):
+            page.goto(url)
+            ready = [0, 1, ""]  # no chart, one table, no text
+            page.wait_for_function(READY_JS, arg=["One", *ready], polling="raf")
+            times = []
+            for i in range(REPEATS + 1):  # the first round warms up
+                for label in ("Two", "One"):
+                    page.evaluate(CLICK_JS, label)
+                    page.wait_for_function(READY_JS, arg=[label, *ready], polling="raf")
+                    if i:
+                        took = page.evaluate("window.__readyAt - window.__startAt") / 1000
+                        times.append(took)
+    return statistics.median(times)
 
 
 def _in_app_reruns(page: Page, url: str) -> dict[str, float]:
@@ -240,11 +255,8 @@ def _in_app_reruns(page: Page, url: str) -> dict[str, float]:
     }
 
 
-def _healthy(url: str, process: subprocess.Popen) -> bool:
-    if process.poll() is not None:
-        raise RuntimeError(f"streamlit exited with {process.returncode}")
-    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-        return response.status == 200
+def _log(name: str) -> Path:
+    return Path(tempfile.gettempdir()) / f"bench-ui-streamlit-{name}.log"
 
 
 # --- Server side (AppTest) ------------------------------------------------------------------------
@@ -259,7 +271,7 @@ def bench_apptest(data: Path) -> dict[str, float]:
     get_settings.cache_clear()
     figures = {}
     for name, query in PAGES.items():
-        at = AppTest.from_file(str(PROJECT_ROOT / "ui" / "app.py"), default_timeout=120)
+        at = AppTest.from_file(str(APP), default_timeout=120)
         for part in query.removeprefix("?").split("&") if query else []:
             key, value = part.split("=")
             at.query_params[key] = value
@@ -280,6 +292,8 @@ def explain() -> None:
     emit("browser_*: full reload (new session, JS boot, script run, drawing) on a warm server;")
     emit("rerun_*: in the open app, pick the page in the sidebar (compare: pick another season)")
     emit("  until the new content is drawn and nothing stale is left;")
+    emit("floor_rerun: the same, on a Streamlit page of a title and a 30-row table (what")
+    emit("  Streamlit and this browser take before any of the app's work).")
     emit(f"apptest_*: the script run alone (AppTest, warm caches). Medians of {REPEATS}.")
 
 

@@ -14,6 +14,7 @@ from devkit.services import (
     RedisServer,
     celery_workers,
     free_port,
+    streamlit_app,
     wait_until,
     worker_env,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "free_port",
     "seed_recordings",
     "seed_seasons",
+    "streamlit_app",
     "wait_until",
     "worker_env",
 ]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -27,7 +26,13 @@ from common.redis_client import redis_client
 from common.seasons import Season, SeasonType
 from common.settings import Settings, get_settings
 from devkit.chromium import CHROMIUM, launch
-from tests.services import PROJECT_ROOT, celery_workers, free_port, wait_until, worker_env
+from tests.services import (
+    PROJECT_ROOT,
+    celery_workers,
+    free_port,
+    streamlit_app,
+    worker_env,
+)
 from workers.fetch.nba_client import LeagueDashboardClient, UpstreamError
 from workers.fetch.throttle import SharedThrottle
 
@@ -270,52 +275,28 @@ def test_the_app_in_a_browser_shows_the_cause_and_the_details(
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with (tmp_path / "streamlit.log").open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "ui/app.py", "--server.headless", "true",
-             "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-            cwd=PROJECT_ROOT,
-            env={**os.environ, "DATA_DIR": str(unreachable_worker)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        wait_until(lambda: _healthy(url), "streamlit", timeout_s=60, interval_s=0.2)
-        with sync_playwright() as playwright:
-            browser = launch(playwright)
-            page = browser.new_page(viewport={"width": 1400, "height": 1800})
-            page.set_default_timeout(60_000)
-            page.goto(f"{url}/?page=pipeline")
-            page.get_by_text("Refresh another season").click()
-            page.get_by_role("button", name="2018-19", exact=True).click()
-            expect(
-                page.get_by_text(re.compile(r"attempt 1 of 2 failed: cannot resolve"))
-            ).to_be_visible(timeout=60_000)
-            headline = page.get_by_text(re.compile(r"^Last refresh \(2018-19\): Fetching 2018-19"))
-            expect(headline).to_be_visible(timeout=60_000)
-            assert "Check the network or NBA_PROXY" in headline.inner_text()
-            assert "\n" not in headline.inner_text().strip()
-            page.get_by_text("Technical details").click()
-            expect(page.get_by_text(re.compile("NameResolutionError"))).to_be_visible(
-                timeout=60_000
-            )
-            browser.close()
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _healthy(url: str) -> bool:
-    import urllib.request
-
-    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-        return response.status == 200
+    app = PROJECT_ROOT / "ui" / "app.py"
+    env = {**os.environ, "DATA_DIR": str(unreachable_worker)}
+    with (
+        streamlit_app(app, env, tmp_path / "streamlit.log") as (url, _),
+        sync_playwright() as playwright,
+    ):
+        browser = launch(playwright)
+        page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        page.set_default_timeout(60_000)
+        page.goto(f"{url}/?page=pipeline")
+        page.get_by_text("Refresh another season").click()
+        page.get_by_role("button", name="2018-19", exact=True).click()
+        expect(
+            page.get_by_text(re.compile(r"attempt 1 of 2 failed: cannot resolve"))
+        ).to_be_visible(timeout=60_000)
+        headline = page.get_by_text(re.compile(r"^Last refresh \(2018-19\): Fetching 2018-19"))
+        expect(headline).to_be_visible(timeout=60_000)
+        assert "Check the network or NBA_PROXY" in headline.inner_text()
+        assert "\n" not in headline.inner_text().strip()
+        page.get_by_text("Technical details").click()
+        expect(page.get_by_text(re.compile("NameResolutionError"))).to_be_visible(timeout=60_000)
+        browser.close()
 
 
 # --- Redis down -----------------------------------------------------------------------------------

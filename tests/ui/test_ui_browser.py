@@ -8,10 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
-import sys
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +18,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from devkit.chromium import CHROMIUM, launch
 from devkit.chromium import MISSING as CHROMIUM_MISSING
-from tests.services import BUTLER, PROJECT_ROOT, free_port, wait_until
+from tests.services import BUTLER, PROJECT_ROOT, streamlit_app
 from tests.ui.test_ui_app import (
     GIANNIS,
     KOBE,
@@ -47,27 +43,6 @@ pytestmark = [
 ]
 
 
-def start_streamlit(data: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable, "-m", "streamlit", "run", "ui/app.py",
-        "--server.headless", "true", "--server.port", str(port),
-        "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            command,
-            cwd=PROJECT_ROOT,
-            env={**os.environ, "DATA_DIR": str(data)},  # REDIS_URL: the session's Redis
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def healthy(url: str) -> bool:
-    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-        return response.status == 200
-
-
 @pytest.fixture(scope="module")
 def champion_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return shared_champion_dir(tmp_path_factory)
@@ -75,26 +50,11 @@ def champion_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @contextmanager
 def serving(data: Path, factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``streamlit run`` on ``data``, healthy; its URL."""
-    port = free_port()
+    """``streamlit run ui/app.py`` on ``data``, healthy; its URL."""
     log = factory.mktemp("streamlit") / "streamlit.log"
-    process = start_streamlit(data, port, log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(
-            lambda: process.poll() is None and healthy(url),
-            f"streamlit health (log: {log})",
-            timeout_s=60,
-            interval_s=0.1,
-        )
+    env = {**os.environ, "DATA_DIR": str(data)}  # REDIS_URL: the session's Redis
+    with streamlit_app(PROJECT_ROOT / "ui" / "app.py", env, log) as (url, _):
         yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")
