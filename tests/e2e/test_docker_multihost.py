@@ -253,6 +253,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MultihostStack]:
         yield stack
     finally:
         print(stack.logs())  # shown by pytest when a test failed
+        saved = stack.save_logs(tmp_path_factory.mktemp("logs") / "compose.log")
+        print(f"every service's log: {saved}")
         stack.compose("down", "-v", "--remove-orphans", "--timeout", "30", check=False)
         for name in single.PROJECT_IMAGES:
             docker("image", "rm", f"nba-archetypes/{name}:{project}")

@@ -170,6 +170,13 @@ class Stack:
     def logs(self) -> str:
         return self.compose("logs", "--no-color", "--tail", "40", check=False).stdout
 
+    def save_logs(self, path: Path) -> Path:
+        """Every service's whole log, timestamped, for a post-mortem of a failure that the
+        last 40 lines do not explain (pytest keeps its last three temporary directories)."""
+        logs = self.compose("logs", "--no-color", "--timestamps", timeout=300, check=False)
+        path.write_text(logs.stdout)
+        return path
+
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
@@ -197,6 +204,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield stack
     finally:
         print(stack.logs())  # shown by pytest when a test failed
+        saved = stack.save_logs(tmp_path_factory.mktemp("logs") / "compose.log")
+        print(f"every service's log: {saved}")
         stack.compose("down", "-v", "--remove-orphans", "--timeout", "30", check=False)
         for name in PROJECT_IMAGES:
             docker("image", "rm", f"nba-archetypes/{name}:{project}")
