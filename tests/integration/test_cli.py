@@ -89,7 +89,15 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Cli:
     assert f"seeded {len(SEEDED_SEASONS)} seasons ({first} … {last})" in run.out
     assert "is the new champion: first champion" in run.out
     assert "error" not in run.out + run.err
+    assert_own_logging_only(run.err)
     return Cli(data)
+
+
+def assert_own_logging_only(err: str) -> None:
+    """A training's stderr holds the project's own log lines, if any: none of the lines
+    MLflow prints or warns while logging and registering a model."""
+    for line in err.splitlines():
+        assert re.search(r" \[\w+\] (common|workers|cli)\.", line), line
 
 
 @pytest.fixture(scope="module")
@@ -550,6 +558,7 @@ def test_train_inline_with_no_redis_promotes_and_the_answers_follow(cli: Cli) ->
     run = cli("train", "--inline", "--force", timeout=900, REDIS_URL=no_redis)
     assert run.code == 0, run.err[-3000:]
     assert "is the new champion: forced (--force)" in run.out
+    assert_own_logging_only(run.err)  # a second version: MLflow says "already exists" too
     after = cli("player", "Kobe Bryant", "2005-06", "--json").json()["champion_version"]
     assert int(after) > int(before)
 

@@ -37,9 +37,12 @@ rest plain values in ``MLmodel`` (``model_config``); the code it runs is logged 
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -150,7 +153,7 @@ class ServedModel:
             folder = Path(tmp)
             skops.io.dump(self.estimator, folder / f"{ESTIMATOR}.skops")
             self.reference.to_parquet(folder / f"{REFERENCE}.parquet", index=False)
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), _no_pip_version_warning():
                 # "An input example was not provided": the signature is explicit, and the
                 # training table keeps rates, not the totals an example row would need.
                 warnings.filterwarnings("ignore", ".*An input example was not provided")
@@ -166,6 +169,23 @@ class ServedModel:
                     signature=signature(len(self.config["archetypes"])),
                     pip_requirements=PIP_REQUIREMENTS,
                 )
+
+
+@contextmanager
+def _no_pip_version_warning() -> Iterator[None]:
+    """Without MLflow's "Failed to resolve installed pip version" warning at every training:
+    uv makes these environments without pip, and conda.yaml then lists pip unpinned, as it
+    should (the model's requirements are pinned in PIP_REQUIREMENTS)."""
+
+    def keep(record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Failed to resolve installed pip version")
+
+    logger = logging.getLogger("mlflow.utils.environment")
+    logger.addFilter(keep)
+    try:
+        yield
+    finally:
+        logger.removeFilter(keep)
 
 
 def _code(staging: Path) -> list[str]:

@@ -25,6 +25,9 @@ import pandas as pd
 import skops.io
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
+from mlflow.models.model import ModelInfo
+from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 from common.champion import (
@@ -105,9 +108,9 @@ class TrainingRun:
         assignments: pd.DataFrame,
         profiles: list[dict[str, Any]],
         plot_png: bytes,
-    ) -> str:
+    ) -> ModelInfo:
         """Log the served model (``workers/train/serving.py``; its estimator in skops,
-        pickle-free) and the run's artifacts; returns the model URI."""
+        pickle-free) and the run's artifacts."""
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             assignments.to_parquet(folder / ASSIGNMENTS_ARTIFACT, index=False)
@@ -116,14 +119,23 @@ class TrainingRun:
             for name in (ASSIGNMENTS_ARTIFACT, PROFILES_ARTIFACT, PLOT_ARTIFACT):
                 self.client.log_artifact(self.run_id, str(folder / name))
         with _active_run(self.run_id):
-            info = model.log(MODEL_ARTIFACT)
-        return info.model_uri
+            return model.log(MODEL_ARTIFACT)
 
-    def register(self, model_uri: str) -> str:
-        registered = mlflow.register_model(
-            model_uri, self.settings.registered_model_name, tags={"run_id": self.run_id}
+    def register(self, model: ModelInfo) -> str:
+        """A new version of the registered model (created on first use): its number.
+
+        The client, not ``mlflow.register_model``, which prints "Successfully registered
+        model …" and "Created version …" to stderr, into the CLI's output."""
+        name = self.settings.registered_model_name
+        try:
+            self.client.create_registered_model(name)
+        except MlflowException as error:
+            if error.error_code != ErrorCode.Name(RESOURCE_ALREADY_EXISTS):
+                raise
+        version = self.client.create_model_version(
+            name, model.model_uri, tags={"run_id": self.run_id}, model_id=model.model_id
         )
-        return str(registered.version)
+        return str(version.version)
 
 
 @contextmanager
