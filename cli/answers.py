@@ -146,7 +146,7 @@ def similar(name: str, season: str, versus: str | None, limit: int, *, as_json: 
     if as_json:
         echo(json.dumps(answer, ensure_ascii=False, indent=2))
         return 0
-    where = f"in {only}" if only else "in every season"
+    where = f"in {only}" if only else "in every season (each player at his closest)"
     echo(
         f"Most similar to {row['PLAYER_NAME']}, {row['SEASON']} ({_team(row) or 'team unknown'}, "
         f"{row['ARCHETYPE_NAME']}), {where}:"

@@ -171,7 +171,9 @@ def _parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print one JSON object (a career: a list)"
     )
 
-    similar = commands.add_parser("similar", help="the player-seasons closest in style")
+    similar = commands.add_parser(
+        "similar", help="the players closest in style, each at his closest season"
+    )
     similar.add_argument("name", help='e.g. "Kobe Bryant" (accents and case optional)')
     similar.add_argument("season", help="his season, e.g. 2005-06")
     similar.add_argument("--season", dest="versus", help="only this season (default: all)")

@@ -1,4 +1,4 @@
-"""Who played like him: nearest player-seasons in the style space, and finding a player by name.
+"""Who played like him: the nearest players in the style space, and finding a player by name.
 
 A player is his ``PLAYER_ID`` (``common/players.py``): any name he has had finds him, and his
 own other seasons are left out of "who played like him" by id, whatever the site called him.
@@ -6,8 +6,9 @@ own other seasons are left out of "who played like him" by id, whatever the site
 The champion's assignments carry every player-season's coordinates in the style space
 (``Z_*`` columns, see ``common/style.py``), the space the archetypes were found in. Similarity
 is plain Euclidean distance there, over every season by default: the nearest player is listed
-first whatever his archetype (a closer player across an archetype boundary is still closer).
-The player's own other seasons are left out: the question is who *else* played like him.
+first whatever his archetype (a closer player across an archetype boundary is still closer),
+each player once, at his nearest season. The player's own other seasons are left out: the
+question is who *else* played like him.
 
 Shared by the app and the CLI, so both give the same answer. Needs pandas and NumPy only.
 """
@@ -110,7 +111,9 @@ def most_similar(
     season: str | None = None,
     limit: int = 10,
 ) -> pd.DataFrame:
-    """The ``limit`` player-seasons nearest to ``player`` (all seasons, or one ``season``).
+    """The ``limit`` players nearest to ``player`` (all seasons, or one ``season``), each
+    once, at his nearest season: a fan asks who played like him, and a player close in three
+    seasons is one answer, not three.
 
     Adds ``DISTANCE`` (Euclidean, style space), ``SIMILARITY`` (0-100 %, 100 = identical
     style; exp(-distance / 2)), ``RANK`` (1 = nearest), ``CLOSEST`` and ``FARTHEST`` (readable
@@ -126,6 +129,7 @@ def most_similar(
     ranked = pool.assign(DISTANCE=distance).sort_values(
         ["DISTANCE", "PLAYER_NAME", "SEASON"], kind="stable"
     )
+    ranked = ranked.drop_duplicates("PLAYER_ID")  # his nearest season
     top = ranked.head(limit)
     top_gaps = np.abs(top[columns].to_numpy(dtype="float64") - target)
     reasons = [_reason(columns, row) for row in top_gaps]

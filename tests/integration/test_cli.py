@@ -113,7 +113,8 @@ def assignments(cli: Cli) -> pd.DataFrame:
 def nearest(
     assignments: pd.DataFrame, name: str, season: str, only: str | None = None
 ) -> pd.DataFrame:
-    """The expected answer, by plain NumPy: every other player by Euclidean distance."""
+    """The expected answer, by plain NumPy: every other player by Euclidean distance, each
+    at his nearest season."""
     columns = [c for c in assignments.columns if c.startswith(STYLE_PREFIX)]
     me = assignments[(assignments["PLAYER_NAME"] == name) & (assignments["SEASON"] == season)]
     assert len(me) == 1
@@ -121,7 +122,8 @@ def nearest(
     if only is not None:
         others = others[others["SEASON"] == only]
     gaps = others[columns].to_numpy(float) - me[columns].to_numpy(float)
-    return others.assign(DISTANCE=np.linalg.norm(gaps, axis=1)).sort_values("DISTANCE")
+    ranked = others.assign(DISTANCE=np.linalg.norm(gaps, axis=1)).sort_values("DISTANCE")
+    return ranked.drop_duplicates("PLAYER_ID")
 
 
 def test_player_shows_archetype_memberships_and_key_stats(cli: Cli) -> None:
@@ -207,6 +209,7 @@ def test_similar_lists_the_nearest_other_players_of_every_season(
     assert distances == sorted(distances)
     assert all(m["player"] != "Kobe Bryant" for m in matches)
     assert len({m["season"] for m in matches}) > 1  # not one season's list
+    assert len({m["player_id"] for m in matches}) == 7  # each player once
     labels = set(STYLE_FEATURES.values())
     for match in matches:
         assert {"player", "season", "team", "archetype", "distance", "similarity"} <= set(match)
@@ -669,6 +672,7 @@ def test_similar_players_leave_out_all_his_seasons_whatever_his_name(renamed: Cl
         run = renamed("similar", name, season, "--limit", "5000", "--json")
         assert run.code == 0, run.err
         matches = run.json()
-        assert len(matches) == len(everyone) - 2  # everyone else, his other season too left out
+        others = everyone.loc[everyone["PLAYER_ID"] != BUTLER, "PLAYER_ID"]
+        assert len(matches) == others.nunique()  # everyone else once; his other season left out
         assert BUTLER not in {m["player_id"] for m in matches}
         assert not {m["player"] for m in matches} & {"Jimmy Butler", "Jimmy Butler III"}

@@ -235,9 +235,9 @@ SHORT = {
 def nearest(
     assignments: pd.DataFrame, player: pd.Series, season: str | None = None, n: int = 10
 ) -> pd.DataFrame:
-    """The expected answer, in plain NumPy: the ``n`` other players' seasons nearest to
-    ``player`` by Euclidean distance over the ``Z_`` columns, whatever their archetype, with
-    the two features closest (``CLOSEST``) and farthest (``FARTHEST``) apart."""
+    """The expected answer, in plain NumPy: the ``n`` other players nearest to ``player`` by
+    Euclidean distance over the ``Z_`` columns, whatever their archetype, each at his nearest
+    season, with the two features closest (``CLOSEST``) and farthest (``FARTHEST``) apart."""
     z = [c for c in assignments.columns if c.startswith("Z_")]
     assert len(z) == len(STYLE_FEATURES)
     pool = assignments[assignments["PLAYER_ID"] != player["PLAYER_ID"]]
@@ -245,7 +245,9 @@ def nearest(
         pool = pool[pool["SEASON"] == season]
     gaps = np.abs(pool[z].to_numpy(dtype=float) - player[z].to_numpy(dtype=float))
     distance = np.sqrt((gaps**2).sum(axis=1))
-    order = np.argsort(distance, kind="stable")[:n]
+    order = np.argsort(distance, kind="stable")
+    _, first = np.unique(pool["PLAYER_ID"].to_numpy()[order], return_index=True)
+    order = order[np.sort(first)][:n]  # each player at his nearest season
     names = [SHORT[c.removeprefix("Z_")] for c in z]
     return pool.iloc[order].assign(
         DISTANCE=distance[order],

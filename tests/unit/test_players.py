@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from common.players import NAME_THAT_SEASON, Players, fold, with_latest_names
-from common.similarity import PlayerNotFoundError, find_player
+from common.similarity import PlayerNotFoundError, find_player, most_similar
 from tests.conftest import RECORDINGS
 
 BUTLER, BULLOCK, DONCIC, KOBE = 202710, 203493, 1629029, 977
@@ -135,3 +135,26 @@ def test_two_players_of_one_name_stay_two() -> None:
         "No player named 'Mike James' has a classified season '2010-11' "
         "(Mike James (id 2229) has 2005-06; Mike James (id 1628455) has 2017-18)."
     )
+
+
+def test_similar_players_are_each_listed_once_at_their_nearest_season() -> None:
+    """A player close in several seasons is one answer: his nearest season, ranked by it."""
+    rows = [  # PLAYER_ID, name, season, the two style coordinates
+        (1, "Steve Nash", "2006-07", 0.0, 0.0),
+        (2, "J.J. Barea", "2016-17", 0.3, 0.0),
+        (2, "J.J. Barea", "2017-18", 0.1, 0.0),
+        (2, "J.J. Barea", "2011-12", 0.2, 0.0),
+        (3, "Mark Price", "1997-98", 0.4, 0.0),
+        (4, "Shaquille O'Neal", "1999-00", 3.0, 3.0),
+    ]
+    assignments = pd.DataFrame(
+        rows, columns=["PLAYER_ID", "PLAYER_NAME", "SEASON", "Z_FGA_PER36", "Z_AST_PER36"]
+    ).assign(TEAM_ABBREVIATION="PHX", ARCHETYPE_NAME="Ball-dominant creator")
+    nash = assignments.iloc[0]
+    ranked = most_similar(assignments, nash, limit=3)
+    assert list(zip(ranked["PLAYER_NAME"], ranked["SEASON"], ranked["RANK"], strict=True)) == [
+        ("J.J. Barea", "2017-18", 1),
+        ("Mark Price", "1997-98", 2),
+        ("Shaquille O'Neal", "1999-00", 3),
+    ]
+    assert ranked["DISTANCE"].tolist() == pytest.approx([0.1, 0.4, 18**0.5])

@@ -1,8 +1,8 @@
 """Compare players: a player-season's archetype mix, his career, and who played like him.
 
 "Who played like him" is :func:`common.similarity.most_similar`, the same answer as the CLI's
-``similar``: nearest player-seasons in the style space over every season (or one, if picked),
-whatever their archetype.
+``similar``: the nearest players in the style space over every season (or one, if picked),
+whatever their archetype, each at his closest season.
 
 A player is his id (``?player=<PLAYER_ID>``), shown under his latest name; the names the site
 gave him in other seasons are said with his career, and any of them finds him in the player
@@ -161,8 +161,9 @@ def _similar_players(results: ChampionResults, player: pd.Series, versus: str | 
     features = [f for f in FEATURES if f in assignments.columns]
     st.caption(
         f"Nearest in the style space of {len(STYLE_FEATURES)} features, whatever their "
-        "archetype; his own other seasons are left out. Each feature is ranked within its "
-        "season, so a 1997 shooter compares with a 2019 one: "
+        "archetype, each player once at his closest season; his own other seasons are left "
+        "out. Each feature is ranked within its season, so a 1997 shooter compares with a "
+        "2019 one: "
         + ", ".join(STYLE_FEATURES.values())
         + f" ({labels.blended()}: the training input). Closest / farthest: the features "
         "where the two are most and least alike."
