@@ -102,17 +102,13 @@ NEAREST_OF = ["Steve Nash|2006-07", "Stephen Curry|2015-16"]
 
 
 def players() -> pd.DataFrame:
-    """Eligible players of the bundled seasons, with ``MIN_WEIGHTED``: the minutes their
-    per-36 rates are over (a playoff minute counts ``playoff_weight``, as in cleaning)."""
-    from common.settings import Settings
+    """Eligible players of the bundled seasons, as a training reads them."""
     from common.storage import DataDir
     from workers.train.dataset import load_training_data
 
     with tempfile.TemporaryDirectory(prefix="bench-style-spaces-") as tmp:
         seed_seasons(Path(tmp))
-        weight = Settings(data_dir=Path(tmp)).playoff_weight
-        table = load_training_data(DataDir(Path(tmp))).players
-    return table.assign(MIN_WEIGHTED=table["MIN"] + weight * table["PLAYOFF_MIN"])
+        return load_training_data(DataDir(Path(tmp))).players
 
 
 # --- the spaces ---------------------------------------------------------------------------
@@ -128,30 +124,28 @@ def season_scores(values: np.ndarray, seasons: np.ndarray) -> np.ndarray:
     return scores[:, 0] if np.ndim(values) == 1 else scores
 
 
-def shrunk_percentage(table: pd.DataFrame, pct: str, per36: str, prior: float) -> np.ndarray:
-    """(made + prior·league) / (attempts + prior): the percentage shrunk toward the season's
-    league rate (made / attempted over its eligible players) by ``prior`` attempts."""
-    attempts = (table[per36] * table["MIN_WEIGHTED"] / 36.0).fillna(0.0)
-    made = table[pct].fillna(0.0) * attempts
-    season = table["SEASON"]
-    totals = pd.DataFrame({"made": made, "attempts": attempts}).groupby(season).sum()
-    league = season.map(totals["made"] / totals["attempts"])
-    return ((made + prior * league) / (attempts + prior)).to_numpy()
-
-
 def fan_inputs(
     table: pd.DataFrame, prior_3pa: float = PRIOR_3PA, prior_fta: float = PRIOR_FTA
 ) -> dict[str, np.ndarray]:
-    """The added inputs, each era-adjusted (normal score of the rank within the season)."""
+    """The added inputs, each era-adjusted (normal score of the rank within the season):
+    shooting skill as the product computes it for its comparisons (with these priors), and
+    the two measures of scoring load."""
+    from common.settings import Settings
+    from workers.train.features import shooting_skills
+
     seasons = table["SEASON"].astype(str).to_numpy()
+    priors = {"FG3_PCT": ("FG3A_PER36", prior_3pa), "FT_PCT": ("FTA_PER36", prior_fta)}
+    shooting = shooting_skills(table, Settings().playoff_weight, priors)
     usage = table["FGA_PER36"] + 0.44 * table["FTA_PER36"] + table["TOV_PER36"]
-    raw = {
-        "3P": shrunk_percentage(table, "FG3_PCT", "FG3A_PER36", prior_3pa),
-        "FT": shrunk_percentage(table, "FT_PCT", "FTA_PER36", prior_fta),
+    load = {
         "PTS": table["PTS_PER36"].fillna(0.0).to_numpy(),
         "USG": usage.fillna(0.0).to_numpy(),
     }
-    return {name: season_scores(values, seasons) for name, values in raw.items()}
+    return {
+        "3P": shooting[:, 0],
+        "FT": shooting[:, 1],
+        **{name: season_scores(values, seasons) for name, values in load.items()},
+    }
 
 
 def with_inputs(

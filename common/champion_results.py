@@ -32,7 +32,8 @@ class ChampionResults:
     ``assignments``: one row per classified player-season: identity (``PLAYER_ID``;
     ``PLAYER_NAME``, his latest name; ``NAME_THAT_SEASON``, see ``common/players.py``),
     ``ARCHETYPE`` (id),
-    ``ARCHETYPE_NAME``, ``MEMBERSHIP_<id>`` shares, ``Z_<feature>`` style coordinates, ``X``/``Y``
+    ``ARCHETYPE_NAME``, ``MEMBERSHIP_<id>`` shares, ``Z_<feature>`` style coordinates,
+    ``SKILL_<percentage>`` shooting skill (for similarity; absent before it was added), ``X``/``Y``
     map coordinates and key stats. ``profiles``: one dict per archetype (``id``, ``name``,
     ``color``, ``centroid``, ``size``, ``share``, ``means``, ``z_scores``, ``distinguishing``,
     ``examples``), sorted by name so an archetype keeps its place across champions.

@@ -1,11 +1,14 @@
-"""Who played like him: the nearest players in the style space, and finding a player by name.
+"""Who played like him: the nearest players in style and shooting, and finding a player by name.
 
 A player is his ``PLAYER_ID`` (``common/players.py``): any name he has had finds him, and his
 own other seasons are left out of "who played like him" by id, whatever the site called him.
 
 The champion's assignments carry every player-season's coordinates in the style space
-(``Z_*`` columns, see ``common/style.py``), the space the archetypes were found in. Similarity
-is plain Euclidean distance there, over every season by default: the nearest player is listed
+(``Z_*`` columns, see ``common/style.py``), the space the archetypes were found in, and his
+era-adjusted shooting skill (``SKILL_*``: 3P% and FT%, shrunk by attempts), on the same scale.
+Similarity is plain Euclidean distance over both, over every season by default: style says
+how he played, shooting skill how well he shot, so the great shooters find each other
+(docs/model.md, "Similar players", has the measurements). The nearest player is listed
 first whatever his archetype (a closer player across an archetype boundary is still closer),
 each player once, at his nearest season. The player's own other seasons are left out: the
 question is who *else* played like him.
@@ -21,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from common.players import Players
-from common.style import STYLE_PREFIX, feature_label
+from common.style import SKILL_PREFIX, STYLE_PREFIX, feature_label
 
 N_REASONS = 2  # features named as "closest" and "farthest" per match
 
@@ -30,8 +33,10 @@ class PlayerNotFoundError(LookupError):
     """No player-season matches; the message suggests close names or the seasons he has."""
 
 
-def style_columns(assignments: pd.DataFrame) -> list[str]:
-    return [c for c in assignments.columns if c.startswith(STYLE_PREFIX)]
+def compared_columns(assignments: pd.DataFrame) -> list[str]:
+    """The style coordinates, then the shooting skills (absent from the assignments of a
+    champion published before they were added: then style alone)."""
+    return [c for c in assignments.columns if c.startswith((STYLE_PREFIX, SKILL_PREFIX))]
 
 
 def _shown(name: str) -> str:
@@ -111,15 +116,15 @@ def most_similar(
     season: str | None = None,
     limit: int = 10,
 ) -> pd.DataFrame:
-    """The ``limit`` players nearest to ``player`` (all seasons, or one ``season``), each
-    once, at his nearest season: a fan asks who played like him, and a player close in three
-    seasons is one answer, not three.
+    """The ``limit`` players nearest to ``player`` (all seasons, or one ``season``) in style
+    and shooting skill (:func:`compared_columns`), each once, at his nearest season: a fan
+    asks who played like him, and a player close in three seasons is one answer, not three.
 
-    Adds ``DISTANCE`` (Euclidean, style space), ``SIMILARITY`` (0-100 %, 100 = identical
+    Adds ``DISTANCE`` (Euclidean, over those columns), ``SIMILARITY`` (0-100 %, 100 = identical
     style; exp(-distance / 2)), ``RANK`` (1 = nearest), ``CLOSEST`` and ``FARTHEST`` (readable
     feature names, comma-separated), sorted nearest first; ties by name then season.
     """
-    columns = style_columns(assignments)
+    columns = compared_columns(assignments)
     pool = assignments[assignments["PLAYER_ID"] != player["PLAYER_ID"]]
     if season is not None:
         pool = pool[pool["SEASON"].astype(str) == season]

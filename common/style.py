@@ -7,7 +7,9 @@ these features and how they are adjusted for era: ``workers/train/features.py``.
 Every feature is a rate per 36 minutes or a ratio of the cleaned table
 (``workers/fetch/cleaning.py``), one or two per axis a scout uses. Efficiency (FG%, TS%),
 points and minutes describe a player but do not define his style: they are shown, never
-clustered on.
+clustered on. Shooting skill (:data:`SHOOTING_SKILLS`) joins the style features in "who
+played like him" only: a Curry is compared with the great shooters, not with any high-volume
+guard, while the archetypes stay those of the style alone (docs/model.md).
 """
 
 from __future__ import annotations
@@ -27,8 +29,17 @@ STYLE_FEATURES: dict[str, str] = {
 }
 FEATURES: list[str] = list(STYLE_FEATURES)
 
+# How well he shoots, not how: each percentage of the cleaned table, shrunk toward the
+# season's league rate by attempts and era-adjusted (workers/train/features.py). Keyed by the
+# percentage column.
+SHOOTING_SKILLS: dict[str, str] = {
+    "FG3_PCT": "3-point shooting",
+    "FT_PCT": "free-throw shooting",
+}
+
 # Assignments artifact columns (one row per player-season of the champion).
 STYLE_PREFIX = "Z_"  # Z_<feature>: the player's coordinate in the style space
+SKILL_PREFIX = "SKILL_"  # SKILL_<percentage>: his era-adjusted shooting skill
 MEMBERSHIP_PREFIX = "MEMBERSHIP_"  # MEMBERSHIP_<archetype id>: his share of that archetype
 
 
@@ -36,11 +47,18 @@ def style_column(feature: str) -> str:
     return f"{STYLE_PREFIX}{feature}"
 
 
+def skill_column(percentage: str) -> str:
+    return f"{SKILL_PREFIX}{percentage}"
+
+
 def membership_column(archetype_id: int) -> str:
     return f"{MEMBERSHIP_PREFIX}{archetype_id}"
 
 
 def feature_label(feature_or_column: str) -> str:
-    """ "Z_AST_PER36" or "AST_PER36" -> "assists/36"."""
+    """ "Z_AST_PER36" or "AST_PER36" -> "assists/36"; "SKILL_FT_PCT" -> "free-throw shooting"."""
+    if feature_or_column.startswith(SKILL_PREFIX):
+        skill = feature_or_column.removeprefix(SKILL_PREFIX)
+        return SHOOTING_SKILLS.get(skill, skill)
     feature = feature_or_column.removeprefix(STYLE_PREFIX)
     return STYLE_FEATURES.get(feature, feature)

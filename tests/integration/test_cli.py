@@ -28,7 +28,7 @@ from cli.main import main
 from common.champion import ASSIGNMENTS_ARTIFACT, find_champion
 from common.seasons import current_season
 from common.settings import Settings
-from common.style import STYLE_FEATURES, STYLE_PREFIX
+from common.style import SKILL_PREFIX, STYLE_FEATURES, STYLE_PREFIX
 from tests.conftest import RECORDINGS
 from tests.services import BUTLER, PROJECT_ROOT, RENAMED_SEASONS, free_port, seed_recordings
 
@@ -113,9 +113,9 @@ def assignments(cli: Cli) -> pd.DataFrame:
 def nearest(
     assignments: pd.DataFrame, name: str, season: str, only: str | None = None
 ) -> pd.DataFrame:
-    """The expected answer, by plain NumPy: every other player by Euclidean distance, each
-    at his nearest season."""
-    columns = [c for c in assignments.columns if c.startswith(STYLE_PREFIX)]
+    """The expected answer, by plain NumPy: every other player by Euclidean distance in style
+    and shooting skill, each at his nearest season."""
+    columns = [c for c in assignments.columns if c.startswith((STYLE_PREFIX, SKILL_PREFIX))]
     me = assignments[(assignments["PLAYER_NAME"] == name) & (assignments["SEASON"] == season)]
     assert len(me) == 1
     others = assignments[assignments["PLAYER_ID"] != me["PLAYER_ID"].iloc[0]]
@@ -210,7 +210,7 @@ def test_similar_lists_the_nearest_other_players_of_every_season(
     assert all(m["player"] != "Kobe Bryant" for m in matches)
     assert len({m["season"] for m in matches}) > 1  # not one season's list
     assert len({m["player_id"] for m in matches}) == 7  # each player once
-    labels = set(STYLE_FEATURES.values())
+    labels = {*STYLE_FEATURES.values(), "3-point shooting", "free-throw shooting"}
     for match in matches:
         assert {"player", "season", "team", "archetype", "distance", "similarity"} <= set(match)
         assert set(match["closest"]) <= labels

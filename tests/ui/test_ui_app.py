@@ -236,10 +236,12 @@ def nearest(
     assignments: pd.DataFrame, player: pd.Series, season: str | None = None, n: int = 10
 ) -> pd.DataFrame:
     """The expected answer, in plain NumPy: the ``n`` other players nearest to ``player`` by
-    Euclidean distance over the ``Z_`` columns, whatever their archetype, each at his nearest
-    season, with the two features closest (``CLOSEST``) and farthest (``FARTHEST``) apart."""
+    Euclidean distance over the ``Z_`` (style) and ``SKILL_`` (shooting) columns, whatever
+    their archetype, each at his nearest season, with the two features closest (``CLOSEST``)
+    and farthest (``FARTHEST``) apart."""
     z = [c for c in assignments.columns if c.startswith("Z_")]
     assert len(z) == len(STYLE_FEATURES)
+    z += ["SKILL_FG3_PCT", "SKILL_FT_PCT"]
     pool = assignments[assignments["PLAYER_ID"] != player["PLAYER_ID"]]
     if season is not None:
         pool = pool[pool["SEASON"] == season]
@@ -248,7 +250,8 @@ def nearest(
     order = np.argsort(distance, kind="stable")
     _, first = np.unique(pool["PLAYER_ID"].to_numpy()[order], return_index=True)
     order = order[np.sort(first)][:n]  # each player at his nearest season
-    names = [SHORT[c.removeprefix("Z_")] for c in z]
+    short = {**SHORT, "FG3_PCT": "3P shooting", "FT_PCT": "FT shooting"}  # the skills
+    names = [short[c.removeprefix("Z_").removeprefix("SKILL_")] for c in z]
     return pool.iloc[order].assign(
         DISTANCE=distance[order],
         CLOSEST=[", ".join(names[i] for i in np.argsort(g)[:2]) for g in gaps[order]],

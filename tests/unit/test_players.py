@@ -158,3 +158,20 @@ def test_similar_players_are_each_listed_once_at_their_nearest_season() -> None:
         ("Shaquille O'Neal", "1999-00", 3),
     ]
     assert ranked["DISTANCE"].tolist() == pytest.approx([0.1, 0.4, 18**0.5])
+
+
+def test_similar_players_are_compared_in_shooting_skill_too() -> None:
+    """Two guards of one style: the one who also shot like him is the nearer (SKILL_ columns
+    are compared beside the style coordinates, and named among the reasons)."""
+    rows = [  # PLAYER_ID, name, style coordinate, 3-point and free-throw skill
+        (1, "Stephen Curry", 1.0, 2.0, 2.0),
+        (2, "Baron Davis", 1.0, -0.5, 0.0),
+        (3, "Ray Allen", 1.3, 1.8, 2.0),
+    ]
+    assignments = pd.DataFrame(
+        rows, columns=["PLAYER_ID", "PLAYER_NAME", "Z_FGA_PER36", "SKILL_FG3_PCT", "SKILL_FT_PCT"]
+    ).assign(SEASON="2015-16", TEAM_ABBREVIATION="GSW", ARCHETYPE_NAME="Ball-dominant creator")
+    ranked = most_similar(assignments, assignments.iloc[0])
+    assert list(ranked["PLAYER_NAME"]) == ["Ray Allen", "Baron Davis"]
+    assert ranked["DISTANCE"].tolist() == pytest.approx([(0.09 + 0.04) ** 0.5, (6.25 + 4) ** 0.5])
+    assert ranked["FARTHEST"].iloc[1] == "3-point shooting, free-throw shooting"

@@ -59,7 +59,8 @@ def test_the_published_table_names_by_id_and_keeps_each_segment(data: TrainingDa
     X = data.features
     labels = np.zeros(len(X), dtype="int64")
     placement = Placement.measure(X, X.mean(axis=0, keepdims=True), [{"id": 0, "name": "All"}])
-    table = build_assignments(data.players, X, labels, placement)
+    skills = np.zeros((len(X), 2))  # not what is checked here
+    table = build_assignments(data.players, X, labels, placement, skills)
     mason = table[table["PLAYER_ID"] == MASON].iloc[0]
     assert (mason["PLAYER_NAME"], mason["NAME_THAT_SEASON"]) == ("Frank Mason III", "Frank Mason")
 

@@ -1,8 +1,8 @@
 """Compare players: a player-season's archetype mix, his career, and who played like him.
 
 "Who played like him" is :func:`common.similarity.most_similar`, the same answer as the CLI's
-``similar``: the nearest players in the style space over every season (or one, if picked),
-whatever their archetype, each at his closest season.
+``similar``: the nearest players in style and shooting skill over every season (or one, if
+picked), whatever their archetype, each at his closest season.
 
 A player is his id (``?player=<PLAYER_ID>``), shown under his latest name; the names the site
 gave him in other seasons are said with his career, and any of them finds him in the player
@@ -19,7 +19,13 @@ from common.champion_results import ChampionResults
 from common.players import NAME_THAT_SEASON
 from common.segments import SHOOTING, has_shooting, segment_figures
 from common.similarity import most_similar
-from common.style import MEMBERSHIP_PREFIX, STYLE_FEATURES, membership_column
+from common.style import (
+    MEMBERSHIP_PREFIX,
+    SHOOTING_SKILLS,
+    SKILL_PREFIX,
+    STYLE_FEATURES,
+    membership_column,
+)
 from ui import charts, labels, url_state
 from ui.views import team
 
@@ -30,7 +36,13 @@ MIN_SHOWN_SHARE = 0.05  # memberships below this are left out of "68% X, 24% Y"
 FEATURES = list(STYLE_FEATURES)
 SHORT = {feature: labels.label(feature) for feature in FEATURES}  # "AST/36", "3PA share"
 # common.similarity names features in words ("assists/36"); the table's headers are short.
-SHORT_BY_WORDS = {words: SHORT[feature] for feature, words in STYLE_FEATURES.items()}
+SHORT_BY_WORDS = {
+    **{words: SHORT[feature] for feature, words in STYLE_FEATURES.items()},
+    **{
+        words: f"{SHOOTING[pct].removesuffix('%')} shooting"
+        for pct, words in SHOOTING_SKILLS.items()
+    },
+}
 
 # The site may send a player-season without a team (kept, with a warning, by the fetch).
 NO_TEAM = "team unknown"
@@ -159,14 +171,20 @@ def _similar_players(results: ChampionResults, player: pd.Series, versus: str | 
     where = f"in {versus}" if versus else "across all seasons"
     st.markdown(f"**Most similar players {where}**")
     features = [f for f in FEATURES if f in assignments.columns]
+    skilled = any(c.startswith(SKILL_PREFIX) for c in assignments.columns)
     st.caption(
-        f"Nearest in the style space of {len(STYLE_FEATURES)} features, whatever their "
-        "archetype, each player once at his closest season; his own other seasons are left "
-        "out. Each feature is ranked within its season, so a 1997 shooter compares with a "
-        "2019 one: "
+        f"Nearest in the {len(STYLE_FEATURES)} style features of the archetypes"
+        + (" and in shooting skill" if skilled else "")
+        + ", whatever their archetype, each player once at his closest season; his own other "
+        "seasons are left out. Each is ranked within its season, so a 1997 shooter compares "
+        "with a 2019 one: "
         + ", ".join(STYLE_FEATURES.values())
-        + f" ({labels.blended()}: the training input). Closest / farthest: the features "
-        "where the two are most and least alike."
+        + (
+            "; 3P% and FT%, each pulled toward the league's by how few shots he took"
+            if skilled
+            else ""
+        )
+        + f" ({labels.blended()}). Closest / farthest: where the two are most and least alike."
     )
     if similar.empty:
         st.info(f"No other classified player in {versus}.")

@@ -22,7 +22,7 @@ import pandas as pd
 
 from common.players import NAME_THAT_SEASON
 from common.segments import PLAYOFF_SHOOTING, REGULAR_SHOOTING
-from common.style import FEATURES, membership_column, style_column
+from common.style import FEATURES, SHOOTING_SKILLS, membership_column, skill_column, style_column
 from workers.train.scoring import MapProjection
 
 # Stats the app shows beside each player (profiles, comparisons), carried in the assignments:
@@ -99,8 +99,14 @@ class Placement:
 
 
 def build_assignments(
-    players: pd.DataFrame, X: np.ndarray, labels: np.ndarray, placement: Placement
+    players: pd.DataFrame,
+    X: np.ndarray,
+    labels: np.ndarray,
+    placement: Placement,
+    skills: np.ndarray,
 ) -> pd.DataFrame:
+    """One row per player-season: who, the model's answers (``placement``), his shooting
+    skill (``features.shooting_skills``: for "who played like him"), and the stats shown."""
     players = players.reset_index(drop=True)
     identity = pd.DataFrame(
         {
@@ -114,5 +120,6 @@ def build_assignments(
     )
     if "TEAM_ID" in players:  # the franchise (common/league.py); seasons cleaned before lack it
         identity["TEAM_ID"] = players["TEAM_ID"].astype("Int64").to_numpy()
+    shooting = pd.DataFrame({skill_column(p): skills[:, i] for i, p in enumerate(SHOOTING_SKILLS)})
     stats = [c for c in STAT_COLUMNS if c in players.columns]
-    return pd.concat([identity, placement.answers(X, labels), players[stats]], axis=1)
+    return pd.concat([identity, placement.answers(X, labels), shooting, players[stats]], axis=1)

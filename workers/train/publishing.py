@@ -21,7 +21,7 @@ from common.champion import (
 from common.season_report import SEASON_REPORT_ARTIFACT, TAG_NEW_SEASONS, SeasonReport
 from workers.train.assignments import Placement, build_assignments
 from workers.train.dataset import TrainingData
-from workers.train.features import FEATURES, STYLE_SPACE, reference_table
+from workers.train.features import FEATURES, STYLE_SPACE, reference_table, shooting_skills
 from workers.train.new_seasons import new_season_reports
 from workers.train.plot import archetype_scatter
 from workers.train.profiles import archetype_profiles
@@ -50,7 +50,10 @@ def publish_model(
     centroids = model.cluster_centers_
     profiles = archetype_profiles(data.players, evaluation.labels, centroids, previous)
     placement = Placement.measure(data.features, centroids, profiles)
-    assignments = build_assignments(data.players, data.features, evaluation.labels, placement)
+    skills = shooting_skills(data.players, run.settings.playoff_weight)
+    assignments = build_assignments(
+        data.players, data.features, evaluation.labels, placement, skills
+    )
     plot = archetype_scatter(assignments, profiles, f"{len(profiles)} archetypes, {data.label}")
     names = {p["id"]: p["name"] for p in profiles}
     reports = new_season_reports(
