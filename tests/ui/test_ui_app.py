@@ -412,6 +412,15 @@ def test_compare_finds_similar_players_across_all_eras_with_a_season_filter(
     assert len(similar) == 10
     assert "Kobe Bryant" not in set(similar["PLAYER_NAME"])
     assert len(at.get("vega_lite_chart")) == 2  # career timeline, style side by side
+    # Side by side: his style and his shooting, each a percentile within his own season.
+    specs = vega_specs(at)
+    bars = chart_data(at, next(i for i, s in enumerate(specs) if "xOffset" in s["encoding"]))
+    mine = bars[bars["LABEL"] == "Kobe Bryant 2004-05"].set_index("feature")
+    assert list(mine.index) == [*SHORT.values(), "3P shooting", "FT shooting"]
+    season = assignments[assignments["SEASON"] == "2004-05"]["SKILL_FG3_PCT"].to_numpy()
+    below = (season < kobe["SKILL_FG3_PCT"]).sum() + 0.5 * (season == kobe["SKILL_FG3_PCT"]).sum()
+    assert mine.loc["3P shooting", "percentile"] == pytest.approx(100 * below / len(season))
+    assert mine.loc["3P shooting", "value"] == f"{kobe['FG3_PCT']:.0%}"  # his own 3P%
 
     # The season filter: the same question asked of one season, kept in the URL.
     at.selectbox[2].set_value("1996-97").run()

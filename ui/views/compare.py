@@ -25,6 +25,7 @@ from common.style import (
     SKILL_PREFIX,
     STYLE_FEATURES,
     membership_column,
+    skill_column,
 )
 from ui import charts, labels, url_state
 from ui.views import team
@@ -211,24 +212,37 @@ def _similar_players(results: ChampionResults, player: pd.Series, versus: str | 
 
     charted = pd.concat([player.to_frame().T, similar.head(N_CHARTED - 1)])
     charted = charted.assign(LABEL=charted["PLAYER_NAME"] + " " + charted["SEASON"].astype(str))
+    bars = {f: SHORT[f] for f in features}
     for feature in features:
         charted[feature] = charted[feature].astype("float64")
-        charted[f"PCT_{feature}"] = [
-            _percentile(assignments, str(s), feature, float(v))
-            for s, v in zip(charted["SEASON"], charted[feature], strict=True)
-        ]
-    st.markdown("**Style, feature by feature**")
+        charted[f"PCT_{feature}"] = _percentiles(assignments, charted, feature)
+    for percentage in SHOOTING_SKILLS if skilled else ():
+        # Ranked by his shooting skill; the value shown is his percentage itself.
+        charted[percentage] = charted[percentage].astype("float64")
+        charted[f"PCT_{percentage}"] = _percentiles(assignments, charted, skill_column(percentage))
+        bars[percentage] = SHORT_BY_WORDS[SHOOTING_SKILLS[percentage]]
+    st.markdown("**Style, feature by feature" + (", and shooting**" if skilled else "**"))
     st.caption(
         "Each bar: where the player stands among his own season's players on that feature "
-        "(100 = the most in the league that season). Hover a bar for the value."
+        "(100 = the most in the league that season"
+        + ("; shooting: the best shooter, his attempts counted" if skilled else "")
+        + f"). Hover a bar for the value ({labels.blended()})."
     )
-    chart = charts.style_side_by_side(charted, {f: SHORT[f] for f in features})
+    chart = charts.style_side_by_side(charted, bars)
     st.altair_chart(chart, width="stretch")
 
 
 def _short_features(words: str) -> str:
     """ "blocks/36, fouls/36" -> "BLK/36, PF/36", as the table's column headers say them."""
     return ", ".join(SHORT_BY_WORDS.get(w, w) for w in words.split(", ") if w)
+
+
+def _percentiles(assignments: pd.DataFrame, charted: pd.DataFrame, column: str) -> list[float]:
+    """Each charted player's percentile on ``column`` within his own season."""
+    return [
+        _percentile(assignments, str(s), column, float(v))
+        for s, v in zip(charted["SEASON"], charted[column], strict=True)
+    ]
 
 
 def _percentile(assignments: pd.DataFrame, season: str, feature: str, value: float) -> float:
