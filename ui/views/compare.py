@@ -203,7 +203,7 @@ def _similar_players(results: ChampionResults, player: pd.Series, versus: str | 
             min_value=0,
             max_value=100,
             width="small",
-            help="100% = the same style; from the distance in the style space",
+            help="100% = the same style and shooting; from the distance between the two",
         ),
         CLOSEST=st.column_config.Column("Closest in", help="The features most alike"),
         FARTHEST=st.column_config.Column("Farthest in", help="The features least alike"),
