@@ -4,6 +4,7 @@ Examples::
 
     nba-archetypes player "Kobe Bryant" 2005-06            # archetype, memberships, key stats
     nba-archetypes player "Jimmy Butler"                   # his career, whatever he was called
+    nba-archetypes player giannis 2020-21                  # part of a name, if it fits one
     nba-archetypes similar "Kobe Bryant" 2005-06 --season 1996-97 --limit 5 --json
     nba-archetypes league [--season 2016-17]  # the mix of roles by season, its biggest shifts
     nba-archetypes team GSW 2016-17           # a roster by archetype, the teams built alike
@@ -162,7 +163,9 @@ def _parser() -> argparse.ArgumentParser:
         "player", help="a player-season's archetype and key stats, or his career"
     )
     player.add_argument(
-        "name", help='e.g. "Kobe Bryant" (any name he had; accents and case optional) or his id'
+        "name",
+        help='e.g. "Kobe Bryant", or "kobe" if it fits one player (any name he had; accents '
+        "and case optional), or his id",
     )
     player.add_argument(
         "season", nargs="?", help="e.g. 2005-06; without it, his career season by season"
@@ -174,7 +177,9 @@ def _parser() -> argparse.ArgumentParser:
     similar = commands.add_parser(
         "similar", help="the players closest in style, each at his closest season"
     )
-    similar.add_argument("name", help='e.g. "Kobe Bryant" (accents and case optional)')
+    similar.add_argument(
+        "name", help='e.g. "Kobe Bryant", or "kobe" if it fits one player that season, or his id'
+    )
     similar.add_argument("season", help="his season, e.g. 2005-06")
     similar.add_argument("--season", dest="versus", help="only this season (default: all)")
     similar.add_argument("--limit", type=_positive_int, default=10, help="how many (default 10)")

@@ -9,7 +9,8 @@ the seasons stored before it. Every table the app and the CLI show holds two nam
 - ``NAME_THAT_SEASON``: the name the site gave him in that row's season.
 
 A lookup by any name he has had (accents, case and dots optional) finds his id, and with it
-every season. Needs pandas only: the CLI's ``player`` answers through it.
+every season; so does part of a name, as a fan types it ("lebron", "Jokic", "Shaq"), when it
+fits one player. Needs pandas only: the CLI's ``player`` answers through it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import difflib
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -67,6 +68,7 @@ class Players:
     latest: dict[int, str]  # PLAYER_ID -> name shown
     names: dict[int, list[str]]  # PLAYER_ID -> every name he had, oldest first
     by_folded: dict[str, list[int]]  # folded name -> the ids that had it
+    seasons: dict[int, int] = field(default_factory=dict)  # PLAYER_ID -> seasons in the table
 
     @classmethod
     def of(cls, table: pd.DataFrame) -> Players:
@@ -92,7 +94,9 @@ class Players:
             holders = by_folded.setdefault(folded[name], [])
             if player_id not in holders:
                 holders.append(player_id)
-        return cls({int(k): str(v) for k, v in latest.items()}, names, by_folded)
+        counts = ordered.groupby("PLAYER_ID")["SEASON"].nunique()
+        seasons = {int(k): int(v) for k, v in counts.items()}
+        return cls({int(k): str(v) for k, v in latest.items()}, names, by_folded, seasons)
 
     def ids(self, name: str) -> list[int]:
         """Every player who was called ``name`` in any season (usually one)."""
@@ -102,6 +106,20 @@ class Players:
         """Every player one of whose names contains ``text`` (folded, as ``fold``)."""
         wanted = fold(text)
         return {i for key, ids in self.by_folded.items() if wanted in key for i in ids}
+
+    def ids_by_words(self, text: str) -> list[int]:
+        """The players one of whose names has every word of ``text`` as a word ("lebron",
+        "Antetokounmpo"), or else as the start of a word ("Shaq"): the longest careers first.
+        An exact name is :meth:`ids`; this is for the part of a name a fan types."""
+        wanted = _words(text)
+        if not wanted:
+            return []
+        named = [(_words(key), ids) for key, ids in self.by_folded.items()]
+        for fits in (_whole_words, _word_starts):
+            found = {i for words, ids in named if fits(wanted, words) for i in ids}
+            if found:
+                return sorted(found, key=lambda i: (-self.seasons.get(i, 0), self.latest[i]))
+        return []
 
     def other_names(self, player_id: int) -> list[str]:
         """The names he had besides the one shown, oldest first."""
@@ -113,6 +131,20 @@ class Players:
         close = difflib.get_close_matches(fold(name), list(self.by_folded), n=limit, cutoff=0.6)
         shown = _unique(self.latest[i] for key in close for i in sorted(self.by_folded[key]))
         return shown[:limit]
+
+
+def _words(name: str) -> list[str]:
+    """The words of a name as typed: folded, apostrophes dropped ("O'Neal", "ONeal"), hyphens
+    split ("Karl-Anthony")."""
+    return fold(name).replace("'", "").replace("’", "").replace("-", " ").split()
+
+
+def _whole_words(wanted: list[str], words: list[str]) -> bool:
+    return all(w in words for w in wanted)
+
+
+def _word_starts(wanted: list[str], words: list[str]) -> bool:
+    return all(any(word.startswith(w) for word in words) for w in wanted)
 
 
 def _unique(items: Iterable[str]) -> list[str]:

@@ -27,6 +27,7 @@ from common.players import Players
 from common.style import SKILL_PREFIX, STYLE_PREFIX, feature_label
 
 N_REASONS = 2  # features named as "closest" and "farthest" per match
+MAX_NAMED = 6  # players named when part of a name fits several
 
 
 class PlayerNotFoundError(LookupError):
@@ -43,16 +44,42 @@ def _shown(name: str) -> str:
     return name if len(name) <= 40 else name[:40] + "…"  # never echo a wall of input
 
 
-def find_ids(players: Players, name: str) -> list[int]:
-    """The ids of the player(s) called ``name`` in any season (accents and case optional), or
-    of his PLAYER_ID; :class:`PlayerNotFoundError` with close names if none."""
+def _candidates(players: Players, name: str) -> tuple[list[int], bool]:
+    """The ids ``name`` may mean, and whether it named them exactly: any full name he had
+    (namesakes all), his PLAYER_ID, or else part of a name (:meth:`Players.ids_by_words`)."""
     ids = players.ids(name)
     if not ids and name.strip().isdigit() and int(name) in players.latest:
         ids = [int(name)]  # his id, as the JSON answers and the app's links give it
+    if ids:
+        return ids, True
+    return players.ids_by_words(name), False
+
+
+def _not_found(players: Players, name: str) -> PlayerNotFoundError:
+    close = players.suggestions(name)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    return PlayerNotFoundError(f"No player named {_shown(name)!r}.{hint}")
+
+
+def _which_one(players: Players, name: str, ids: list[int]) -> str:
+    """Part of a name that fits several players: name them, longest careers first."""
+    shown = [players.latest[i] for i in ids[:MAX_NAMED]]
+    if len(ids) > MAX_NAMED:
+        listed = ", ".join(shown) + f" and {len(ids) - MAX_NAMED} more"
+    else:
+        listed = ", ".join(shown[:-1]) + f" or {shown[-1]}"
+    return f"{_shown(name)!r} could be {listed}"
+
+
+def find_ids(players: Players, name: str) -> list[int]:
+    """The ids of the player(s) called ``name`` in any season (accents and case optional), of
+    his PLAYER_ID, or of the one player part of a name fits ("lebron");
+    :class:`PlayerNotFoundError` with close names if none, with the candidates if several."""
+    ids, exact = _candidates(players, name)
     if not ids:
-        close = players.suggestions(name)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise PlayerNotFoundError(f"No player named {_shown(name)!r}.{hint}")
+        raise _not_found(players, name)
+    if not exact and len(ids) > 1:
+        raise PlayerNotFoundError(f"{_which_one(players, name, ids)}: give more of his name.")
     return ids
 
 
@@ -60,7 +87,8 @@ def find_player(
     assignments: pd.DataFrame, name: str, season: str, players: Players | None = None
 ) -> pd.Series:
     """The row of the player called ``name`` (in any season: one player, one career; accents
-    and case optional; or his PLAYER_ID) in ``season``.
+    and case optional; or his PLAYER_ID; or part of his name, if it fits one player who
+    played ``season``) in ``season``.
 
     ``players``: the directory of ``assignments`` if the caller keeps one (built otherwise).
     Raises :class:`PlayerNotFoundError` saying what is wrong: an unknown name (with close
@@ -68,8 +96,21 @@ def find_player(
     of that name in that season (with their ids)."""
     shown = _shown(name)
     players = players if players is not None else Players.of(assignments)
-    ids = find_ids(players, name)
+    ids, exact = _candidates(players, name)
+    if not ids:
+        raise _not_found(players, name)
     rows = assignments[assignments["PLAYER_ID"].isin(ids)]
+    if not exact and len(ids) > 1:  # part of a name: the season may tell which player
+        played = set(rows.loc[rows["SEASON"].astype(str) == season, "PLAYER_ID"].astype(int))
+        if len(played) > 1:
+            which = _which_one(players, name, [i for i in ids if i in played])
+            raise PlayerNotFoundError(f"{which} in {season}: give more of his name.")
+        if not played:
+            which = _which_one(players, name, ids)
+            none = f"none of them has a classified season {season[:12]!r}"
+            raise PlayerNotFoundError(f"{which}, and {none}.")
+        ids = list(played)
+        rows = rows[rows["PLAYER_ID"].isin(ids)]
     in_season = rows[rows["SEASON"].astype(str) == season]
     if in_season.empty:
         raise PlayerNotFoundError(_no_such_season(rows, ids, players, shown, season[:12]))

@@ -263,6 +263,22 @@ def test_an_unknown_name_is_refused_with_close_names(cli: Cli) -> None:
         assert len(run.err.strip().splitlines()) == 1
 
 
+def test_part_of_a_name_finds_the_one_player_it_fits(cli: Cli) -> None:
+    """As a fan types: "giannis", "lebron"; "Curry" names the Currys of that season."""
+    run = cli("player", "giannis", "2018-19", "--json")
+    assert run.code == 0, run.err
+    assert run.json()["player"] == "Giannis Antetokounmpo"
+    career = cli("player", "lebron", "--json")
+    assert career.code == 0, career.err
+    assert [c["player"] for c in career.json()] == ["LeBron James"]
+    assert len(career.json()[0]["seasons"]) == 4  # 2005-06 … 2022-23 of the five seeded
+    both = cli("similar", "Curry", "2015-16")
+    assert (both.code, both.out) == (2, "")
+    assert both.err.strip().splitlines() == [
+        "error: 'Curry' could be Seth Curry or Stephen Curry in 2015-16: give more of his name."
+    ]
+
+
 def test_an_unknown_season_is_refused(cli: Cli) -> None:
     absent = str(current_season())  # a valid label the bundled seasons do not have
     run = cli("player", "Kobe Bryant", absent)

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from common.players import NAME_THAT_SEASON, Players, fold, with_latest_names
-from common.similarity import PlayerNotFoundError, find_player, most_similar
+from common.similarity import PlayerNotFoundError, find_ids, find_player, most_similar
 from tests.conftest import RECORDINGS
 
 BUTLER, BULLOCK, DONCIC, KOBE = 202710, 203493, 1629029, 977
@@ -112,6 +112,50 @@ def test_a_lookup_by_either_name_finds_every_season(seasons: pd.DataFrame) -> No
     )
     with pytest.raises(PlayerNotFoundError, match=r"Did you mean Jimmy Butler III\?"):
         find_player(table, "Jimmy Buttler", "2018-19")
+
+
+def test_part_of_a_name_finds_the_player_it_fits(seasons: pd.DataFrame) -> None:
+    """A fan types "giannis" or "Shaq": whole words first, then the start of a word."""
+    players = Players.of(with_latest_names(seasons))
+    assert players.ids_by_words("giannis") == [203507]
+    assert players.ids_by_words("LEBRON") == [2544]
+    assert players.ids_by_words("jokic") == [203999]  # "Nikola Jokic" and "Nikola Jokić"
+    assert players.ids_by_words("Shaq") == [1627885]  # Shaquille Harrison: no whole word
+    assert players.ids_by_words("butler iii") == [BUTLER]
+    # Several: the longest careers in the table first (Giannis: 3 seasons), then by name.
+    assert players.ids_by_words("Antetokounmpo") == [203507, 1628961, 203648]
+    assert players.ids_by_words("Zzyzx") == players.ids_by_words("  ") == []
+
+
+def test_part_of_a_name_is_narrowed_by_the_season_or_names_the_candidates(
+    seasons: pd.DataFrame,
+) -> None:
+    table = with_latest_names(seasons)
+    assert find_player(table, "giannis", "2015-16")["PLAYER_ID"] == 203507
+    # Mason (203486) and Miles Plumlee (203101): only Mason played 2020-21.
+    assert find_player(table, "Plumlee", "2020-21")["PLAYER_ID"] == 203486
+    with pytest.raises(PlayerNotFoundError) as two:
+        find_player(table, "Curry", "2015-16")
+    assert str(two.value) == (
+        "'Curry' could be Seth Curry or Stephen Curry in 2015-16: give more of his name."
+    )
+    with pytest.raises(PlayerNotFoundError) as neither:
+        find_player(table, "Plumlee", "2010-11")
+    assert str(neither.value) == (
+        "'Plumlee' could be Mason Plumlee or Miles Plumlee, and none of them has a classified "
+        "season '2010-11'."
+    )
+    # An exact name still means exactly him, never a longer one: "Jrue Holiday", not Justin.
+    assert find_player(table, "jrue holiday", "2018-19")["PLAYER_ID"] == 201950
+    # Without a season (a career): one player, or the candidates.
+    players = Players.of(table)
+    assert find_ids(players, "lebron") == [2544]
+    with pytest.raises(PlayerNotFoundError) as morrises:
+        find_ids(players, "Morris")
+    assert str(morrises.value) == (
+        "'Morris' could be Marcus Morris Sr., Markieff Morris, Monte Morris or Jaylen Morris: "
+        "give more of his name."
+    )
 
 
 def test_two_players_of_one_name_stay_two() -> None:
