@@ -16,7 +16,8 @@ FIRST_START_YEAR = 1996
 SEASON_START_MONTH = 10
 # ASCII digits only: \d and int() also take full-width or Arabic-Indic digits, which would
 # then reach file names and the stats site's query string.
-_LABEL = re.compile(r"([0-9]{4})-([0-9]{2})")
+_LABEL = re.compile(r"([0-9]{4})-([0-9]{2}|[0-9]{4})")  # 2018-19, or 2018-2019 as some write it
+_YEAR = re.compile(r"[0-9]{4}")
 
 
 class SeasonType(StrEnum):
@@ -47,18 +48,16 @@ class Season:
 
     @classmethod
     def parse(cls, text: str, today: date | None = None) -> Season:
-        """Parse ``YYYY-YY`` and check the season exists; the error says what is wrong."""
+        """Parse ``YYYY-YY`` (or ``YYYY-YYYY``) and check the season exists; the error says
+        what is wrong."""
         text = (text or "").strip()
         if not text:
             raise InvalidSeasonError("Season is empty: expected a label like 2018-19.")
         match = _LABEL.fullmatch(text)
         if not match:
-            shown = text if len(text) <= 30 else text[:29] + "…"  # never echo a wall of input
-            raise InvalidSeasonError(
-                f"Season {shown!r} is malformed: expected YYYY-YY, e.g. 2018-19."
-            )
+            raise InvalidSeasonError(_malformed(text))
         start, end = int(match[1]), int(match[2])
-        if (start + 1) % 100 != end:
+        if end != (start + 1 if len(match[2]) == 4 else (start + 1) % 100):
             raise InvalidSeasonError(
                 f"Season {text!r} does not span two consecutive years: did you mean {cls(start)}?"
             )
@@ -71,6 +70,19 @@ class Season:
         if season > latest:
             raise InvalidSeasonError(f"Season {text} is in the future: the latest is {latest}.")
         return season
+
+
+def _malformed(text: str) -> str:
+    """What to say of a label that is no season; a bare year could be either season it
+    touches, so both are offered."""
+    if _YEAR.fullmatch(text):
+        year = int(text)
+        return (
+            f"Season {text!r} is malformed: expected YYYY-YY: {Season(year - 1)} (the season "
+            f"that ended in {year}) or {Season(year)} (the one that began in it)?"
+        )
+    shown = text if len(text) <= 30 else text[:29] + "…"  # never echo a wall of input
+    return f"Season {shown!r} is malformed: expected YYYY-YY, e.g. 2018-19."
 
 
 def current_season(today: date | None = None) -> Season:

@@ -16,6 +16,18 @@ def test_parses_and_prints_a_season() -> None:
     assert season == Season(2018)
     assert str(season) == "2018-19"
     assert str(Season.parse("1999-00", TODAY)) == "1999-00"  # century wrap
+    # Both years written out, as some fans write it.
+    assert Season.parse("2018-2019", TODAY) == Season(2018)
+    assert Season.parse("1999-2000", TODAY) == Season(1999)
+
+
+def test_a_bare_year_offers_both_seasons_it_touches() -> None:
+    with pytest.raises(InvalidSeasonError) as year:
+        Season.parse("2006", TODAY)
+    assert str(year.value) == (
+        "Season '2006' is malformed: expected YYYY-YY: 2005-06 (the season that ended in 2006) "
+        "or 2006-07 (the one that began in it)?"
+    )
 
 
 @pytest.mark.parametrize(
@@ -23,6 +35,8 @@ def test_parses_and_prints_a_season() -> None:
     [
         ("2019", "malformed"),
         ("2019-21", "consecutive"),
+        ("2019-2021", "consecutive"),
+        ("2019-202", "malformed"),
         ("19-20", "malformed"),
         ("abcd", "malformed"),
         ("", "empty"),
