@@ -111,7 +111,7 @@ class Players:
         """The players one of whose names has every word of ``text`` as a word ("lebron",
         "Antetokounmpo"), or else as the start of a word ("Shaq"): the longest careers first.
         An exact name is :meth:`ids`; this is for the part of a name a fan types."""
-        wanted = _words(text)
+        wanted = [w for w in _words(text) if len(w) > 1]  # "a" would fit Mbah a Moute only
         if not wanted:
             return []
         named = [(_words(key), ids) for key, ids in self.by_folded.items()]

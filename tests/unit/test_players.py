@@ -125,6 +125,7 @@ def test_part_of_a_name_finds_the_player_it_fits(seasons: pd.DataFrame) -> None:
     # Several: the longest careers in the table first (Giannis: 3 seasons), then by name.
     assert players.ids_by_words("Antetokounmpo") == [203507, 1628961, 203648]
     assert players.ids_by_words("Zzyzx") == players.ids_by_words("  ") == []
+    assert players.ids_by_words("j") == []  # one letter is no part of a name
 
 
 def test_part_of_a_name_is_narrowed_by_the_season_or_names_the_candidates(
