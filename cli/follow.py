@@ -13,8 +13,8 @@ from tqdm import tqdm
 
 from cli.output import EXIT_FAILED, EXIT_INTERRUPTED, echo, failure_lines, warn
 from cli.work import seeded_line
-from common.failures import is_queue_error, queue_unreachable
 from common.progress import INTERRUPTED_HINT, fetch_progress
+from common.queue_failures import is_queue_error, queue_unreachable
 from common.queueing import Ticket
 from common.results import FetchResult, SeedResult, TrainingResult
 from common.settings import get_settings

@@ -15,9 +15,9 @@ from tqdm import tqdm
 from cli.output import echo, warn
 from cli.work import seeded_line
 from common.celery_app import TRAIN_TIME_LIMIT_S
-from common.failures import queue_problem
 from common.keys import TRAINING_LEASE_KEY
 from common.leases import held
+from common.queue_failures import queue_problem
 from common.redis_client import redis_client
 from common.season_store import open_data
 from common.seasons import Season

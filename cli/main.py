@@ -36,8 +36,6 @@ from common.failures import (
     StoreUnavailableError,
     WriteFailedError,
     clip,
-    is_queue_error,
-    queue_unreachable,
 )
 from common.logs import configure_logging
 from common.seasons import InvalidSeasonError, parse_seasons
@@ -77,6 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             warn(line)
         return EXIT_FAILED
     except Exception as error:
+        # Only here: an answer (`player`, …) never imports redis-py, 0.2 s of its start.
+        from common.queue_failures import is_queue_error, queue_unreachable  # noqa: PLC0415
+
         if is_queue_error(error):  # Redis went away after the check: still one line
             warn(f"error: {queue_unreachable(get_settings().redis_url, error)}")
             return EXIT_FAILED

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from cli.output import EXIT_FAILED, CommandError, echo
 from common.celery_app import SEED_RECORDINGS, TRAIN_ARCHETYPES, app
-from common.failures import queue_problem
+from common.queue_failures import queue_problem
 from common.queueing import Ticket, request_refresh, request_training
 from common.seasons import current_season, parse_seasons
 from common.settings import get_settings

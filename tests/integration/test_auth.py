@@ -33,7 +33,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from common import secret_check
-from common.failures import queue_problem
+from common.queue_failures import queue_problem
 from common.settings import get_settings
 from devkit.services import MLFLOW_AUTH, MlflowServer, RedisServer, free_port, own_mlflow_names
 from tests.conftest import RECORDINGS

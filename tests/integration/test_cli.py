@@ -244,6 +244,25 @@ def test_similar_in_one_season(cli: Cli, assignments: pd.DataFrame) -> None:
     assert lines[1].lstrip().startswith(f"1. {matches[0]['player']}")
 
 
+def test_an_answer_loads_no_queue_mlflow_or_training_code(cli: Cli) -> None:
+    """A cold answer is about a second because it reads the champion with pandas alone: no
+    redis-py (0.2 s), Celery, MLflow or scikit-learn (benchmarks/cli.py has the times)."""
+    heavy = ("redis", "celery", "kombu", "mlflow", "sklearn", "sqlalchemy", "requests")
+    code = (
+        "import sys; from cli.main import main\n"
+        "codes = [main(a) for a in ("
+        "['player', 'Kobe Bryant', '2005-06'], ['similar', 'kobe', '2005-06'], ['league'],"
+        " ['team', 'LAL', '2005-06'], ['player', 'Kobe Bryant'])]\n"
+        f"loaded = sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r}))\n"
+        "assert codes == [0] * 5 and not loaded, (codes, loaded)\n"
+    )
+    env = {**os.environ, "DATA_DIR": str(cli.data_dir)}
+    run = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+
+
 def test_names_match_without_accents_or_case(cli: Cli) -> None:
     run = cli("player", "nikola jokic", "2018-19", "--json")
     assert run.code == 0, run.err

@@ -15,7 +15,7 @@ import pytest
 import redis
 from pydantic import ValidationError
 
-from common.failures import queue_unreachable
+from common.queue_failures import queue_unreachable
 from common.secret_check import PLACEHOLDERS, problems, redacted
 from common.settings import Settings
 from devkit.services import MLFLOW_AUTH

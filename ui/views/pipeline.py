@@ -7,8 +7,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from common.failures import clip, is_queue_error, queue_problem, queue_unreachable
+from common.failures import clip
 from common.progress import RefreshProgress, follow_refresh
+from common.queue_failures import is_queue_error, queue_problem, queue_unreachable
 from common.queueing import request_refresh
 from common.seasons import FIRST_START_YEAR, Season, current_season, season_range
 from ui import results
