@@ -28,6 +28,9 @@ from common.style import SKILL_PREFIX, STYLE_PREFIX, feature_label
 
 N_REASONS = 2  # features named as "closest" and "farthest" per match
 MAX_NAMED = 6  # players named when part of a name fits several
+# A shooting skill's score below this (in absolute value) is about the league's rate: where
+# a player who rarely shot it is put too, so being close there says nothing of either.
+ORDINARY_SKILL = 0.5
 
 
 class PlayerNotFoundError(LookupError):
@@ -163,7 +166,9 @@ def most_similar(
 
     Adds ``DISTANCE`` (Euclidean, over those columns), ``SIMILARITY`` (0-100 %, 100 = identical
     style; exp(-distance / 2)), ``RANK`` (1 = nearest), ``CLOSEST`` and ``FARTHEST`` (readable
-    feature names, comma-separated), sorted nearest first; ties by name then season.
+    feature names, comma-separated; a shooting skill both have at about the league's rate,
+    ``|score| <`` :data:`ORDINARY_SKILL`, is never named closest), sorted nearest first; ties
+    by name then season.
     """
     columns = compared_columns(assignments)
     pool = assignments[assignments["PLAYER_ID"] != player["PLAYER_ID"]]
@@ -177,8 +182,14 @@ def most_similar(
     )
     ranked = ranked.drop_duplicates("PLAYER_ID")  # his nearest season
     top = ranked.head(limit)
-    top_gaps = np.abs(top[columns].to_numpy(dtype="float64") - target)
-    reasons = [_reason(columns, row) for row in top_gaps]
+    values = top[columns].to_numpy(dtype="float64")
+    skill = np.array([c.startswith(SKILL_PREFIX) for c in columns])
+    # Both at about the league's rate: where a player who rarely shot sits too (docs/model.md).
+    ordinary = skill & (np.abs(target) < ORDINARY_SKILL) & (np.abs(values) < ORDINARY_SKILL)
+    reasons = [
+        _reason(columns, gaps, mask)
+        for gaps, mask in zip(np.abs(values - target), ordinary, strict=True)
+    ]
     return top.assign(
         RANK=np.arange(1, len(top) + 1),
         SIMILARITY=100 * np.exp(-top["DISTANCE"].to_numpy() / 2),
@@ -187,9 +198,12 @@ def most_similar(
     )
 
 
-def _reason(columns: list[str], gaps: np.ndarray) -> Reason:
-    order = np.argsort(gaps, kind="stable")
+def _reason(columns: list[str], gaps: np.ndarray, ordinary: np.ndarray) -> Reason:
+    """The features closest and farthest apart; a shooting skill both have at about the
+    league's rate (``ordinary``) is no reason they are alike."""
+    closest = np.argsort(np.where(ordinary, np.inf, gaps), kind="stable")
+    farthest = np.argsort(gaps, kind="stable")[::-1]
     return Reason(
-        closest=[feature_label(columns[i]) for i in order[:N_REASONS]],
-        farthest=[feature_label(columns[i]) for i in order[::-1][:N_REASONS]],
+        closest=[feature_label(columns[i]) for i in closest[:N_REASONS]],
+        farthest=[feature_label(columns[i]) for i in farthest[:N_REASONS]],
     )

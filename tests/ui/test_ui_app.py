@@ -252,9 +252,15 @@ def nearest(
     order = order[np.sort(first)][:n]  # each player at his nearest season
     short = {**SHORT, "FG3_PCT": "3P shooting", "FT_PCT": "FT shooting"}  # the skills
     names = [short[c.removeprefix("Z_").removeprefix("SKILL_")] for c in z]
+    # A skill both have within 0.5 of the middle (where those who rarely shot sit) is never
+    # named closest.
+    values = pool[z].to_numpy(dtype=float)[order]
+    ordinary = (np.abs(values) < 0.5) & (np.abs(player[z].to_numpy(dtype=float)) < 0.5)
+    ordinary[:, : len(STYLE_FEATURES)] = False
+    eligible = np.where(ordinary, np.inf, gaps[order])
     return pool.iloc[order].assign(
         DISTANCE=distance[order],
-        CLOSEST=[", ".join(names[i] for i in np.argsort(g)[:2]) for g in gaps[order]],
+        CLOSEST=[", ".join(names[i] for i in np.argsort(g, kind="stable")[:2]) for g in eligible],
         FARTHEST=[", ".join(names[i] for i in np.argsort(g)[::-1][:2]) for g in gaps[order]],
     )
 

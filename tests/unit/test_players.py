@@ -220,3 +220,24 @@ def test_similar_players_are_compared_in_shooting_skill_too() -> None:
     assert list(ranked["PLAYER_NAME"]) == ["Ray Allen", "Baron Davis"]
     assert ranked["DISTANCE"].tolist() == pytest.approx([(0.09 + 0.04) ** 0.5, (6.25 + 4) ** 0.5])
     assert ranked["FARTHEST"].iloc[1] == "3-point shooting, free-throw shooting"
+
+
+def test_a_shooting_skill_both_have_at_the_leagues_rate_is_no_reason_they_are_alike() -> None:
+    """Two centres who never shot threes both sit at about the league's rate in 3-point
+    skill: their smallest gap, but not what makes them alike. Two poor free-throw shooters
+    are alike in that, and it is named."""
+    rows = [  # PLAYER_ID, name, three style coordinates, 3-point and free-throw skill
+        (1, "Shaquille O'Neal", 2.0, 2.5, 0.3, 0.2, -2.4),
+        (2, "Tim Duncan", 1.6, 2.0, 0.9, 0.2, -1.0),
+        (3, "Ben Wallace", 0.0, 2.3, 1.0, -0.1, -2.9),
+    ]
+    columns = ["Z_FGA_PER36", "Z_OREB_PER36", "Z_BLK_PER36", "SKILL_FG3_PCT", "SKILL_FT_PCT"]
+    assignments = pd.DataFrame(rows, columns=["PLAYER_ID", "PLAYER_NAME", *columns]).assign(
+        SEASON="1999-00", TEAM_ABBREVIATION="LAL", ARCHETYPE_NAME="Scoring big"
+    )
+    ranked = most_similar(assignments, assignments.iloc[0]).set_index("PLAYER_NAME")
+    # Duncan's gaps: 0.4, 0.5, 0.6, 0.0 (3P: both ordinary), 1.4.
+    assert ranked.loc["Tim Duncan", "CLOSEST"] == "shot volume (FGA/36), offensive rebounds/36"
+    assert ranked.loc["Tim Duncan", "FARTHEST"] == "free-throw shooting, blocks/36"
+    # Wallace's gaps: 2.0, 0.2, 0.7, 0.3 (3P: both ordinary), 0.5 (FT: both far below).
+    assert ranked.loc["Ben Wallace", "CLOSEST"] == "offensive rebounds/36, free-throw shooting"
