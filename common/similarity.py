@@ -164,8 +164,8 @@ def most_similar(
     and shooting skill (:func:`compared_columns`), each once, at his nearest season: a fan
     asks who played like him, and a player close in three seasons is one answer, not three.
 
-    Adds ``DISTANCE`` (Euclidean, over those columns), ``SIMILARITY`` (0-100 %, 100 = identical
-    style; exp(-distance / 2)), ``RANK`` (1 = nearest), ``CLOSEST`` and ``FARTHEST`` (readable
+    Adds ``DISTANCE`` (Euclidean, over those columns), ``SIMILARITY`` (:func:`similarity`),
+    ``RANK`` (1 = nearest), ``CLOSEST`` and ``FARTHEST`` (readable
     feature names, comma-separated; a shooting skill both have at about the league's rate,
     ``|score| <`` :data:`ORDINARY_SKILL`, is never named closest), sorted nearest first; ties
     by name then season.
@@ -192,10 +192,20 @@ def most_similar(
     ]
     return top.assign(
         RANK=np.arange(1, len(top) + 1),
-        SIMILARITY=100 * np.exp(-top["DISTANCE"].to_numpy() / 2),
+        SIMILARITY=similarity(top["DISTANCE"].to_numpy(), assignments[columns]),
         CLOSEST=[", ".join(r.closest) for r in reasons],
         FARTHEST=[", ".join(r.farthest) for r in reasons],
     )
+
+
+def similarity(distance: np.ndarray, space: pd.DataFrame) -> np.ndarray:
+    """0-100 %: 100 = the same style and shooting, 0 = as unlike as two player-seasons picked
+    at random (or less alike). The share of the typical squared distance between two rows of
+    ``space`` that two players do not have: ``1 - distance² / E[d²]``, with
+    ``E[d²] = 2 · Σ var`` over the compared columns (an R² of sorts). Read by fans: the
+    scale does not shrink as columns are added, as a fixed kernel of the distance would."""
+    typical = 2.0 * float(space.to_numpy(dtype="float64").var(axis=0).sum())
+    return 100.0 * np.clip(1.0 - np.square(distance) / max(typical, 1e-12), 0.0, 1.0)
 
 
 def _reason(columns: list[str], gaps: np.ndarray, ordinary: np.ndarray) -> Reason:

@@ -11,11 +11,18 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from common.players import NAME_THAT_SEASON, Players, fold, with_latest_names
-from common.similarity import PlayerNotFoundError, find_ids, find_player, most_similar
+from common.similarity import (
+    PlayerNotFoundError,
+    find_ids,
+    find_player,
+    most_similar,
+    similarity,
+)
 from tests.conftest import RECORDINGS
 
 BUTLER, BULLOCK, DONCIC, KOBE = 202710, 203493, 1629029, 977
@@ -241,3 +248,11 @@ def test_a_shooting_skill_both_have_at_the_leagues_rate_is_no_reason_they_are_al
     assert ranked.loc["Tim Duncan", "FARTHEST"] == "free-throw shooting, blocks/36"
     # Wallace's gaps: 2.0, 0.2, 0.7, 0.3 (3P: both ordinary), 0.5 (FT: both far below).
     assert ranked.loc["Ben Wallace", "CLOSEST"] == "offensive rebounds/36, free-throw shooting"
+
+
+def test_similarity_is_the_share_of_a_random_pairs_squared_distance_they_do_not_have() -> None:
+    # Columns of variance 1 ([0, 2]: mean 1) and 0: two random rows are 2 · (1 + 0) = 2
+    # apart in squared distance on average.
+    space = pd.DataFrame({"Z_A": [0.0, 2.0], "Z_B": [5.0, 5.0]})
+    shown = similarity(np.array([0.0, 1.0, 2**0.5, 3.0]), space)
+    assert shown.tolist() == pytest.approx([100.0, 50.0, 0.0, 0.0])  # farther: still 0

@@ -203,7 +203,8 @@ def _similar_players(results: ChampionResults, player: pd.Series, versus: str | 
             min_value=0,
             max_value=100,
             width="small",
-            help="100% = the same style and shooting; from the distance between the two",
+            help="100% = the same style and shooting; 0% = as unlike as two players picked "
+            "at random (1 − distance² / its league-wide average)",
         ),
         CLOSEST=st.column_config.Column("Closest in", help="The features most alike"),
         FARTHEST=st.column_config.Column("Farthest in", help="The features least alike"),
