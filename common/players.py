@@ -133,6 +133,24 @@ class Players:
         return shown[:limit]
 
 
+ERA_SEASONS = 7  # examples are drawn from eras this long, so that every era has a face
+
+
+def best_known(player_seasons: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The ``n`` best-known of some player-seasons (``PLAYER_ID``, ``PLAYER_NAME``, ``SEASON``,
+    ``MIN``: minutes played), each player once, at his biggest season: the most-minutes
+    player of each era in turn, newest era first. By minutes alone the examples would all
+    come from around 2000, when starters played 40 minutes a night."""
+    group = player_seasons.sort_values(
+        ["MIN", "PLAYER_NAME"], ascending=[False, True], kind="stable"
+    ).drop_duplicates("PLAYER_ID")
+    era = group["SEASON"].astype(str).str[:4].astype(int) // ERA_SEASONS
+    turn = group.groupby(era, sort=False).cumcount()  # 0 = that era's best-known player
+    picked = group.assign(_turn=turn.to_numpy(), _era=-era.to_numpy())
+    picked = picked.sort_values(["_turn", "_era"], kind="stable").head(n)
+    return picked.drop(columns=["_turn", "_era"])
+
+
 def _words(name: str) -> list[str]:
     """The words of a name as typed: folded, apostrophes dropped ("O'Neal", "ONeal"), hyphens
     split ("Karl-Anthony")."""

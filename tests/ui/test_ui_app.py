@@ -308,6 +308,14 @@ def test_archetypes_page_shows_the_champions_archetypes(
     traits = [m for m in markdown if m.startswith("Stands out by:")]
     assert len(traits) == len(profiles)
     assert not any("_PER36" in t or "_RATE" in t for t in traits)
+    # Examples take turns by era, newest first: the first is the most minutes of 2016-22.
+    examples = [m for m in markdown if m.startswith("e.g. ")]
+    assert len(examples) == len(cards)
+    for card, example in zip(cards, examples, strict=True):
+        members = assignments[assignments["ARCHETYPE_NAME"] == card[2]]
+        newest = members[members["SEASON"].str[:4].astype(int) >= 2016]
+        minutes = newest["GP"] * newest["MIN_PER_GAME"]
+        assert example.startswith(f"e.g. {newest.loc[minutes.idxmax(), 'PLAYER_NAME']} (")
     assert [s.value for s in at.selectbox] == ["All seasons"]
     specs = vega_specs(at)
     assert len(specs) == 3  # what sets them apart (style features), map, era mix

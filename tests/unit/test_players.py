@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from common.players import NAME_THAT_SEASON, Players, fold, with_latest_names
+from common.players import NAME_THAT_SEASON, Players, best_known, fold, with_latest_names
 from common.similarity import (
     PlayerNotFoundError,
     find_ids,
@@ -256,3 +256,23 @@ def test_similarity_is_the_share_of_a_random_pairs_squared_distance_they_do_not_
     space = pd.DataFrame({"Z_A": [0.0, 2.0], "Z_B": [5.0, 5.0]})
     shown = similarity(np.array([0.0, 1.0, 2**0.5, 3.0]), space)
     assert shown.tolist() == pytest.approx([100.0, 50.0, 0.0, 0.0])  # farther: still 0
+
+
+def test_the_best_known_take_turns_by_era_newest_first_each_player_once() -> None:
+    rows = [  # PLAYER_ID, name, season, minutes; eras of 7 seasons: 1995-2001, 2002-08, 2016-22
+        (1, "A", "2001-02", 3000),
+        (2, "B", "2002-03", 2900),
+        (1, "A", "2003-04", 3100),  # his biggest season
+        (3, "C", "2016-17", 2500),
+        (4, "D", "2018-19", 2000),
+        (5, "E", "2020-21", 2600),
+    ]
+    table = pd.DataFrame(rows, columns=["PLAYER_ID", "PLAYER_NAME", "SEASON", "MIN"])
+    picked = best_known(table, 4)
+    # Each era's most-minutes player (E, then A), then each era's second (C, then B).
+    assert list(zip(picked["PLAYER_NAME"], picked["SEASON"], strict=True)) == [
+        ("E", "2020-21"),
+        ("A", "2003-04"),
+        ("C", "2016-17"),
+        ("B", "2002-03"),
+    ]

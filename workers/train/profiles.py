@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
+from common.players import best_known
 from common.style import FEATURES
 
 STAT_COLUMNS_SHOWN = [
@@ -38,7 +39,6 @@ STAT_COLUMNS_SHOWN = [
 ]  # fmt: skip
 N_DISTINGUISHING = 4
 N_EXAMPLES = 5
-ERA_SEASONS = 7  # examples are drawn from eras this long, so every era has a face
 MIN_AFFINITY = 0.3
 # Distance in the style space (10 normal-score coordinates) under which a new archetype is the
 # previous one: refits on one more season move a centroid by ~0.1-0.3; distinct archetypes sit
@@ -257,16 +257,8 @@ def _unique(name: str, taken: set[str]) -> str:
 
 
 def _examples(table: pd.DataFrame, members: np.ndarray) -> list[str]:
-    """Its best-known members across eras: the most-minutes player-season of each era in turn
-    (eras of ERA_SEASONS seasons, newest first), each player once."""
-    group = table.loc[members].sort_values(
-        ["MIN", "PLAYER_NAME"], ascending=[False, True], kind="stable"
-    )
-    group = group.drop_duplicates("PLAYER_ID")
-    era = group["SEASON"].astype(str).str[:4].astype(int) // ERA_SEASONS
-    turn = group.groupby(era, sort=False).cumcount()  # 0 = that era's best-known player
-    picked = group.assign(_turn=turn, _era=-era).sort_values(["_turn", "_era"], kind="stable")
-    picked = picked.head(N_EXAMPLES)
+    """Its best-known members across eras (:func:`common.players.best_known`)."""
+    picked = best_known(table.loc[members], N_EXAMPLES)
     return [f"{n} ({s})" for n, s in zip(picked["PLAYER_NAME"], picked["SEASON"], strict=True)]
 
 
