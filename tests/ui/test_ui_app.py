@@ -942,6 +942,7 @@ def test_pipeline_page_lists_the_training_and_offers_refreshes(
     run = runs.iloc[0]
     assert run["seasons"] == "1996-97 … 2018-19 (3)"
     assert (run["model version"], run["promoted"], run["status"]) == ("1", True, "FINISHED")
+    assert "Live now: the champion model v1." in texts(at.caption)
     assert run["archetypes"] >= 5
 
     current = at.button(key="refresh_current")
@@ -1132,6 +1133,7 @@ def test_refresh_trains_a_new_champion_that_the_app_shows(
     assert texts(at.main.success) == [f"Last refresh (2018-19): {last['message']}"]
     assert at.button(key="refresh_2018-19").label == "2018-19 ✓"
     assert at.dataframe[0].value["model version"].tolist()[:2] == ["3", "1"]  # trainings' winners
+    assert f"Live now: the champion model {live}." in texts(at.caption)
     # The new season's report, the champion's (the republished one's or the winner's).
     assert "New season: 2018-19" in texts(at.subheader)
     assert any(c.startswith(f"Model {live}, trained ") for c in texts(at.caption))

@@ -56,6 +56,9 @@ def render() -> None:
             _start(last["season"], force=False)
 
     st.subheader("Recent trainings")
+    champion = results.current_champion()
+    if champion is not None:  # the table's "Promoted" is history: say which one is live
+        st.caption(f"Live now: the champion model v{champion.version}.")
     runs = results.recent_trainings()
     if runs.empty:
         st.info("No training yet.")
@@ -87,11 +90,12 @@ def render() -> None:
                 ),
                 "model version": "Version",
                 "promoted": st.column_config.CheckboxColumn(
-                    "Champion", help="Promoted to champion when it was trained"
+                    "Promoted",
+                    help="Its model became the champion when it was trained (a later one may "
+                    "have replaced it: the caption above names the live one)",
                 ),
             },
         )
-    champion = results.current_champion()
     if logged := results.latest_season_reports(champion.run_id if champion else None):
         _season_reports(logged)
 
