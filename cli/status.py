@@ -38,7 +38,10 @@ def show_status() -> int:
         if seen:
             name = key.removeprefix(WORKER_PRESENCE_PREFIX)
             workers.append(f"{name} (seen {now - float(seen):.0f} s ago)")
-    echo("workers: " + (", ".join(workers) if workers else "none seen in the last minute"))
+    none = (
+        "none seen in the last minute: queued work waits (scripts/up.sh, or scripts/run_local.sh)"
+    )
+    echo("workers: " + (", ".join(workers) if workers else none))
     depths = ", ".join(f"{q} {client.llen(q)} waiting" for q in (FETCH_QUEUE, TRAIN_QUEUE))
     echo(f"queues: {depths}")
     refreshes = pending_refreshes()
