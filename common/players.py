@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from common.style import membership_column
+
 NAME_THAT_SEASON = "NAME_THAT_SEASON"
 
 
@@ -134,6 +136,7 @@ class Players:
 
 
 ERA_SEASONS = 7  # examples are drawn from eras this long, so that every era has a face
+CORE_MEMBERSHIP = 0.9  # an archetype's examples are his core members: 90 % of his style in it
 
 
 def best_known(player_seasons: pd.DataFrame, n: int) -> pd.DataFrame:
@@ -149,6 +152,23 @@ def best_known(player_seasons: pd.DataFrame, n: int) -> pd.DataFrame:
     picked = group.assign(_turn=turn.to_numpy(), _era=-era.to_numpy())
     picked = picked.sort_values(["_turn", "_era"], kind="stable").head(n)
     return picked.drop(columns=["_turn", "_era"])
+
+
+def archetype_examples(assignments: pd.DataFrame, archetype: int, n: int) -> pd.DataFrame:
+    """The ``n`` best-known core members of one archetype in ``assignments`` (the champion's
+    rows: ``ARCHETYPE``, ``MEMBERSHIP_<id>``, ``GP``, ``MIN_PER_GAME``): those with at least
+    :data:`CORE_MEMBERSHIP` of their style in it, taking turns by era (:func:`best_known`).
+    A borderline member would misname it (Khris Middleton 2017-18, 52 % "Floor general");
+    when it has fewer than ``n`` core members, its other members fill in."""
+    members = assignments[assignments["ARCHETYPE"] == archetype]
+    members = members.assign(MIN=members["GP"] * members["MIN_PER_GAME"])
+    own = membership_column(archetype)
+    core = members[members[own] >= CORE_MEMBERSHIP] if own in members else members
+    picked = best_known(core, n)
+    if len(picked) < n:
+        rest = members[~members["PLAYER_ID"].isin(picked["PLAYER_ID"])]
+        picked = pd.concat([picked, best_known(rest, n - len(picked))])
+    return picked
 
 
 def _words(name: str) -> list[str]:

@@ -308,14 +308,26 @@ def test_archetypes_page_shows_the_champions_archetypes(
     traits = [m for m in markdown if m.startswith("Stands out by:")]
     assert len(traits) == len(profiles)
     assert not any("_PER36" in t or "_RATE" in t for t in traits)
-    # Examples take turns by era, newest first: the first is the most minutes of 2016-22.
+    # Examples are core members (90 %+ of their style in it) taking turns by era, newest
+    # first: the first is the core member with the most minutes of 2016-22.
     examples = [m for m in markdown if m.startswith("e.g. ")]
     assert len(examples) == len(cards)
+    ids = {p["name"]: p["id"] for p in profiles}
     for card, example in zip(cards, examples, strict=True):
         members = assignments[assignments["ARCHETYPE_NAME"] == card[2]]
-        newest = members[members["SEASON"].str[:4].astype(int) >= 2016]
+        core = members[members[f"MEMBERSHIP_{ids[card[2]]}"] >= 0.9]
+        newest = core[core["SEASON"].str[:4].astype(int) >= 2016]
         minutes = newest["GP"] * newest["MIN_PER_GAME"]
         assert example.startswith(f"e.g. {newest.loc[minutes.idxmax(), 'PLAYER_NAME']} (")
+    # The profiles the training logged name core members too (for MLflow's readers).
+    for profile in profiles:
+        assert len(profile["examples"]) == 5, profile["name"]
+        for example in profile["examples"]:
+            name, season = re.fullmatch(r"(.+) \((\d{4}-\d{2})\)", example).groups()
+            row = assignments[
+                (assignments["PLAYER_NAME"] == name) & (assignments["SEASON"] == season)
+            ]
+            assert row[f"MEMBERSHIP_{profile['id']}"].iloc[0] >= 0.9, example
     assert [s.value for s in at.selectbox] == ["All seasons"]
     specs = vega_specs(at)
     assert len(specs) == 3  # what sets them apart (style features), map, era mix

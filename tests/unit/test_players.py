@@ -15,7 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from common.players import NAME_THAT_SEASON, Players, best_known, fold, with_latest_names
+from common.players import (
+    NAME_THAT_SEASON,
+    Players,
+    archetype_examples,
+    best_known,
+    fold,
+    with_latest_names,
+)
 from common.similarity import (
     PlayerNotFoundError,
     find_ids,
@@ -275,4 +282,22 @@ def test_the_best_known_take_turns_by_era_newest_first_each_player_once() -> Non
         ("A", "2003-04"),
         ("C", "2016-17"),
         ("B", "2002-03"),
+    ]
+
+
+def test_an_archetypes_examples_are_its_core_members_others_only_to_fill_in() -> None:
+    rows = [  # id, name, season, archetype, membership in archetype 0, games, minutes/game
+        (1, "Core old", "1999-00", 0, 0.95, 82, 40.0),
+        (2, "Borderline new", "2017-18", 0, 0.52, 82, 36.0),  # most minutes of his era
+        (3, "Core new", "2018-19", 0, 0.97, 70, 30.0),
+        (4, "Other archetype", "2018-19", 1, 0.01, 82, 38.0),
+    ]
+    columns = ["PLAYER_ID", "PLAYER_NAME", "SEASON", "ARCHETYPE", "MEMBERSHIP_0", "GP"]
+    table = pd.DataFrame(rows, columns=[*columns, "MIN_PER_GAME"])
+    assert archetype_examples(table, 0, 2)["PLAYER_NAME"].tolist() == ["Core new", "Core old"]
+    # Three wanted, two core: the borderline member fills in, after them.
+    assert archetype_examples(table, 0, 3)["PLAYER_NAME"].tolist() == [
+        "Core new",
+        "Core old",
+        "Borderline new",
     ]

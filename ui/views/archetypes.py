@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from common.champion_results import ChampionResults
-from common.players import best_known
+from common.players import archetype_examples
 from common.style import STYLE_FEATURES, style_column
 from ui import charts, labels, league_charts, url_state
 from ui.views.league import league_of
@@ -125,9 +125,7 @@ def _profile_cards(results: ChampionResults, shown: pd.DataFrame) -> None:
                 f"{_trait_label(d['stat'])} {d['z']:+.1f}σ" for d in profile["distinguishing"]
             )
             st.markdown(f"Stands out by: {traits}")
-            members = shown[shown["ARCHETYPE_NAME"] == profile["name"]]
-            # The best-known members, each era in turn (one season: its most minutes).
-            examples = best_known(members.assign(MIN=members["GP"] * members["MIN_PER_GAME"]), 4)
+            examples = archetype_examples(shown, profile["id"], 4)  # one season: its own
             # zip, not itertuples: a namedtuple class per call costs ~10 ms on 30 columns.
             pairs = zip(examples["PLAYER_NAME"], examples["SEASON"], strict=True)
             st.markdown("e.g. " + ", ".join(f"{name} ({season})" for name, season in pairs))

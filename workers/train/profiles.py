@@ -3,7 +3,8 @@
 **Profiles.** Per archetype: its centroid in the style space (the model's own coordinates,
 normal scores within the season), size and share, mean key stats with their z-scores against
 the league (for display), the style features that set it apart most (largest |centroid|),
-and example players (most minutes, one season each).
+and example players (its best-known core members of every era, picked from the model's
+assignments once they are placed: :func:`with_examples`).
 
 **Names come from the model's features.** Each name of :data:`NAME_RULES` is a direction in
 the style space (weights on features) plus bounds the centroid must respect to qualify (a
@@ -29,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from common.players import best_known
+from common.players import archetype_examples
 from common.style import FEATURES
 
 STAT_COLUMNS_SHOWN = [
@@ -166,7 +167,7 @@ def archetype_profiles(
                 "means": {s: _clean(v) for s, v in zip(stats, means, strict=True)},
                 "z_scores": {s: _clean(v) for s, v in zip(stats, z, strict=True)},
                 "distinguishing": [{"stat": f, "z": round(centroid[f], 4)} for f in ranked],
-                "examples": _examples(table, members),
+                "examples": [],  # from the assignments, once placed: with_examples
             }
         )
     return profiles
@@ -256,10 +257,17 @@ def _unique(name: str, taken: set[str]) -> str:
     return f"{name} {counter}"
 
 
-def _examples(table: pd.DataFrame, members: np.ndarray) -> list[str]:
-    """Its best-known members across eras (:func:`common.players.best_known`)."""
-    picked = best_known(table.loc[members], N_EXAMPLES)
-    return [f"{n} ({s})" for n, s in zip(picked["PLAYER_NAME"], picked["SEASON"], strict=True)]
+def with_examples(
+    profiles: list[dict[str, Any]], assignments: pd.DataFrame
+) -> list[dict[str, Any]]:
+    """``profiles`` with each archetype's best-known core members, as the app's cards show
+    them (:func:`common.players.archetype_examples`), from the model's own assignments."""
+    named = []
+    for profile in profiles:
+        picked = archetype_examples(assignments, profile["id"], N_EXAMPLES)
+        pairs = zip(picked["PLAYER_NAME"], picked["SEASON"], strict=True)
+        named.append({**profile, "examples": [f"{n} ({s})" for n, s in pairs]})
+    return named
 
 
 def _nanmean_columns(values: np.ndarray) -> np.ndarray:

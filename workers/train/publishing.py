@@ -24,7 +24,7 @@ from workers.train.dataset import TrainingData
 from workers.train.features import FEATURES, STYLE_SPACE, reference_table, shooting_skills
 from workers.train.new_seasons import new_season_reports
 from workers.train.plot import archetype_scatter
-from workers.train.profiles import archetype_profiles
+from workers.train.profiles import archetype_profiles, with_examples
 from workers.train.scoring import Evaluation
 from workers.train.serving import ServedModel, model_config
 from workers.train.tracking import TrainingRun
@@ -54,6 +54,7 @@ def publish_model(
     assignments = build_assignments(
         data.players, data.features, evaluation.labels, placement, skills
     )
+    profiles = with_examples(profiles, assignments)
     plot = archetype_scatter(assignments, profiles, f"{len(profiles)} archetypes, {data.label}")
     names = {p["id"]: p["name"] for p in profiles}
     reports = new_season_reports(
