@@ -10,7 +10,8 @@ the seasons stored before it. Every table the app and the CLI show holds two nam
 
 A lookup by any name he has had (accents, case and dots optional) finds his id, and with it
 every season; so does part of a name, as a fan types it ("lebron", "Jokic", "Shaq"), when it
-fits one player. Needs pandas only: the CLI's ``player`` answers through it.
+fits one player. The best-known players of a group (an archetype's examples) are picked here
+too. Needs pandas only: the CLI's ``player`` answers through it.
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ class Players:
 
 
 ERA_SEASONS = 7  # examples are drawn from eras this long, so that every era has a face
-CORE_MEMBERSHIP = 0.9  # an archetype's examples are his core members: 90 % of his style in it
+CORE_MEMBERSHIP = 0.9  # an archetype's examples: core members, with 90 % of their style in it
 
 
 def best_known(player_seasons: pd.DataFrame, n: int) -> pd.DataFrame:
