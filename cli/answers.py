@@ -19,7 +19,13 @@ from common.champion_results import ChampionResults, load_champion_results
 from common.mlflow_store import answering
 from common.players import NAME_THAT_SEASON
 from common.seasons import InvalidSeasonError, Season
-from common.segments import SHOOTING, blended_note, has_shooting, segment_figures
+from common.segments import (
+    SHOOTING,
+    blended_note,
+    has_shooting,
+    missing_shooting_note,
+    segment_figures,
+)
 from common.settings import get_settings
 from common.similarity import PlayerNotFoundError, find_ids, find_player, most_similar
 
@@ -69,6 +75,8 @@ def player(name: str, season: str, *, as_json: bool) -> int:
     if playoffs:
         echo("  playoffs: " + _segment_line(playoffs))
     echo(f"  per 36, {blended_note(weight)}: " + _blended_line(blended, regular))
+    if not has_shooting(regular):
+        echo(f"  {missing_shooting_note(str(row['SEASON']))}")
     return 0
 
 

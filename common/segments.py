@@ -72,6 +72,16 @@ def has_shooting(figures: Mapping[str, float | None]) -> bool:
     return any(figures.get(stat.lower()) is not None for stat in SHOOTING)
 
 
+def missing_shooting_note(season: str) -> str:
+    """What to say where a champion's season has no per-segment shooting (stored before it
+    was kept), and how to get it: the app and the CLI say the same."""
+    return (
+        f"Shooting per segment is not in the champion's data for {season} (stored before it "
+        f"was kept): `nba-archetypes rebuild {season}`, then a training (`nba-archetypes "
+        "train`), adds it."
+    )
+
+
 def _number(value: Any) -> float | None:
     """A float, or None for missing and NaN."""
     try:

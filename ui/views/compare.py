@@ -17,7 +17,7 @@ import streamlit as st
 
 from common.champion_results import ChampionResults
 from common.players import NAME_THAT_SEASON
-from common.segments import SHOOTING, has_shooting, segment_figures
+from common.segments import SHOOTING, has_shooting, missing_shooting_note, segment_figures
 from common.similarity import most_similar
 from common.style import (
     MEMBERSHIP_PREFIX,
@@ -150,6 +150,7 @@ def season_lines(player: pd.Series) -> list[str]:
     )
     if not has_shooting(regular):  # an older champion: the blended TS% is all there is
         per36 += f" · TS {player['TS_PCT']:.1%}"
+        return [*lines, per36, missing_shooting_note(str(player["SEASON"]))]
     return [*lines, per36]
 
 
