@@ -68,6 +68,7 @@ def split_error(text: str) -> tuple[str, str]:
     return headline or "unknown error", details.strip()
 
 
+# The errno values that mean "no room", said plainly: (what happened, what to do).
 _NO_ROOM = {
     errno.ENOSPC: ("the data volume is full", "free space on it and try again"),
     errno.EDQUOT: ("the disk quota is used up", "free space and try again"),

@@ -71,6 +71,3 @@ def _reason(error: BaseException) -> str:
     if "auth" in text or "password" in text:
         return "authentication failed"
     return clip(error, 60)
-
-
-# The errno values that mean "no room", said plainly: (what happened, what to do).

@@ -165,10 +165,10 @@ def most_similar(
     asks who played like him, and a player close in three seasons is one answer, not three.
 
     Adds ``DISTANCE`` (Euclidean, over those columns), ``SIMILARITY`` (:func:`similarity`),
-    ``RANK`` (1 = nearest), ``CLOSEST`` and ``FARTHEST`` (readable
-    feature names, comma-separated; a shooting skill both have at about the league's rate,
-    ``|score| <`` :data:`ORDINARY_SKILL`, is never named closest), sorted nearest first; ties
-    by name then season.
+    ``RANK`` (1 = nearest), ``CLOSEST`` and ``FARTHEST`` (readable feature names,
+    comma-separated; a shooting skill both have at about the league's rate, ``|score| <``
+    :data:`ORDINARY_SKILL`, is never named closest), sorted nearest first; ties by name then
+    season.
     """
     columns = compared_columns(assignments)
     pool = assignments[assignments["PLAYER_ID"] != player["PLAYER_ID"]]
