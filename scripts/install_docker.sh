@@ -10,7 +10,8 @@
 #      installed with pip into a throwaway venv (python3 -m venv: Debian's
 #      python3-venv) and copied to ~/.docker/cli-plugins/docker-compose.
 #   3. dockerd started in the background with --iptables=false (log:
-#      /var/log/dockerd.log) if no daemon answers; waits for `docker info`.
+#      /var/log/dockerd.log) if no daemon answers, after removing pid files
+#      a killed daemon left behind; waits for `docker info`.
 #
 # Environment knobs:
 #   DOCKERD_LOG            log file for dockerd      (default /var/log/dockerd.log)
@@ -83,6 +84,22 @@ install_compose() {
 }
 
 # --- 3. dockerd -----------------------------------------------------------
+# A daemon stopped without its own shutdown (a machine's services killed)
+# leaves pid files behind. PIDs wrap (pid_max is often 32768), so the pid in
+# them may now belong to another process: dockerd then refuses to start, or
+# waits forever for a "still running" containerd that is really something
+# else. Remove a pid file unless its process is the one it names.
+clear_stale_pid_file() {
+    local file=$1 name=$2 pid
+    [[ -f $file ]] || return 0
+    pid=$(tr -dc '0-9' <"$file")
+    if [[ -n $pid && "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$name" ]]; then
+        return 0
+    fi
+    log "removing stale $file (pid ${pid:-none} is not $name)"
+    rm -f "$file"
+}
+
 start_daemon() {
     if docker info >/dev/null 2>&1; then
         log "a Docker daemon already answers (server $(docker info -f '{{.ServerVersion}}' 2>/dev/null))"
@@ -92,6 +109,8 @@ start_daemon() {
     if pgrep -x dockerd >/dev/null 2>&1; then
         log "dockerd process exists but does not answer yet; waiting for it"
     else
+        clear_stale_pid_file /var/run/docker.pid dockerd
+        clear_stale_pid_file /var/run/docker/containerd/containerd.pid containerd
         mkdir -p "$(dirname "$DOCKERD_LOG")"
         log "starting dockerd --iptables=false in the background (log: $DOCKERD_LOG)"
         # setsid + nohup: the daemon outlives this script and its terminal.
@@ -112,12 +131,18 @@ start_daemon() {
     log "dockerd answers after ${waited}s (server $(docker info -f '{{.ServerVersion}}'))"
 }
 
-install_engine
-install_compose
-start_daemon
+main() {
+    install_engine
+    install_compose
+    start_daemon
+    if ((changed)); then
+        log "done"
+    else
+        log "nothing to do: docker, compose plugin and daemon were all already there"
+    fi
+}
 
-if ((changed)); then
-    log "done"
-else
-    log "nothing to do: docker, compose plugin and daemon were all already there"
+# Sourced (by a test), it only defines its functions.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+    main
 fi
