@@ -45,7 +45,7 @@ scripts/install_prerequisites.sh docker
 if docker compose version >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
     log "docker $(docker info -f '{{.ServerVersion}}'), compose $(docker compose version --short)"
 else
-    log "Docker engine or Compose plugin missing: scripts/install_docker.sh"
+    log "no Docker engine answers, or no Compose plugin: scripts/install_docker.sh"
     scripts/install_docker.sh
 fi
 
