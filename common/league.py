@@ -293,6 +293,11 @@ class League:
                 f"{wanted} has no classified players in {season} (it has {len(has)} seasons, "
                 f"{span}); teams in {season}: {listed}."
             )
+        if len(wanted) > max(map(len, known)):  # a name ("Warriors"): no abbreviation is close
+            raise TeamNotFoundError(
+                f"No team {wanted!r} in {season}: a team goes by the abbreviation the site "
+                f"gives it (GSW for Golden State). Teams then: {listed}."
+            )
         close = difflib.get_close_matches(wanted, teams, n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise TeamNotFoundError(f"No team {wanted!r} in {season}.{hint} Teams then: {listed}.")

@@ -212,6 +212,12 @@ def test_unknown_teams_and_seasons_say_what_there_is(league: League) -> None:
     )
     with pytest.raises(TeamNotFoundError, match=r"No team 'AAB' in 2003-04\. Did you mean AAA"):
         league.find_team("aab", "2003-04")
+    with pytest.raises(TeamNotFoundError) as named:  # a name, not an abbreviation
+        league.find_team("Warriors", "2003-04")
+    assert str(named.value) == (
+        "No team 'WARRIORS' in 2003-04: a team goes by the abbreviation the site gives it "
+        "(GSW for Golden State). Teams then: AAA, BBB."
+    )  # no abbreviation offered as close ("WAS" was, for the Warriors)
     with pytest.raises(SeasonNotFoundError, match="Season 2010-11 is not in the champion's data"):
         league.find_team("AAA", "2010-11")
 
