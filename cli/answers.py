@@ -8,7 +8,6 @@ champion's.
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import pandas as pd
@@ -24,6 +23,7 @@ from common.segments import (
     blended_note,
     has_shooting,
     missing_shooting_note,
+    number_or_none,
     segment_figures,
 )
 from common.settings import get_settings
@@ -210,15 +210,6 @@ def _find(results: ChampionResults, name: str, season: str) -> pd.Series:
         raise CommandError(str(error)) from error
 
 
-def _number(value: Any) -> float | None:
-    """A JSON-safe float: NaN and missing become null."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
-
-
 def _team(row: pd.Series) -> str | None:
     """The player's team; the site may send none (the fetch keeps the row, with a warning)."""
     team = row["TEAM_ABBREVIATION"]
@@ -234,10 +225,10 @@ def _playoffs(row: pd.Series) -> dict[str, float | None] | None:
 def _blended(row: pd.Series) -> dict[str, float | None]:
     """Regular season and playoffs folded together (cleaning's playoff weight)."""
     return {
-        "pts_per36": _number(row.get("PTS_PER36")),
-        "reb_per36": _number(row.get("REB_PER36")),
-        "ast_per36": _number(row.get("AST_PER36")),
-        "ts_pct": _number(row.get("TS_PCT")),
+        "pts_per36": number_or_none(row.get("PTS_PER36")),
+        "reb_per36": number_or_none(row.get("REB_PER36")),
+        "ast_per36": number_or_none(row.get("AST_PER36")),
+        "ts_pct": number_or_none(row.get("TS_PCT")),
     }
 
 

@@ -55,9 +55,7 @@ def follow_refresh(fetch_task_id: str, season: str) -> RefreshProgress:
 def fetch_progress(fetch: TaskStatus, season: str) -> RefreshProgress:
     """A fetch that has not succeeded (yet): waiting, running, failed or interrupted."""
     if fetch.state == "FAILURE":
-        headline, details = split_error(fetch.error)
-        message = f"Fetching {season} failed: {headline}"
-        return RefreshProgress("fetch", message, 0.25, done=True, failed=True, details=details)
+        return _failed("fetch", f"Fetching {season} failed", fetch.error)
     if fetch.state == INTERRUPTED:
         return _interrupted("fetch", f"Fetching {season}", "fetch")
     if fetch.state in {"PENDING", "RECEIVED"}:
@@ -75,9 +73,7 @@ def training_progress(training: TaskStatus, stored: str = "") -> RefreshProgress
     """A training asked for by a fetch (``stored``: what the fetch stored, one sentence)."""
     lead = f"{stored} " if stored else ""
     if training.state == "FAILURE":
-        headline, details = split_error(training.error)
-        message = f"{lead}Training failed: {headline}"
-        return RefreshProgress("train", message, 0.5, done=True, failed=True, details=details)
+        return _failed("train", f"{lead}Training failed", training.error)
     if training.state == INTERRUPTED:
         return _interrupted("train", f"{lead}Training", "training")
     progress = training.progress
@@ -112,12 +108,25 @@ def training_progress(training: TaskStatus, stored: str = "") -> RefreshProgress
     return RefreshProgress("champion", message, 1.0, done=True, new_champion=live, training=result)
 
 
+def _failed(step: str, what: str, error: str) -> RefreshProgress:
+    """``what: cause``, the failure's technical details kept apart."""
+    headline, details = split_error(error)
+    message = f"{what}: {headline}"
+    return RefreshProgress(
+        step, message, _STOPPED_AT[step], done=True, failed=True, details=details
+    )
+
+
 def _interrupted(step: str, what: str, worker: str) -> RefreshProgress:
     return RefreshProgress(
         step,
         f"{what} was interrupted: the {worker} worker stopped. {INTERRUPTED_HINT}",
-        0.25 if step == "fetch" else 0.5,
+        _STOPPED_AT[step],
         done=True,
         failed=True,
         interrupted=True,
     )
+
+
+# Where the bar stops when a task ends badly: a quarter in, or half-way once fetched.
+_STOPPED_AT = {"fetch": 0.25, "train": 0.5}

@@ -55,15 +55,18 @@ def segment_figures(row: Mapping[str, Any], *, playoffs: bool) -> dict[str, floa
     figures (``fg_pct`` …), None where undefined (0-for-0) or not stored (a table or champion
     from before the per-segment columns)."""
     if playoffs:
-        games, minutes = _number(row.get("PLAYOFF_GP")), _number(row.get("PLAYOFF_MIN"))
+        games, minutes = (
+            number_or_none(row.get("PLAYOFF_GP")),
+            number_or_none(row.get("PLAYOFF_MIN")),
+        )
         per_game = minutes / games if games and minutes is not None else None
     else:
-        games, per_game = _number(row.get("GP")), _number(row.get("MIN_PER_GAME"))
+        games, per_game = number_or_none(row.get("GP")), number_or_none(row.get("MIN_PER_GAME"))
     column = playoff_column if playoffs else regular_column
     return {
         "games": games,
         "min_per_game": per_game,
-        **{stat.lower(): _number(row.get(column(stat))) for stat in SHOOTING},
+        **{stat.lower(): number_or_none(row.get(column(stat))) for stat in SHOOTING},
     }
 
 
@@ -82,8 +85,8 @@ def missing_shooting_note(season: str) -> str:
     )
 
 
-def _number(value: Any) -> float | None:
-    """A float, or None for missing and NaN."""
+def number_or_none(value: Any) -> float | None:
+    """A float, or None for missing and NaN (JSON's null)."""
     try:
         number = float(value)
     except (TypeError, ValueError):

@@ -39,6 +39,21 @@ def pick(
     return value
 
 
+def pick_season(
+    widget: Callable[..., str | None], seasons: Sequence[str], default: str | None = None
+) -> str | None:
+    """The season picker every page has, bound to ``?season=``: the latest season unless
+    ``default`` says otherwise."""
+    return pick(
+        widget,
+        "Season",
+        seasons,
+        param="season",
+        default=seasons[-1] if default is None else default,
+        describe="season",
+    )
+
+
 def widget_key(param: str) -> str:
     """The session-state key of the widget :func:`pick` binds to ``param``."""
     return f"url_{param}"

@@ -35,14 +35,7 @@ def render(results: ChampionResults) -> None:
         + "Players with at least 20 games and 500 minutes are classified."
     )
 
-    season = url_state.pick(
-        st.columns([1, 3])[0].selectbox,
-        "Season",
-        [ALL, *results.seasons],
-        param="season",
-        default=ALL,
-        describe="season",
-    )
+    season = url_state.pick_season(st.columns([1, 3])[0].selectbox, [ALL, *results.seasons], ALL)
     shown = assignments if season in (None, ALL) else assignments[assignments["SEASON"] == season]
 
     _profile_cards(results, shown)

@@ -59,9 +59,7 @@ def render(results: ChampionResults) -> None:
     seasons = results.seasons
     left, middle, right = st.columns([1, 2, 1])
     with left:
-        season = url_state.pick(
-            st.selectbox, "Season", seasons, param="season", default=seasons[-1], describe="season"
-        )
+        season = url_state.pick_season(st.selectbox, seasons)
     players = assignments[assignments["SEASON"] == season].sort_values("PLAYER_NAME")
     names = {
         int(player_id): _option(results, int(player_id), name, team)

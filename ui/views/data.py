@@ -61,14 +61,7 @@ def render() -> None:
 
     st.subheader("Players of one season")
     seasons = list(summary["season"])
-    season = url_state.pick(
-        st.columns([1, 3])[0].selectbox,
-        "Season",
-        seasons,
-        param="season",
-        default=seasons[-1],
-        describe="season",
-    )
+    season = url_state.pick_season(st.columns([1, 3])[0].selectbox, seasons)
     try:
         table = results.cleaned_season(Season.parse(season))
     except DamagedFileError as error:

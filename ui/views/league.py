@@ -58,14 +58,7 @@ def render(results: ChampionResults) -> None:
     st.subheader("Who got the minutes, season by season")
     st.caption("Click a season to open it below.")
     chart_slot = st.container()  # drawn after the pick below, which it highlights
-    season = url_state.pick(
-        st.columns([1, 3])[0].selectbox,
-        "Season",
-        seasons,
-        param="season",
-        default=seasons[-1],
-        describe="season",
-    )
+    season = url_state.pick_season(st.columns([1, 3])[0].selectbox, seasons)
     # A chart per open season: a new one has no click yet, so any season clicked (even the
     # one clicked before the pick moved away from it) is a change that opens it.
     key = f"{CHART_KEY}_{season}"

@@ -37,9 +37,7 @@ def render(results: ChampionResults) -> None:
     seasons = league.seasons
     left, right, _ = st.columns([1, 1, 2])
     with left:
-        season = url_state.pick(
-            st.selectbox, "Season", seasons, param="season", default=seasons[-1], describe="season"
-        )
+        season = url_state.pick_season(st.selectbox, seasons)
     teams = league.teams(season) if season else []
     _same_franchise(league, teams, season)
     with right:
