@@ -113,7 +113,7 @@ class Heartbeat:
         with self._lock:
             lease = self._leases.pop(key, None)
         if lease is not None:
-            lease.release()
+            _release_or_let_lapse(lease)
 
     def stop(self) -> None:
         """Stop renewing and release every lease still held."""
@@ -121,10 +121,7 @@ class Heartbeat:
         with self._lock:
             leases, self._leases = list(self._leases.values()), {}
         for lease in leases:
-            try:
-                lease.release()
-            except redis.RedisError:
-                log.warning("could not release lease %s; it lapses by itself", lease.key)
+            _release_or_let_lapse(lease)
 
     def _beat(self) -> None:
         while not self._stop.wait(self.ttl_s / 3):
@@ -143,6 +140,15 @@ class Heartbeat:
         with self._lock:
             self._leases.pop(lease.key, None)
         log.error("lease %s was lost to another holder; this work will run again", lease.key)
+
+
+def _release_or_let_lapse(lease: Lease) -> None:
+    # Redis away (a restart): no longer renewed, the lease lapses within its TTL by itself,
+    # so the work that let go of it goes on.
+    try:
+        lease.release()
+    except redis.RedisError:
+        log.warning("could not release lease %s; it lapses by itself", lease.key)
 
 
 @contextmanager

@@ -14,9 +14,12 @@ import pytest
 import redis
 from nba_api.stats.library.http import NBAStatsHTTP
 
+from common.keys import THROTTLE_KEY
+from common.leases import Heartbeat, Lease
 from common.seasons import Season, SeasonType
 from common.settings import Settings
 from common.storage import DataDir
+from devkit.services import RedisServer, wait_until
 from replay.server import inject_faults, received_requests, run_replay_server
 from tests.conftest import RECORDINGS
 from workers.fetch.nba_client import LeagueDashboardClient, UpstreamError
@@ -300,3 +303,34 @@ def test_throttle_gap_is_shared_between_workers() -> None:
     # would wake together: gaps near 0, half the span.
     assert min(gaps) >= gap / 2, gaps
     assert stamps[-1] - stamps[0] >= 5 * gap - gap / 2, gaps
+
+
+def _refuses(client: redis.Redis) -> bool:
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        return True
+    return False
+
+
+def test_a_fetch_in_flight_rides_out_a_redis_restart(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What a fetch does with Redis mid-work survives a restart (a run on record failed its
+    fetch on one): letting go of a lease while Redis is away does not raise (the lease lapses
+    by itself), and the throttle's next turn waits for Redis instead of failing the download."""
+    client = redis.Redis.from_url(os.environ["REDIS_URL"], decode_responses=True)
+    heartbeat = Heartbeat(ttl_s=3)
+    assert heartbeat.hold(Lease(client, "test:claim", "fetch-1", 3)) is None
+    restarting = threading.Thread(target=redis_server.restart, kwargs={"down_s": 2})
+    restarting.start()
+    try:
+        wait_until(lambda: _refuses(client), "Redis to go down", interval_s=0.01)
+        heartbeat.release("test:claim")
+        SharedThrottle(client, 0.05).wait_turn()
+    finally:
+        restarting.join()
+        heartbeat.stop()
+    assert client.get(THROTTLE_KEY) is not None  # its slot, reserved once Redis was back
+    assert "could not release lease test:claim; it lapses by itself" in caplog.text
+    assert "throttle: Redis unreachable" in caplog.text
