@@ -50,9 +50,10 @@ def hold(task: Task, key: str) -> str | None:
     return heartbeat.hold(Lease(redis_client(), key, task.request.id, heartbeat.ttl_s))
 
 
-def let_go(task: Task, key: str) -> None:
-    """Release a lease before the task ends (others may need it while this one finishes)."""
-    task.request.heartbeat.release(key)
+def stop_holding(task: Task, key: str) -> None:
+    """Stop renewing a lease before the task ends; the task gives it back itself (others may
+    need it while this one finishes)."""
+    task.request.heartbeat.forget(key)
 
 
 def report_progress(task: Task, progress: TaskProgress) -> None:

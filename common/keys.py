@@ -33,7 +33,7 @@ def training_claim_key(seasons: list[Season] | None) -> str:
 
 
 def training_queued_key(task_id: str) -> str:
-    """Set once the claimed training ``task_id`` is sent: the first sender wins."""
+    """Set once the claimed training ``task_id`` is sent, naming its sender: the first wins."""
     return f"nba:train:queued:{task_id}"
 
 

@@ -109,11 +109,10 @@ class Heartbeat:
                 self._leases[lease.key] = lease
         return holder
 
-    def release(self, key: str) -> None:
+    def forget(self, key: str) -> None:
+        """Stop renewing ``key``; the caller gives it back (or it lapses within its TTL)."""
         with self._lock:
-            lease = self._leases.pop(key, None)
-        if lease is not None:
-            _release_or_let_lapse(lease)
+            self._leases.pop(key, None)
 
     def stop(self) -> None:
         """Stop renewing and release every lease still held."""

@@ -98,23 +98,30 @@ def request_training(
     (``TRAIN_DEBOUNCE_S`` if not given); or join the training already waiting for the same
     seasons. A training a burst of fetches has claimed but not queued yet is queued now."""
     ticket = _claim_training(seasons)
-    _queue_training(ticket.task_id, seasons, _debounce(debounce_s))
+    _queue_training(ticket.task_id, seasons, _debounce(debounce_s), sender=str(uuid.uuid4()))
     return ticket
 
 
-def training_after_fetch(stored: bool) -> str | None:
-    """What every fetch calls as it ends, after releasing its refresh claim: the id of the
-    training that will include its data (``None`` if it stored nothing).
+def fetch_ended(season: Season, fetch_id: str, *, stored: bool) -> str | None:
+    """What every fetch calls as it ends: give back its season's refresh claim, then ask for
+    the training owed. Returns the id of the training that will include its data (``None`` if
+    it stored nothing).
 
-    Stored data claims the training on all seasons (or joins the claim of its burst). The
-    training is queued only when no other fetch is queued or running: by this fetch if it is
-    the last of a burst, even one that stored nothing (a failure or a season without games)."""
+    The claim goes first, so the last fetch of a burst sees none left. Stored data claims the
+    training on all seasons (or joins the claim of its burst). The training is queued only
+    when no other fetch is queued or running: by this fetch if it is the last of a burst, even
+    one that stored nothing (a failure or a season without games).
+
+    Safe to call again (the fetch worker does while Redis restarts): the claim is given back
+    only if still this fetch's, the training's claim is joined, and a training this fetch
+    began to queue is sent again (the workers run a task id once)."""
+    release(redis_client(), refresh_claim_key(season), fetch_id)
     if stored:
         task_id: str | None = _claim_training(None).task_id
     else:
         task_id = redis_client().get(training_claim_key(None))
     if task_id and not pending_refreshes():
-        _queue_training(task_id, None, _debounce(None))
+        _queue_training(task_id, None, _debounce(None), sender=fetch_id)
     return task_id if stored else None
 
 
@@ -154,13 +161,17 @@ def _send_claimed(key: str, task_id: str, name: str, **options: Any) -> None:
         raise
 
 
-def _queue_training(task_id: str, seasons: list[Season] | None, delay: float) -> None:
-    """Send the claimed training ``task_id`` unless someone already has (the first caller
-    wins). Once queued, the claim lasts until the training starts, at most the countdown plus
-    a running training's time limit."""
+def _queue_training(
+    task_id: str, seasons: list[Season] | None, delay: float, *, sender: str
+) -> None:
+    """Send the claimed training ``task_id`` unless another sender has (the first one wins).
+    The same ``sender`` sends it again: a caller trying again after Redis broke off its first
+    attempt. Once queued, the claim lasts until the training starts, at most the countdown
+    plus a running training's time limit."""
     client = redis_client()
     queued = training_queued_key(task_id)
-    if not client.set(queued, "1", nx=True, ex=TRAINING_CLAIM_TTL_S):
+    first = client.set(queued, sender, nx=True, ex=TRAINING_CLAIM_TTL_S)
+    if not first and client.get(queued) != sender:
         return
     key = training_claim_key(seasons)
     Lease(client, key, task_id, int(delay) + TRAIN_TIME_LIMIT_S + 60).renew()

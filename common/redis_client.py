@@ -1,14 +1,41 @@
-"""The one Redis connection pool a process shares for the pipeline's bookkeeping."""
+"""The one Redis connection pool a process shares for the pipeline's bookkeeping, and the
+wait a worker's work in flight makes for it."""
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
 from functools import cache
+from typing import TypeVar
 
 import redis
+from kombu.exceptions import OperationalError
 
 from common.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+REDIS_WAIT_S = 60.0  # longer than a restart; an outage beyond it fails the work plainly
 
 
 @cache
 def redis_client() -> redis.Redis:
     return redis.Redis.from_url(get_settings().redis_url, decode_responses=True)
+
+
+def waiting_for_redis(call: Callable[[], T], doing: str, wait_s: float = REDIS_WAIT_S) -> T:
+    """``call()``, tried again every second while Redis (bookkeeping or broker) is unreachable,
+    for up to ``wait_s``: a worker's work in flight rides out a Redis restart. ``call`` must be
+    safe to repeat. The app and the CLI do not wait: they say at once that Redis is away."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return call()
+        except (redis.ConnectionError, OperationalError) as error:
+            if time.monotonic() >= deadline:
+                raise
+            log.warning("%s: Redis unreachable (%s); waiting for it", doing, error)
+            time.sleep(1.0)

@@ -3,7 +3,8 @@ the worker would receive it).
 
 A lone refresh trains at once; a burst of fetches (a backfill) shares one training, queued by
 whichever fetch ends last, even one that failed; fetches ending together queue exactly one.
-Each fetch ends through the fetch task's own ``_end_fetch`` (release the season, then ask).
+Each fetch ends through the fetch task's own ``end_fetch`` (give back the season, then ask),
+also while Redis restarts.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import pytest
 import redis
 
 from common.celery_app import TRAIN_QUEUE
-from common.keys import refresh_claim_key, training_claim_key
+from common.keys import refresh_claim_key, training_claim_key, training_queued_key
 from common.queueing import Ticket, release_claim, request_refresh, request_training
 from common.seasons import Season
-from workers.fetch.tasks import _end_fetch
+from devkit.services import RedisServer, wait_until
+from workers.fetch.tasks import end_fetch
 
 
 @pytest.fixture
@@ -34,10 +36,8 @@ def _queued_trainings(broker: redis.Redis) -> list[dict[str, Any]]:
 
 
 def _end(ticket: Ticket, *, stored: bool = True) -> str | None:
-    """What the fetch task does when it ends: release its claim, then ask."""
-    season = Season.parse(str(ticket.season))
-    assert release_claim(refresh_claim_key(season), ticket.task_id)
-    return _end_fetch(season, stored=stored)
+    """What the fetch task does when it ends: give back its claim, then ask."""
+    return end_fetch(Season.parse(str(ticket.season)), ticket.task_id, stored=stored)
 
 
 def test_a_lone_refresh_queues_its_training_at_once(broker: redis.Redis) -> None:
@@ -122,3 +122,50 @@ def test_an_explicit_countdown_is_kept(broker: redis.Redis) -> None:
     request_training(debounce_s=30)
     (message,) = _queued_trainings(broker)
     assert message["eta"] is not None
+
+
+def _refuses(client: redis.Redis) -> bool:
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("stored", [True, False])
+def test_a_fetch_ending_while_redis_restarts_still_queues_the_training(
+    broker: redis.Redis, redis_server: RedisServer, stored: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The training a fetch owes is asked for once Redis is back, not lost with the restart
+    (a fetch that ended in the restart used to fail, or leave its training unqueued)."""
+    earlier, last = request_refresh("2017-18"), request_refresh("2018-19")
+    owed = _end(earlier)  # the burst's training waits for its last fetch
+    assert owed
+    assert _queued_trainings(broker) == []
+    restarting = threading.Thread(target=redis_server.restart, kwargs={"down_s": 2})
+    restarting.start()
+    try:
+        wait_until(lambda: _refuses(broker), "Redis to go down", interval_s=0.01)
+        reported = _end(last, stored=stored)
+    finally:
+        restarting.join()
+    assert reported == (owed if stored else None)
+    assert [m["id"] for m in _queued_trainings(broker)] == [owed]
+    assert broker.get(refresh_claim_key(Season(2018))) is None  # the season is free again
+    assert "2018-19: asking for" in caplog.text
+    assert "Redis unreachable" in caplog.text
+
+
+def test_a_training_whose_sending_broke_off_is_sent_by_the_same_fetch_again(
+    broker: redis.Redis,
+) -> None:
+    """A fetch trying again after Redis broke off its first attempt between marking the
+    training queued and sending it sends it; another caller does not send it twice."""
+    ticket = request_refresh("2018-19")
+    claimed = request_training(debounce_s=30).task_id  # stands for the burst's claim
+    broker.delete(TRAIN_QUEUE)
+    broker.set(training_queued_key(claimed), ticket.task_id)  # marked, never sent
+    assert request_training(debounce_s=0).task_id == claimed  # another caller: not sent again
+    assert _queued_trainings(broker) == []
+    assert _end(ticket) == claimed
+    assert [m["id"] for m in _queued_trainings(broker)] == [claimed]

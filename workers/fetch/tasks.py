@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from celery import Task
@@ -20,10 +20,10 @@ from common.celery_app import (
     SEED_RECORDINGS,
     app,
 )
-from common.executions import hold, let_go, report_progress
+from common.executions import hold, report_progress, stop_holding
 from common.keys import SEED_CLAIM_KEY, refresh_claim_key
-from common.queueing import request_refresh, request_training, training_after_fetch
-from common.redis_client import redis_client
+from common.queueing import fetch_ended, request_refresh, request_training
+from common.redis_client import redis_client, waiting_for_redis
 from common.results import FetchResult, SeedResult, TaskProgress
 from common.season_store import open_data
 from common.seasons import Season, current_season
@@ -56,7 +56,7 @@ def fetch_season(
 ) -> dict[str, Any]:  # a FetchResult, as JSON
     """Download, validate, clean and store one season, then ask for training: at once when
     no other fetch is queued or running, else when the last of them ends
-    (``common.queueing.training_after_fetch``).
+    (``common.queueing.fetch_ended``).
 
     Holds the season's refresh claim as its lease while it runs: one fetch per season at a
     time. A copy run again after its worker died finds the claim lapsed and takes it, or finds
@@ -74,6 +74,10 @@ def fetch_season(
     def report(stage: str, message: str, **extra: Any) -> None:
         report_progress(self, TaskProgress(stage, message, season=season, **extra))
 
+    def end(stored: bool) -> str | None:
+        stop_holding(self, claim)  # given back by end_fetch
+        return end_fetch(parsed, self.request.id, stored=stored)
+
     try:
         data = open_data(settings).sync([parsed])  # the store's newest copy of the season
         if requested_at is not None and _stored_since(data, parsed, requested_at):
@@ -89,16 +93,13 @@ def fetch_season(
                 report=report,
             )
     except BaseException:
-        let_go(self, claim)
-        _end_fetch(parsed, stored=False)
+        end(stored=False)
         raise
     if outcome is None:
-        let_go(self, claim)
         log.info("%s was stored after this request was made: not writing it again", parsed)
-        training_id = _end_fetch(parsed, stored=True)  # deduplicated if already trained on
+        training_id = end(stored=True)  # deduplicated if already trained on
         return FetchResult("up-to-date", season, training_task_id=training_id).to_json()
-    let_go(self, claim)
-    training_id = _end_fetch(parsed, stored=outcome.stored)
+    training_id = end(stored=outcome.stored)
     return replace(outcome, training_task_id=training_id).to_json()
 
 
@@ -107,14 +108,15 @@ def _stored_since(data: DataDir, season: Season, moment: float) -> bool:
     return cleaned.is_file() and cleaned.stat().st_mtime >= moment
 
 
-def _end_fetch(season: Season, *, stored: bool) -> str | None:
-    """Ask for training once the season's claim is released: the claim goes first, so the
-    last fetch of a burst sees none left and queues the burst's training. A failed fetch asks
-    too (it may be the last of a burst); its own error stays the one reported."""
+def end_fetch(season: Season, fetch_id: str, *, stored: bool) -> str | None:
+    """Give back the season's claim and ask for training (``common.queueing.fetch_ended``),
+    waiting out a Redis restart: a fetch that stored its season owes its training. A failed
+    fetch asks too (it may be the last of a burst); its own error stays the one reported."""
+    end = partial(fetch_ended, season, fetch_id, stored=stored)
     if stored:
-        return training_after_fetch(stored=True)
+        return waiting_for_redis(end, f"{season}: asking for its training")
     try:
-        training_after_fetch(stored=False)
+        waiting_for_redis(end, f"{season}: asking for the training owed by earlier fetches")
     except Exception:
         log.exception("%s: could not queue the training owed by earlier fetches", season)
     return None

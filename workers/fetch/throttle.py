@@ -2,8 +2,9 @@
 
 The site throttles bursts, and a per-process sleep would not stop two workers from calling at
 once. Each caller atomically reserves the next free time slot (server time, so worker clocks
-don't matter) and sleeps until it comes. A Redis restart is waited out (up to
-``REDIS_WAIT_S``), as the rest of the fetch waits for it: a fetch in flight survives it.
+don't matter) and sleeps until it comes. A Redis restart is waited out
+(``common.redis_client.waiting_for_redis``), as the rest of the fetch waits for it: a fetch
+in flight survives it.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ import time
 import redis
 
 from common.keys import THROTTLE_KEY
+from common.redis_client import waiting_for_redis
 
 log = logging.getLogger(__name__)
-
-REDIS_WAIT_S = 60.0  # longer than a restart; an outage beyond it fails the fetch plainly
 
 # KEYS[1]: next free slot (ms since epoch). ARGV[1]: gap in ms. Returns ms to wait.
 _RESERVE_SLOT = """
@@ -41,20 +41,12 @@ class SharedThrottle:
         """Block until this caller may send a request; returns the seconds waited."""
         if self._gap_ms <= 0:
             return 0.0
-        wait_s = self._reserve_slot() / 1000
+        wait_s = waiting_for_redis(self._reserve_slot, "throttle") / 1000
         if wait_s > 0:
             log.debug("throttle: waiting %.3f s for the stats site", wait_s)
             time.sleep(wait_s)
         return wait_s
 
     def _reserve_slot(self) -> int:
-        """Milliseconds until this caller's slot, once Redis answers."""
-        deadline = time.monotonic() + REDIS_WAIT_S
-        while True:
-            try:
-                return int(self._reserve(keys=[self._key], args=[self._gap_ms]))
-            except redis.ConnectionError as error:
-                if time.monotonic() >= deadline:
-                    raise
-                log.warning("throttle: Redis unreachable (%s); waiting for it", error)
-                time.sleep(1.0)
+        """Milliseconds until this caller's slot."""
+        return int(self._reserve(keys=[self._key], args=[self._gap_ms]))
