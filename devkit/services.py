@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
@@ -97,6 +98,18 @@ class RedisServer:
         self.process.wait(timeout=10)
         time.sleep(down_s)
         self.process = self._start()
+
+    @contextmanager
+    def down_for(self, down_s: float) -> Iterator[None]:
+        """The block runs while the server is down (from the moment it refuses a connection);
+        it is back, after ``down_s``, when the block has ended."""
+        restarting = threading.Thread(target=self.restart, kwargs={"down_s": down_s})
+        restarting.start()
+        try:
+            wait_until(lambda: not _answers(self.url), "redis-server to go down", interval_s=0.01)
+            yield
+        finally:
+            restarting.join()
 
     def stop(self) -> None:
         self.process.terminate()

@@ -19,7 +19,7 @@ from common.leases import Heartbeat, Lease
 from common.seasons import Season, SeasonType
 from common.settings import Settings
 from common.storage import DataDir
-from devkit.services import RedisServer, wait_until
+from devkit.services import RedisServer
 from replay.server import inject_faults, received_requests, run_replay_server
 from tests.conftest import RECORDINGS
 from workers.fetch.nba_client import LeagueDashboardClient, UpstreamError
@@ -305,14 +305,6 @@ def test_throttle_gap_is_shared_between_workers() -> None:
     assert stamps[-1] - stamps[0] >= 5 * gap - gap / 2, gaps
 
 
-def _refuses(client: redis.Redis) -> bool:
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        return True
-    return False
-
-
 def test_a_fetch_in_flight_rides_out_a_redis_restart(
     redis_server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -323,14 +315,9 @@ def test_a_fetch_in_flight_rides_out_a_redis_restart(
     client = redis.Redis.from_url(os.environ["REDIS_URL"], decode_responses=True)
     heartbeat = Heartbeat(ttl_s=3)
     assert heartbeat.hold(Lease(client, "test:alive", "fetch-1", 3)) is None
-    restarting = threading.Thread(target=redis_server.restart, kwargs={"down_s": 2})
-    restarting.start()
-    try:
-        wait_until(lambda: _refuses(client), "Redis to go down", interval_s=0.01)
+    with redis_server.down_for(2):
         heartbeat.stop()
         SharedThrottle(client, 0.05).wait_turn()
-    finally:
-        restarting.join()
     assert client.get(THROTTLE_KEY) is not None  # its slot, reserved once Redis was back
     assert "could not release lease test:alive; it lapses by itself" in caplog.text
     assert "throttle: Redis unreachable" in caplog.text

@@ -21,7 +21,7 @@ from common.celery_app import TRAIN_QUEUE
 from common.keys import refresh_claim_key, training_claim_key, training_queued_key
 from common.queueing import Ticket, release_claim, request_refresh, request_training
 from common.seasons import Season
-from devkit.services import RedisServer, wait_until
+from devkit.services import RedisServer
 from workers.fetch.tasks import end_fetch
 
 
@@ -124,14 +124,6 @@ def test_an_explicit_countdown_is_kept(broker: redis.Redis) -> None:
     assert message["eta"] is not None
 
 
-def _refuses(client: redis.Redis) -> bool:
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        return True
-    return False
-
-
 @pytest.mark.parametrize("stored", [True, False])
 def test_a_fetch_ending_while_redis_restarts_still_queues_the_training(
     broker: redis.Redis, redis_server: RedisServer, stored: bool, caplog: pytest.LogCaptureFixture
@@ -142,13 +134,8 @@ def test_a_fetch_ending_while_redis_restarts_still_queues_the_training(
     owed = _end(earlier)  # the burst's training waits for its last fetch
     assert owed
     assert _queued_trainings(broker) == []
-    restarting = threading.Thread(target=redis_server.restart, kwargs={"down_s": 2})
-    restarting.start()
-    try:
-        wait_until(lambda: _refuses(broker), "Redis to go down", interval_s=0.01)
+    with redis_server.down_for(2):
         reported = _end(last, stored=stored)
-    finally:
-        restarting.join()
     assert reported == (owed if stored else None)
     assert [m["id"] for m in _queued_trainings(broker)] == [owed]
     assert broker.get(refresh_claim_key(Season(2018))) is None  # the season is free again
