@@ -59,6 +59,8 @@ def _candidates(players: Players, name: str) -> tuple[list[int], bool]:
 
 
 def _not_found(players: Players, name: str) -> PlayerNotFoundError:
+    if not name.strip():
+        return PlayerNotFoundError("No player name given: type one, or part of one (e.g. Kobe).")
     close = players.suggestions(name)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
     return PlayerNotFoundError(f"No player named {_shown(name)!r}.{hint}")

@@ -126,6 +126,9 @@ def test_a_lookup_by_either_name_finds_every_season(seasons: pd.DataFrame) -> No
     )
     with pytest.raises(PlayerNotFoundError, match=r"Did you mean Jimmy Butler III\?"):
         find_player(table, "Jimmy Buttler", "2018-19")
+    for blank in ("", "   "):
+        with pytest.raises(PlayerNotFoundError, match=r"^No player name given: type one"):
+            find_player(table, blank, "2018-19")
 
 
 def test_part_of_a_name_finds_the_player_it_fits(seasons: pd.DataFrame) -> None:
