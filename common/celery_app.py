@@ -86,8 +86,8 @@ def create_app() -> Celery:
         # stores its result once it is back (retried below); its message, which could not be
         # acknowledged, is put back by common/recovery.py and its copy sees the result and
         # ends unrun. What a task itself does with Redis rides out a restart too (its
-        # progress, its leases, the fetch's throttle and end), so the result stored is the
-        # work's own.
+        # progress, its leases, the fetch's throttle and end, the promotion lease), so the
+        # result stored is the work's own.
         worker_cancel_long_running_tasks_on_connection_loss=False,
         result_backend_always_retry=True,
         result_backend_max_retries=60,

@@ -18,8 +18,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 
 import redis
+
+from common.redis_client import waiting_for_redis
 
 log = logging.getLogger(__name__)
 
@@ -154,13 +157,15 @@ def _release_or_let_lapse(lease: Lease) -> None:
 def held(
     client: redis.Redis, key: str, holder: str, ttl_s: float, *, wait_s: float
 ) -> Iterator[None]:
-    """Hold ``key`` for the block, renewed by a heartbeat; wait up to ``wait_s`` for it.
+    """Hold ``key`` for the block, renewed by a heartbeat; wait up to ``wait_s`` for it, and
+    for Redis if it restarts meanwhile (a training reaching its promotion then goes on).
 
     Raises :class:`LeaseBusyError` naming the holder if it stays taken."""
     heartbeat = Heartbeat(ttl_s)
+    take = partial(heartbeat.hold, Lease(client, key, holder, ttl_s))
     try:
         deadline = time.monotonic() + wait_s
-        while (other := heartbeat.hold(Lease(client, key, holder, ttl_s))) is not None:
+        while (other := waiting_for_redis(take, f"taking {key}")) is not None:
             if time.monotonic() >= deadline:
                 raise LeaseBusyError(f"{key} is held by {other}")
             time.sleep(min(0.2, ttl_s / 10))

@@ -26,11 +26,14 @@ from common.champion import (
     Champion,
     find_champion,
 )
+from common.keys import PROMOTION_LEASE_KEY
 from common.mlflow_store import tracking_client
+from common.redis_client import redis_client
 from common.season_report import SEASON_REPORT_ARTIFACT, TAG_NEW_SEASONS
 from common.seasons import Season
 from common.settings import Settings, get_settings
 from common.storage import DataDir
+from devkit.services import RedisServer
 from tests.services import champion_artifact, seed_seasons
 from workers.train.candidates import Candidate
 from workers.train.dataset import load_training_data
@@ -216,6 +219,17 @@ def test_promotion_rules() -> None:
     assert decide_promotion(finer, champion, stable, all_seasons=True, force=True).promote
     assert decide_promotion(stable, None, None, all_seasons=True, force=False).promote
     assert not decide_promotion(stable, None, None, all_seasons=False, force=True).promote
+
+
+def test_a_promotion_reached_while_redis_restarts_waits_for_it(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A training minutes long that reaches its promotion as Redis restarts takes the
+    promotion lease once Redis is back, instead of failing."""
+    with redis_server.down_for(2), promotion_lease(get_settings(), owner="training-1"):
+        assert redis_client().get(PROMOTION_LEASE_KEY) == "training-1"
+    assert redis_client().get(PROMOTION_LEASE_KEY) is None  # given back after the block
+    assert f"taking {PROMOTION_LEASE_KEY}: Redis unreachable" in caplog.text
 
 
 def test_racing_promotions_move_the_champion_one_decision_at_a_time(tmp_path: Path) -> None:
