@@ -69,14 +69,17 @@ def _from_url(
     raw = st.query_params.get(param)
     if raw is None:
         return default
+    why = ""
     try:
         value = parse(raw) if parse else raw
     except (TypeError, ValueError):
         value = None
+    except LookupError as error:  # the parser says why (a player not found: close names)
+        value, why = None, f" ({str(error).rstrip('.')})"
     if value in options:
         return value  # type: ignore[return-value]
     st.warning(
-        f"The link asks for {describe} {raw!r}, which is not available here; showing "
+        f"The link asks for {describe} {raw!r}, which is not available here{why}; showing "
         f"{'the default' if default is not None else 'nothing'} instead."
     )
     return default

@@ -1043,6 +1043,26 @@ def test_redis_unreachable(use_env: Callable[..., None], champion_dir: Path) -> 
 COMPARE = "Compare players across eras"
 
 
+def test_a_link_may_name_the_player(use_env: Callable[..., None], champion_dir: Path) -> None:
+    """A link a person writes names him (as the CLI takes him: any case, part of a name); the
+    app keeps his id in the URL. A name it cannot find says why, with close names."""
+    use_env(champion_dir)
+    for name in ("Kobe Bryant", "kobe bryant", "Bryant"):
+        at = open_app(page="compare", season="2004-05", player=name)
+        assert not at.warning, texts(at.warning)
+        assert at.selectbox[1].value == KOBE
+        assert texts(at.subheader)[0].startswith("Kobe Bryant, 2004-05: ")
+        assert at.query_params["player"] == str(KOBE)
+    at = open_app(page="compare", season="2004-05", player="Kobe Bryantt")
+    assert at.selectbox[1].value is None
+    [warning] = texts(at.warning)
+    assert warning.startswith(
+        "The link asks for player 'Kobe Bryantt', which is not available here (No player named "
+        "'Kobe Bryantt'. Did you mean Kobe Bryant, "
+    )
+    assert warning.endswith("); showing nothing instead.")
+
+
 @pytest.mark.parametrize(
     ("query", "bad", "title"),
     [
@@ -1050,7 +1070,8 @@ COMPARE = "Compare players across eras"
         ({"season": "1899-00"}, "1899-00", "Player archetypes"),
         ({"season": "banana"}, "banana", "Player archetypes"),
         ({"page": "compare", "season": "2010-11", "player": KOBE}, "2010-11", COMPARE),
-        ({"page": "compare", "season": "2004-05", "player": "kobe"}, "kobe", COMPARE),
+        ({"page": "compare", "season": "2004-05", "player": "Kobe Bryantt"}, "Kobe Bryantt",
+         COMPARE),
         ({"page": "compare", "season": "2004-05", "player": 1}, "1", COMPARE),
         ({"page": "compare", "season": "2004-05", "player": KOBE, "vs": "3000-01"}, "3000-01",
          COMPARE),

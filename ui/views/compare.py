@@ -6,7 +6,8 @@ picked), whatever their archetype, each at his closest season.
 
 A player is his id (``?player=<PLAYER_ID>``), shown under his latest name; the names the site
 gave him in other seasons are said with his career, and any of them finds him in the player
-box. His shooting is shown per segment, as the site gives it; blended figures say so.
+box or a link (``?player=Stephen Curry``: found as the CLI finds him, then kept as his id).
+His shooting is shown per segment, as the site gives it; blended figures say so.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import streamlit as st
 from common.champion_results import ChampionResults
 from common.players import NAME_THAT_SEASON
 from common.segments import SHOOTING, has_shooting, missing_shooting_note, segment_figures
-from common.similarity import most_similar
+from common.similarity import find_player, most_similar
 from common.style import (
     MEMBERSHIP_PREFIX,
     SHOOTING_SKILLS,
@@ -77,8 +78,8 @@ def render(results: ChampionResults) -> None:
             list(names),
             param="player",
             default=None,
-            parse=int,
-            describe="player id",
+            parse=lambda text: _player_in_link(results, text, str(season)),
+            describe="player",
             format_func=names.get,
             index=None,
             placeholder="Type a name…",
@@ -106,6 +107,11 @@ def render(results: ChampionResults) -> None:
     team.roster_button(player["TEAM_ABBREVIATION"], str(player["SEASON"]), key="open_team")
     _career(results, player)
     _similar_players(results, player, None if versus in (None, ALL) else str(versus))
+
+
+def _player_in_link(results: ChampionResults, text: str, season: str) -> int:
+    """The id of the player a link names (his id, or any name he had, or part of one)."""
+    return int(find_player(results.assignments, text, season, results.players)["PLAYER_ID"])
 
 
 def _option(results: ChampionResults, player_id: int, name: str, team: str) -> str:
