@@ -57,7 +57,7 @@ def _fetch_ended(season: str, status: TaskStatus, verbose: bool) -> int:
     """Print how one fetch ended; its exit code."""
     if status.state == "SUCCESS":
         fetched = status.result(FetchResult)
-        echo(f"{season}: {fetched.status} ({fetched.rows} players)")
+        echo(fetched.summary)
         return 0
     warn("\n".join(failure_lines(f"{season}: FAILED: ", status.error, verbose)))
     return EXIT_FAILED

@@ -42,13 +42,9 @@ def follow_refresh(fetch_task_id: str, season: str) -> RefreshProgress:
     if fetch.state != "SUCCESS":
         return fetch_progress(fetch, season)
     fetched = fetch.result(FetchResult)
-    if fetched.status == "no-games":
-        message = f"The NBA site reports no games for {season} yet: nothing new to train on."
-        return RefreshProgress("clean", message, 1.0, done=True, fetched=fetched)
     if not fetched.training_task_id:
-        return RefreshProgress("clean", f"{season} stored.", 1.0, done=True, fetched=fetched)
-    stored = f"{season}: {fetched.rows} players stored ({fetched.eligible} eligible)."
-    progress = training_progress(task_status(fetched.training_task_id), stored)
+        return RefreshProgress("clean", fetched.summary, 1.0, done=True, fetched=fetched)
+    progress = training_progress(task_status(fetched.training_task_id), fetched.summary)
     return RefreshProgress(**{**progress.__dict__, "fetched": fetched})
 
 

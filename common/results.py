@@ -65,6 +65,17 @@ class FetchResult(_Json):
     def stored(self) -> bool:
         return self.status == "updated"
 
+    @property
+    def summary(self) -> str:
+        """How it ended, in a sentence for people (the app's progress and the CLI's line)."""
+        if self.status == "updated":
+            return f"{self.season}: {self.rows} players stored ({self.eligible} eligible)."
+        if self.status == "no-games":
+            return f"The NBA site reports no games for {self.season} yet: nothing stored."
+        if self.status == "up-to-date":
+            return f"{self.season} was stored after this refresh was asked for: not written again."
+        return f"{self.season}: a newer refresh of it took over."
+
 
 @dataclass(frozen=True)
 class SeedResult(_Json):

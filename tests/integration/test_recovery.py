@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import threading
 import time
@@ -319,5 +320,6 @@ def test_the_cli_waits_through_a_redis_restart_and_reports_the_real_end(
     assert "the task queue (Redis) is unreachable" in lines[0]
     assert lines[0].endswith("waiting for it to come back…")
     assert lines[1] == "the task queue is back; following the work again"
-    assert "2016-17: updated" in out  # the fetch's real end, then the training's
+    # The fetch's real end, then the training's.
+    assert re.search(r"^2016-17: \d+ players stored \(\d+ eligible\)\.$", out, re.M), out
     assert "training: " in out
