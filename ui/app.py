@@ -18,7 +18,7 @@ import streamlit as st
 
 from common.failures import AccessDeniedError
 from common.season_store import StoreUnavailableError
-from ui import url_state
+from ui import memory, url_state
 from ui.failure import show_failure
 
 if TYPE_CHECKING:
@@ -83,6 +83,7 @@ def main() -> None:
     # The MLflow server holding the seasons is down, or refuses this container's login.
     except (StoreUnavailableError, AccessDeniedError) as error:
         show_failure(error)
+    memory.freeze_what_is_loaded()
 
 
 def _results_page(render: Callable[[ChampionResults], None]) -> None:
