@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import tempfile
 from pathlib import Path
@@ -104,3 +105,19 @@ def seed_recordings(data: Path, recordings: list[str]) -> None:
             file = f"leaguedashplayerstats_{name}.json"
             (Path(tmp) / file).symlink_to(RECORDINGS / file)
         seed_from_recordings(Path(tmp), DataDir(data), settings)
+
+
+def assert_one_throttle(stamps: list[float], gap: float) -> None:
+    """``stamps``: when requests sent through the shared throttle were seen. Its slots are
+    ``gap`` apart, but each stamp also carries that request's own delay after its slot (its
+    worker waking, sending, the receiver stamping it): a tenth of a second and more on 2 busy
+    cores (0.105 s seen). A late request shortens the gap after it, and every span starting
+    at it, by its delay, so three quarters of a gap is allowed. Throttles that are not shared
+    send side by side: two consecutive gaps then add up to about one gap, never 1.25."""
+    stamps = sorted(stamps)
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    allowed = 0.75 * gap
+    assert min(gaps) >= gap - allowed, (gap, sorted(gaps)[:5])
+    two_gaps = [a + b for a, b in itertools.pairwise(gaps)]
+    assert min(two_gaps) >= 2 * gap - allowed, (gap, sorted(two_gaps)[:5])
+    assert stamps[-1] - stamps[0] >= (len(stamps) - 1) * gap - allowed, (gap, stamps)
