@@ -92,13 +92,21 @@ def request_refresh(season_text: str, *, force: bool = False, today: date | None
 
 
 def request_training(
-    seasons: list[Season] | None = None, *, debounce_s: float | None = None
+    seasons: list[Season] | None = None,
+    *,
+    debounce_s: float | None = None,
+    sender: str | None = None,
 ) -> Ticket:
     """Queue training (all cleaned seasons by default) now, or after ``debounce_s``
     (``TRAIN_DEBOUNCE_S`` if not given); or join the training already waiting for the same
-    seasons. A training a burst of fetches has claimed but not queued yet is queued now."""
+    seasons. A training a burst of fetches has claimed but not queued yet is queued now.
+
+    A caller that may ask again after Redis broke off its request (a task waiting out a
+    restart) names itself as ``sender``: the training it marked queued but could not send is
+    sent on its next call, as ``fetch_ended`` does for a fetch."""
     ticket = _claim_training(seasons)
-    _queue_training(ticket.task_id, seasons, _debounce(debounce_s), sender=str(uuid.uuid4()))
+    sender = sender or str(uuid.uuid4())
+    _queue_training(ticket.task_id, seasons, _debounce(debounce_s), sender=sender)
     return ticket
 
 

@@ -4,7 +4,7 @@ the worker would receive it).
 A lone refresh trains at once; a burst of fetches (a backfill) shares one training, queued by
 whichever fetch ends last, even one that failed; fetches ending together queue exactly one.
 Each fetch ends through the fetch task's own ``end_fetch`` (give back the season, then ask),
-also while Redis restarts.
+also while Redis restarts; the seed asks through its own ``ask_for_training``, restarts too.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from common.keys import refresh_claim_key, training_claim_key, training_queued_k
 from common.queueing import Ticket, release_claim, request_refresh, request_training
 from common.seasons import Season
 from devkit.services import RedisServer
-from workers.fetch.tasks import end_fetch
+from workers.fetch.tasks import ask_for_training, end_fetch
 
 
 @pytest.fixture
@@ -155,4 +155,26 @@ def test_a_training_whose_sending_broke_off_is_sent_by_the_same_fetch_again(
     assert request_training(debounce_s=0).task_id == claimed  # another caller: not sent again
     assert _queued_trainings(broker) == []
     assert _end(ticket) == claimed
+    assert [m["id"] for m in _queued_trainings(broker)] == [claimed]
+
+
+def test_a_seed_ending_while_redis_restarts_still_queues_its_training(
+    broker: redis.Redis, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Seasons just seeded get their training once Redis is back (the seed used to fail
+    there, leaving a fresh install without a champion until the next refresh)."""
+    with redis_server.down_for(2):
+        training_id = ask_for_training("the-seed")
+    assert [m["id"] for m in _queued_trainings(broker)] == [training_id]
+    assert "asking for the training on the stored seasons" in caplog.text
+    assert "Redis unreachable" in caplog.text
+
+
+def test_a_seed_whose_sending_broke_off_sends_its_training_again(broker: redis.Redis) -> None:
+    claimed = request_training(debounce_s=30).task_id
+    broker.delete(TRAIN_QUEUE)
+    broker.set(training_queued_key(claimed), "the-seed")  # marked by the seed, never sent
+    assert ask_for_training("another-seed") == claimed
+    assert _queued_trainings(broker) == []  # not the seed that marked it: not sent twice
+    assert ask_for_training("the-seed") == claimed
     assert [m["id"] for m in _queued_trainings(broker)] == [claimed]

@@ -128,8 +128,8 @@ def refresh_current_season() -> str:
     return request_refresh(str(current_season())).task_id
 
 
-@app.task(name=SEED_RECORDINGS, time_limit=FETCH_TIME_LIMIT_S)
-def seed_recordings() -> dict[str, Any]:  # a SeedResult, as JSON
+@app.task(name=SEED_RECORDINGS, bind=True, time_limit=FETCH_TIME_LIMIT_S)
+def seed_recordings(self: Task) -> dict[str, Any]:  # a SeedResult, as JSON
     """Import the bundled real recordings into seasons that have no data yet, then train.
 
     Gives a fresh install a champion without reaching the stats site; idempotent."""
@@ -138,7 +138,14 @@ def seed_recordings() -> dict[str, Any]:  # a SeedResult, as JSON
     seeded = [o.season for o in outcomes if o.stored]
     # Always ask: training is skipped when the champion already has exactly this data, and
     # a first boot whose training failed gets another chance.
-    return SeedResult(seeded, request_training(debounce_s=0).task_id).to_json()
+    return SeedResult(seeded, ask_for_training(self.request.id)).to_json()
+
+
+def ask_for_training(seed_id: str) -> str:
+    """Queue the training on every stored season (or join it), waiting out a Redis restart:
+    seasons just seeded owe their champion. Safe to repeat: the seed is its sender."""
+    ask = partial(request_training, debounce_s=0, sender=seed_id)
+    return waiting_for_redis(ask, "asking for the training on the stored seasons").task_id
 
 
 @worker_ready.connect
