@@ -28,8 +28,11 @@ def test_a_run_that_imported_modules_freezes_what_is_alive_and_later_garbage_is_
     assert frozen > 1000  # this process's modules, pytest's and the libraries'
     assert len(gc.get_objects()) < frozen  # a full collection walks what is left only
 
+    alive = [[n] for n in range(100)]  # lists: always tracked by the collector
     memory.freeze_what_is_loaded()  # nothing imported since: nothing more frozen
-    assert gc.get_freeze_count() == frozen
+    # At most as many: a frozen object that dies leaves the count (another thread's may).
+    assert gc.get_freeze_count() <= frozen
+    assert all(gc.is_tracked(d) for d in alive)  # they were there to be frozen
 
     class Node:
         pass
