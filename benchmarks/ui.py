@@ -40,6 +40,7 @@ from benchmarks.harness import (
 )
 from devkit.chromium import launch
 from devkit.services import streamlit_app
+from ui.navigation import PAGES, TITLES
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -49,7 +50,7 @@ KOBE = 977
 REPEATS = 7
 TIMEOUT_MS = 120_000
 
-PAGE_NAMES = ("archetypes", "compare", "league", "team", "data", "pipeline")
+PAGE_NAMES = tuple(PAGES)
 TARGETS = {  # name: (comparison, limit)
     "first_paint_s": ("≤", 5.0),
     **{f"browser_{p}_s": ("≤", 0.5) for p in PAGE_NAMES},
@@ -57,21 +58,13 @@ TARGETS = {  # name: (comparison, limit)
     **{f"apptest_{p}_s": ("≤", 0.5) for p in PAGE_NAMES},
     "rss_mib": ("≤", 500.0),  # no target was set; a budget for a small container
 }
-PAGES = {
+PAGE_LINKS = {
     "archetypes": "",
     "compare": f"?page=compare&season=2004-05&player={KOBE}&vs=1996-97",
     "league": "?page=league&season=2016-17",
     "team": "?page=team&team=GSW&season=2016-17",
     "data": "?page=data",
     "pipeline": "?page=pipeline",
-}
-TITLES = {
-    "archetypes": "Player archetypes",
-    "compare": "Compare players across eras",
-    "league": "How the league's roles changed",
-    "team": "Teams by archetype",
-    "data": "Downloaded seasons",
-    "pipeline": "Pipeline",
 }
 
 
@@ -177,7 +170,7 @@ def bench_browser(data: Path) -> dict[str, float]:
                 _wait_loaded(page, "archetypes")
                 figures["charts_drawn_s"] = since(started)
 
-                for name, query in PAGES.items():
+                for name, query in PAGE_LINKS.items():
                     page.goto(f"{url}/{query}")  # warm-up visit
                     _wait_loaded(page, name)
                     times = []
@@ -238,7 +231,7 @@ def _in_app_reruns(page: Page, url: str) -> dict[str, float]:
                 times[name].append(ready - page.evaluate("window.__startAt") / 1000)
 
     compare: list[float] = []
-    page.goto(f"{url}/{PAGES['compare']}")
+    page.goto(f"{url}/{PAGE_LINKS['compare']}")
     _wait_loaded(page, "compare")
     for i in range(REPEATS + 1):
         for season in ("2018-19", "1996-97"):
@@ -270,7 +263,7 @@ def bench_apptest(data: Path) -> dict[str, float]:
 
     get_settings.cache_clear()
     figures = {}
-    for name, query in PAGES.items():
+    for name, query in PAGE_LINKS.items():
         at = AppTest.from_file(str(APP), default_timeout=120)
         for part in query.removeprefix("?").split("&") if query else []:
             key, value = part.split("=")

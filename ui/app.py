@@ -20,28 +20,12 @@ from common.failures import AccessDeniedError
 from common.season_store import StoreUnavailableError
 from ui import memory, url_state
 from ui.failure import show_failure
+from ui.navigation import PAGES, TITLES
 
 if TYPE_CHECKING:
     from common.champion_results import ChampionResults
 
 log = logging.getLogger(__name__)
-
-PAGES = {
-    "archetypes": "Archetypes",
-    "compare": "Compare players",
-    "league": "The league",
-    "team": "Teams",
-    "data": "Data",
-    "pipeline": "Pipeline",
-}
-TITLES = {
-    "archetypes": "Player archetypes",
-    "compare": "Compare players across eras",
-    "league": "How the league's roles changed",
-    "team": "Teams by archetype",
-    "data": "Downloaded seasons",
-    "pipeline": "Pipeline",
-}
 
 
 def main() -> None:

@@ -12,6 +12,24 @@ import streamlit as st
 
 from ui import url_state
 
+# The pages: their sidebar labels, then their titles (the name a visitor sees first).
+PAGES = {
+    "archetypes": "Archetypes",
+    "compare": "Compare players",
+    "league": "The league",
+    "team": "Teams",
+    "data": "Data",
+    "pipeline": "Pipeline",
+}
+TITLES = {
+    "archetypes": "Player archetypes",
+    "compare": "Compare players across eras",
+    "league": "How the league's roles changed",
+    "team": "Teams by archetype",
+    "data": "Downloaded seasons",
+    "pipeline": "Pipeline",
+}
+
 
 def open_page(page: str, **params: object) -> None:
     """A widget callback (``on_click``/``on_change``): show ``page`` with ``params``, each of
