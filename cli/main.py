@@ -94,12 +94,14 @@ def _run(args: argparse.Namespace) -> int:
     # `refresh` for scikit-learn and MLflow (a cold answer's time is measured).
     if args.command in ("player", "similar", "league", "team", "new-season"):
         return _answer(args)
-    if args.command in ("rebuild", "backup", "restore"):
+    if args.command == "rebuild":
         from cli import data  # noqa: PLC0415
 
-        if args.command == "rebuild":
-            return data.rebuild(args.seasons, args.verbose)
-        return data.backup_or_restore(args.command, Path(args.path).expanduser().absolute())
+        return data.rebuild(args.seasons, args.verbose)
+    if args.command in ("backup", "restore"):
+        from cli import backups  # noqa: PLC0415
+
+        return backups.backup_or_restore(args.command, Path(args.path).expanduser().absolute())
     if getattr(args, "inline", False):
         from cli import inline  # noqa: PLC0415
 

@@ -3,6 +3,7 @@ same champion and data. Real MLflow store (sqlite), a real training, the CLI as 
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -191,6 +192,27 @@ def test_backup_then_restore_elsewhere_shows_the_same_champion_and_data(
     answer = Cli(target)("player", "LeBron James", "2018-19", "--json")
     assert answer.code == 0, answer.err
     assert answer.json()["champion_version"] == results.champion.version
+
+
+def test_backup_and_restore_run_in_an_image_without_the_workers_code(
+    store: Settings, tmp_path: Path
+) -> None:
+    """The train and ui images have no ``workers/fetch``: both commands still run there."""
+    without_workers = (
+        "import sys; sys.modules['workers'] = None  # as in those images: not importable\n"
+        "from cli.main import main; sys.exit(main(sys.argv[1:]))"
+    )
+    saved, target = tmp_path / "saved", tmp_path / "restored"
+    for command, data_dir in (("backup", store.data_dir), ("restore", target)):
+        run = subprocess.run(
+            [sys.executable, "-c", without_workers, command, str(saved)],
+            env={**os.environ, "DATA_DIR": str(data_dir)},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert run.returncode == 0, run.stderr
+    assert find_champion(Settings(data_dir=target)) is not None
 
 
 def test_a_restore_into_the_same_path_keeps_the_locations(
