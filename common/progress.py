@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 from common.failures import split_error
 from common.results import FetchResult, TrainingResult
-from common.task_status import INTERRUPTED, TaskStatus, task_status
+from common.task_status import INTERRUPTED, REVOKED, TaskStatus, task_status
 
 STEPS = ("fetch", "clean", "train", "champion")
 INTERRUPTED_HINT = "It runs again by itself within 2 minutes once a worker is up, or retry now."
+CANCELLED = "revoked by an operator (Flower, or celery control revoke): ask again to run it"
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ def fetch_progress(fetch: TaskStatus, season: str) -> RefreshProgress:
     """A fetch that has not succeeded (yet): waiting, running, failed or interrupted."""
     if fetch.state == "FAILURE":
         return _failed("fetch", f"Fetching {season} failed", fetch.error)
+    if fetch.state == REVOKED:
+        return _failed("fetch", f"Fetching {season} was cancelled", CANCELLED)
     if fetch.state == INTERRUPTED:
         return _interrupted("fetch", f"Fetching {season}", "fetch")
     if fetch.state in {"PENDING", "RECEIVED"}:
@@ -70,6 +73,8 @@ def training_progress(training: TaskStatus, stored: str = "") -> RefreshProgress
     lead = f"{stored} " if stored else ""
     if training.state == "FAILURE":
         return _failed("train", f"{lead}Training failed", training.error)
+    if training.state == REVOKED:
+        return _failed("train", f"{lead}Training was cancelled", CANCELLED)
     if training.state == INTERRUPTED:
         return _interrupted("train", f"{lead}Training", "training")
     progress = training.progress

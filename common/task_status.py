@@ -21,7 +21,8 @@ from common.results import FetchResult, TaskProgress
 INTERRUPTED = "INTERRUPTED"
 PROGRESS = "PROGRESS"
 # Finished for good; an interrupted task is not: it runs again once a worker is up.
-ENDED_STATES = frozenset({states.SUCCESS, states.FAILURE, states.REVOKED})
+REVOKED = states.REVOKED  # cancelled by an operator (Flower, celery control revoke)
+ENDED_STATES = frozenset({states.SUCCESS, states.FAILURE, REVOKED})
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from common.celery_app import app
-from common.task_status import TaskStatus, task_status
-from tests.services import PROJECT_ROOT, celery_workers
+from common.progress import follow_refresh, training_progress
+from common.task_status import REVOKED, TaskStatus, task_status
+from tests.services import PROJECT_ROOT, celery_workers, wait_until
 from tests.status_tasks import FAIL, FINISH, STATUS_QUEUE
 
 TASKS = 60
@@ -81,6 +82,18 @@ def test_failure_is_never_seen_without_its_error(status_worker: Path) -> None:
     _poll_each(
         FAIL, TASKS // 3, "FAILURE", lambda n: {"error": f"ValueError: task {n} failed on purpose"}
     )
+
+
+def test_a_task_revoked_by_an_operator_ends_its_progress(status_worker: Path) -> None:
+    """Revoked from Flower while it runs: the app's progress ends, saying so (it used to
+    show "revoked" at 5 % and poll forever)."""
+    task_id = app.send_task(FINISH, args=[1, 60], queue=STATUS_QUEUE).id
+    wait_until(lambda: task_status(task_id).state == "PROGRESS", "the task to run", 60)
+    app.control.revoke(task_id, terminate=True)
+    wait_until(lambda: task_status(task_id).state == REVOKED, "the task to be revoked", 60)
+    for progress in (follow_refresh(task_id, "2018-19"), training_progress(task_status(task_id))):
+        assert (progress.done, progress.failed) == (True, True)
+        assert "was cancelled: revoked by an operator" in progress.message, progress.message
 
 
 def test_unknown_task_is_pending_with_no_info() -> None:
