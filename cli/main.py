@@ -33,6 +33,7 @@ from cli.output import EXIT_BAD_INPUT, EXIT_FAILED, CommandError, failure_lines,
 from common.failures import (
     AccessDeniedError,
     DamagedFileError,
+    LeaseBusyError,
     StoreUnavailableError,
     WriteFailedError,
     clip,
@@ -42,7 +43,13 @@ from common.seasons import InvalidSeasonError, parse_seasons
 from common.settings import get_settings
 
 # Failures that say their cause and what to do in their first line.
-PLAIN_FAILURES = (DamagedFileError, WriteFailedError, StoreUnavailableError, AccessDeniedError)
+PLAIN_FAILURES = (
+    DamagedFileError,
+    WriteFailedError,
+    StoreUnavailableError,
+    AccessDeniedError,
+    LeaseBusyError,
+)
 
 
 def entry() -> None:

@@ -8,7 +8,8 @@ Shared by the app and the CLI, so both say the same thing about the same failure
   refuses the login (:class:`AccessDeniedError`);
 * user input quoted in a message is clipped to a few dozen characters;
 * a damaged stored file names itself and its repair (:class:`DamagedFileError`), a failed
-  write its file and what was kept (:class:`WriteFailedError`).
+  write its file and what was kept (:class:`WriteFailedError`);
+* work that waited too long for a lease held elsewhere says so (:class:`LeaseBusyError`).
 """
 
 from __future__ import annotations
@@ -25,13 +26,18 @@ HEADLINE_LIMIT = 300  # a longer first line goes to the details whole, clipped i
 _PLAIN = re.compile(
     r"^(?:UpstreamError|InvalidSeasonError|InvalidResponseError"
     r"|DamagedFileError|WriteFailedError|StoreUnavailableError|ArtifactsNotSharedError"
-    r"|AccessDeniedError): "
+    r"|AccessDeniedError|LeaseBusyError): "
 )
 
 
 class StoreUnavailableError(RuntimeError):
     """The MLflow tracking server did not answer (``common.mlflow_store.answering``): its first
     line says what could not be done and what to do, the client's error follows."""
+
+
+class LeaseBusyError(RuntimeError):
+    """A lease stayed held by someone else for longer than the caller would wait
+    (``common.leases.held``): the message names the lease, its holder and what to do."""
 
 
 class AccessDeniedError(RuntimeError):

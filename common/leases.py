@@ -22,6 +22,7 @@ from functools import partial
 
 import redis
 
+from common.failures import LeaseBusyError
 from common.redis_client import waiting_for_redis
 
 log = logging.getLogger(__name__)
@@ -167,15 +168,14 @@ def held(
         deadline = time.monotonic() + wait_s
         while (other := waiting_for_redis(take, f"taking {key}")) is not None:
             if time.monotonic() >= deadline:
-                raise LeaseBusyError(f"{key} is held by {other}")
+                raise LeaseBusyError(
+                    f"{key} is still held by {other} after {wait_s:g} s of waiting: the work "
+                    "holding it goes on; try again once it ends (`nba-archetypes status`)"
+                )
             time.sleep(min(0.2, ttl_s / 10))
         yield
     finally:
         heartbeat.stop()
-
-
-class LeaseBusyError(RuntimeError):
-    """A lease stayed held by someone else for longer than the caller would wait."""
 
 
 def _ms(seconds: float) -> int:

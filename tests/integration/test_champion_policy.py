@@ -26,7 +26,9 @@ from common.champion import (
     Champion,
     find_champion,
 )
+from common.failures import LeaseBusyError
 from common.keys import PROMOTION_LEASE_KEY
+from common.leases import held
 from common.mlflow_store import tracking_client
 from common.redis_client import redis_client
 from common.season_report import SEASON_REPORT_ARTIFACT, TAG_NEW_SEASONS
@@ -230,6 +232,23 @@ def test_a_promotion_reached_while_redis_restarts_waits_for_it(
         assert redis_client().get(PROMOTION_LEASE_KEY) == "training-1"
     assert redis_client().get(PROMOTION_LEASE_KEY) is None  # given back after the block
     assert f"taking {PROMOTION_LEASE_KEY}: Redis unreachable" in caplog.text
+
+
+def test_a_lease_held_past_the_wait_says_by_whom_and_what_to_do() -> None:
+    """An inline training that waited its whole time for a worker's training says so in
+    words (the CLI shows it as one plain line), not as an unexpected error."""
+    client = redis_client()
+    with (
+        held(client, PROMOTION_LEASE_KEY, "training-1", 5, wait_s=0),
+        pytest.raises(LeaseBusyError) as busy,
+        held(client, PROMOTION_LEASE_KEY, "inline-2", 5, wait_s=0.3),
+    ):
+        pytest.fail("the lease was taken while held")
+    assert str(busy.value) == (
+        f"{PROMOTION_LEASE_KEY} is still held by training-1 after 0.3 s of waiting: the work "
+        "holding it goes on; try again once it ends (`nba-archetypes status`)"
+    )
+    assert client.get(PROMOTION_LEASE_KEY) is None  # given back by its holder, not the waiter
 
 
 def test_racing_promotions_move_the_champion_one_decision_at_a_time(tmp_path: Path) -> None:
