@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from cli.output import EXIT_FAILED, CommandError, echo
+from cli.output import EXIT_FAILED, NO_CHAMPION, CommandError, echo
 from common.champion import find_champion
 from common.champion_results import ChampionResults, load_champion_results
 from common.mlflow_store import answering
@@ -28,11 +28,6 @@ from common.segments import (
 )
 from common.settings import get_settings
 from common.similarity import PlayerNotFoundError, find_ids, find_player, most_similar
-
-NO_CHAMPION = (
-    "No champion model yet: run `nba-archetypes seed --inline` (imports the bundled seasons "
-    "and trains here) or refresh seasons, then ask again."
-)
 
 
 def player(name: str, season: str, *, as_json: bool) -> int:

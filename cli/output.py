@@ -7,10 +7,15 @@ from typing import TextIO
 
 from common.failures import split_error
 
-EXIT_OK = 0
 EXIT_FAILED = 1  # a task failed, or there is no champion to answer from
 EXIT_BAD_INPUT = 2  # unknown player or season, malformed arguments (argparse uses 2 too)
 EXIT_INTERRUPTED = 3  # the worker running the task stopped and no worker ran it again in time
+
+
+NO_CHAMPION = (
+    "No champion model yet: run `nba-archetypes seed --inline` (imports the bundled seasons "
+    "and trains here) or refresh seasons, then ask again."
+)
 
 
 class CommandError(Exception):

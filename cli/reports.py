@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 
-from cli.answers import NO_CHAMPION
-from cli.output import EXIT_FAILED, CommandError, echo
+from cli.output import EXIT_FAILED, NO_CHAMPION, CommandError, echo
 from common.champion import find_champion, read_champion_artifact
 from common.mlflow_store import answering
 from common.season_report import (
