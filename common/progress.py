@@ -25,12 +25,8 @@ class RefreshProgress:
     fraction: float  # 0..1 over the whole refresh
     done: bool = False
     failed: bool = False
-    new_champion: str | None = None  # version that went live, if one did
     details: str = ""  # a failure's technical details (the message is its one-line cause)
     retry: bool = False  # the message is a failed attempt that will be retried
-    interrupted: bool = False  # its worker stopped mid-task: it runs again by itself, or retry
-    fetched: FetchResult | None = None  # how the fetch ended, once it has
-    training: TrainingResult | None = None  # how the training ended, once it has
 
     @property
     def state(self) -> str:
@@ -44,9 +40,8 @@ def follow_refresh(fetch_task_id: str, season: str) -> RefreshProgress:
         return fetch_progress(fetch, season)
     fetched = fetch.result(FetchResult)
     if not fetched.training_task_id:
-        return RefreshProgress("clean", fetched.summary, 1.0, done=True, fetched=fetched)
-    progress = training_progress(task_status(fetched.training_task_id), fetched.summary)
-    return RefreshProgress(**{**progress.__dict__, "fetched": fetched})
+        return RefreshProgress("clean", fetched.summary, 1.0, done=True)
+    return training_progress(task_status(fetched.training_task_id), fetched.summary)
 
 
 def fetch_progress(fetch: TaskStatus, season: str) -> RefreshProgress:
@@ -106,7 +101,7 @@ def training_progress(training: TaskStatus, stored: str = "") -> RefreshProgress
         message = f"Champion kept and republished as v{live} with every season."
     else:
         message = result.message or "Training finished."
-    return RefreshProgress("champion", message, 1.0, done=True, new_champion=live, training=result)
+    return RefreshProgress("champion", message, 1.0, done=True)
 
 
 def _failed(step: str, what: str, error: str) -> RefreshProgress:
@@ -125,7 +120,6 @@ def _interrupted(step: str, what: str, worker: str) -> RefreshProgress:
         _STOPPED_AT[step],
         done=True,
         failed=True,
-        interrupted=True,
     )
 
 

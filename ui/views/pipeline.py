@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from common.failures import clip
-from common.progress import RefreshProgress, follow_refresh
+from common.progress import STEPS, RefreshProgress, follow_refresh
 from common.queue_failures import is_queue_error, queue_problem, queue_unreachable
 from common.queueing import request_refresh
 from common.seasons import FIRST_START_YEAR, Season, current_season, season_range
@@ -16,7 +16,7 @@ from ui import results
 
 POLL_S = 1.0
 ACTIVE = "refresh_in_progress"  # session key: {"season": ..., "task_id": ...}
-STEP_LABELS = {"fetch": "Download", "clean": "Clean", "train": "Train", "champion": "Champion"}
+STEP_LABELS = dict(zip(STEPS, ("Download", "Clean", "Train", "Champion"), strict=True))
 
 
 @st.cache_data(ttl=5, show_spinner=False)
