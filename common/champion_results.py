@@ -23,6 +23,7 @@ from common.champion import (
 )
 from common.players import NAME_THAT_SEASON, Players, with_latest_names
 from common.settings import Settings
+from common.style import membership_column
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class ChampionResults:
     def memberships(self, player: pd.Series) -> list[tuple[str, float]]:
         """(archetype name, share) of one assignments row, largest share first."""
         shares = [
-            (p["name"], float(player.get(f"MEMBERSHIP_{p['id']}", 0.0))) for p in self.profiles
+            (p["name"], float(player.get(membership_column(p["id"]), 0.0))) for p in self.profiles
         ]
         return sorted(shares, key=lambda pair: -pair[1])
 

@@ -43,11 +43,9 @@ REGULAR_SHOOTING = [regular_column(s) for s in SHOOTING]
 PLAYOFF_SHOOTING = [playoff_column(s) for s in SHOOTING]
 
 
-def blended_note(playoff_weight: float, *, training_input: bool = False) -> str:
-    """How a blended figure is labelled, e.g. "blended, playoffs x2 (training input)" (with
-    the multiplication sign)."""
-    note = f"blended, playoffs ×{playoff_weight:g}"
-    return f"{note} (training input)" if training_input else note
+def blended_note(playoff_weight: float) -> str:
+    """How a blended figure is labelled: "blended, playoffs ×2"."""
+    return f"blended, playoffs ×{playoff_weight:g}"
 
 
 def segment_figures(row: Mapping[str, Any], *, playoffs: bool) -> dict[str, float | None]:
