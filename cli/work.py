@@ -7,9 +7,14 @@ container. Each returns what it queued, for :mod:`cli.follow` to follow when ask
 from __future__ import annotations
 
 from cli.output import EXIT_FAILED, CommandError, echo
-from common.celery_app import SEED_RECORDINGS, TRAIN_ARCHETYPES, app
 from common.queue_failures import queue_problem
-from common.queueing import Ticket, request_refresh, request_training
+from common.queueing import (
+    Ticket,
+    request_forced_training,
+    request_refresh,
+    request_seed,
+    request_training,
+)
 from common.seasons import current_season, parse_seasons
 from common.settings import get_settings
 
@@ -38,9 +43,7 @@ def queue_training(seasons_text: str | None, force: bool) -> str:
     seasons = parse_seasons(seasons_text) if seasons_text else None
     check_queue()
     if force:
-        # Past the debounce: a deliberate retrain is not merged with anything.
-        labels = [str(s) for s in seasons] if seasons else None
-        task_id = app.send_task(TRAIN_ARCHETYPES, kwargs={"seasons": labels, "force": True}).id
+        task_id = request_forced_training(seasons)
         echo(f"forced training queued: {task_id}")
         return task_id
     ticket = request_training(seasons, debounce_s=0)
@@ -50,7 +53,7 @@ def queue_training(seasons_text: str | None, force: bool) -> str:
 
 def queue_seed() -> str:
     check_queue()
-    task_id = app.send_task(SEED_RECORDINGS).id
+    task_id = request_seed()
     echo(f"seed queued: {task_id}")
     return task_id
 

@@ -44,6 +44,7 @@ from typing import Any
 from common.celery_app import (
     FETCH_SEASON,
     FETCH_TIME_LIMIT_S,
+    SEED_RECORDINGS,
     TRAIN_ARCHETYPES,
     TRAIN_TIME_LIMIT_S,
     app,
@@ -108,6 +109,19 @@ def request_training(
     sender = sender or str(uuid.uuid4())
     _queue_training(ticket.task_id, seasons, _debounce(debounce_s), sender=sender)
     return ticket
+
+
+def request_forced_training(seasons: list[Season] | None = None) -> str:
+    """Queue a training that runs even on data the champion was trained on: a deliberate
+    retrain, past any debounce and not merged with a claimed one. Its task id."""
+    labels = [str(s) for s in seasons] if seasons else None
+    return app.send_task(TRAIN_ARCHETYPES, kwargs={"seasons": labels, "force": True}).id
+
+
+def request_seed() -> str:
+    """Queue the import of the bundled seasons into the seasons that have none (then a
+    training): idempotent, so it is not deduplicated. Its task id."""
+    return app.send_task(SEED_RECORDINGS).id
 
 
 def fetch_ended(season: Season, fetch_id: str, *, stored: bool) -> str | None:

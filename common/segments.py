@@ -44,7 +44,7 @@ PLAYOFF_SHOOTING = [playoff_column(s) for s in SHOOTING]
 
 
 def blended_note(playoff_weight: float) -> str:
-    """How a blended figure is labelled: "blended, playoffs ×2"."""
+    """How a blended figure is labelled: "blended, playoffs x2" (with the multiplication sign)."""
     return f"blended, playoffs ×{playoff_weight:g}"
 
 

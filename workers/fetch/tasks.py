@@ -22,7 +22,7 @@ from common.celery_app import (
 )
 from common.executions import hold, report_progress, stop_holding
 from common.keys import SEED_CLAIM_KEY, refresh_claim_key
-from common.queueing import fetch_ended, request_refresh, request_training
+from common.queueing import fetch_ended, request_refresh, request_seed, request_training
 from common.redis_client import redis_client, waiting_for_redis
 from common.results import FetchResult, SeedResult, TaskProgress
 from common.season_store import open_data
@@ -163,4 +163,4 @@ def _seed_an_empty_data_dir(**_: Any) -> None:
     # Several fetch workers may start together; one seed is enough (and it is idempotent).
     if redis_client().set(SEED_CLAIM_KEY, "1", nx=True, ex=FETCH_TIME_LIMIT_S):
         log.info("empty data directory: seeding it with the bundled real seasons")
-        app.send_task(SEED_RECORDINGS)
+        request_seed()
