@@ -12,13 +12,12 @@ does not stop it: the pool's processes are not the consumer's.
 
 The worker loads this module with ``--include common.health`` (the images' command); local
 runs and tests do not, and write no file. ``HEARTBEAT_FILE`` and ``HEARTBEAT_INTERVAL_S``
-change the defaults (the health check must agree on the file).
+(``common/settings.py``) change the defaults; the health check reads the same file variable.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -26,18 +25,9 @@ from typing import Any
 from celery import bootsteps
 from celery.signals import worker_init
 
-DEFAULT_FILE = "/tmp/celery-heartbeat"  # a tmpfs of its own per container in compose
-DEFAULT_INTERVAL_S = 5.0
+from common.settings import get_settings
 
 log = logging.getLogger(__name__)
-
-
-def heartbeat_file() -> Path:
-    return Path(os.environ.get("HEARTBEAT_FILE") or DEFAULT_FILE)
-
-
-def heartbeat_interval_s() -> float:
-    return float(os.environ.get("HEARTBEAT_INTERVAL_S") or DEFAULT_INTERVAL_S)
 
 
 def beat(path: Path) -> None:
@@ -58,8 +48,9 @@ class Heartbeat(bootsteps.StartStopStep):
     label = "Heartbeat"
 
     def __init__(self, parent: Any, **kwargs: Any) -> None:
-        self.path = heartbeat_file()
-        self.interval_s = heartbeat_interval_s()
+        settings = get_settings()
+        self.path = settings.heartbeat_file  # a tmpfs of its own per container in compose
+        self.interval_s = settings.heartbeat_interval_s
         self.timer_entry: Any = None
         super().__init__(parent, **kwargs)
 

@@ -4,8 +4,8 @@ MLflow reads these from the environment, not from arguments: telemetry when ``ml
 first imported (so they must be set before that), the others when a model is logged or
 artifacts are downloaded. ``common/__init__.py`` applies them, so importing anything from
 ``common`` sets them; ``workers/__init__.py`` imports ``common`` first for the train worker's
-modules, and the app reaches MLflow only through ``common.champion``. A value already in the
-environment wins.
+modules, and the app reaches MLflow only through ``common`` (``common.mlflow_store``). A
+value already in the environment wins.
 """
 
 from __future__ import annotations

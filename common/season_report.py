@@ -1,6 +1,6 @@
 """The report on a season the champion had not seen, logged with the model that first assigns
-it (``workers/train/new_seasons.py`` builds it; the Pipeline page and ``nba-archetypes report``
-read it).
+it (``workers/train/new_seasons.py`` builds it; the Pipeline page and ``nba-archetypes
+new-season`` read it).
 
 A player "fits no archetype" when he is farther from every archetype's centre than
 :data:`MISFIT_PERCENTILE` % of the players of the seasons already seen are from their nearest

@@ -29,7 +29,7 @@ must accept ``MLFLOW_TRACKING_USERNAME`` / ``_PASSWORD`` when ``MLFLOW_TRACKING_
 among the checked names (the multi-host profile, where both servers have passwords). A wrong
 one is the same single line, exit 78, before the service starts retrying in a loop.
 
-A URL shown to a person has its password masked (:func:`redacted`; ``common/failures.py``
+A URL shown to a person has its password masked (:func:`redacted`; ``common/queue_failures.py``
 uses it for every message about the task queue).
 """
 

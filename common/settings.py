@@ -2,7 +2,8 @@
 
 Each field maps to an upper-case environment variable of the same name (``DATA_DIR``,
 ``REDIS_URL``...); ``.env.example`` documents them all. Services call :func:`get_settings`
-and never read ``os.environ`` themselves.
+and never read ``os.environ`` themselves. MLflow's own ``MLFLOW_*`` variables are MLflow's:
+read by its client, and by ``common/model_registry.py`` as that client reads them.
 """
 
 from __future__ import annotations
@@ -114,6 +115,14 @@ class Settings(BaseSettings):
         gt=0,
         description="How often every worker looks for tasks whose worker died and queues them "
         "again (common/recovery.py).",
+    )
+    heartbeat_file: Path = Field(
+        Path("/tmp/celery-heartbeat"),
+        description="The worker's heartbeat for its container's health check, which reads the "
+        "same variable (common/health.py, docker/healthcheck.sh).",
+    )
+    heartbeat_interval_s: float = Field(
+        5.0, gt=0, description="How often a worker writes its heartbeat file."
     )
 
     # --- UI --------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ champion's version, so nothing is re-read while it stays the same.
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from dataclasses import dataclass
@@ -23,7 +22,12 @@ from common.champion_results import ChampionResults, load_champion_results
 from common.failures import DamagedFileError, split_error
 from common.mlflow_store import answering, tracking_client
 from common.players import Players
-from common.season_report import SEASON_REPORT_ARTIFACT, TAG_NEW_SEASONS, SeasonReport
+from common.season_report import (
+    SEASON_REPORT_ARTIFACT,
+    TAG_NEW_SEASONS,
+    SeasonReport,
+    read_season_reports,
+)
 from common.season_store import open_data, stored_seasons
 from common.seasons import Season
 from common.settings import Settings, get_settings
@@ -148,11 +152,11 @@ def latest_season_reports(champion_run_id: str | None) -> LoggedReports | None:
         versions = client.search_model_versions(f"run_id = '{run.info.run_id}'")
         with tempfile.TemporaryDirectory() as tmp:
             path = client.download_artifacts(run.info.run_id, SEASON_REPORT_ARTIFACT, tmp)
-            logged = json.loads(Path(path).read_text())
+            reports = read_season_reports(Path(path))
     return LoggedReports(
         version=str(versions[0].version) if versions else "?",
         started=pd.Timestamp(run.info.start_time, unit="ms"),
-        reports=[SeasonReport.from_json(report) for report in logged],
+        reports=reports,
     )
 
 
