@@ -9,9 +9,7 @@ older or newer worker still reads).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Literal, Self, TypeVar
-
-T = TypeVar("T")
+from typing import Any, Literal, Self
 
 FetchStatus = Literal["updated", "no-games", "up-to-date", "superseded"]
 TrainingStatus = Literal["promoted", "kept-champion", "experiment", "skipped"]

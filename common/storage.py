@@ -122,20 +122,16 @@ class DataDir:
 
     def cleaned_seasons(self) -> list[Season]:
         folder = self.root / "cleaned"
-        if not folder.is_dir():
-            return []
-        return sorted(Season.parse(p.stem) for p in folder.glob("*.parquet"))
+        return _seasons_named(p.stem for p in folder.glob("*.parquet")) if folder.is_dir() else []
 
     def raw_seasons(self) -> list[Season]:
         """Seasons whose regular-season response is kept (what a rebuild can re-clean)."""
         folder = self.root / "raw"
-        found = []
-        for path in folder.glob(f"*/{SeasonType.REGULAR.slug}.json") if folder.is_dir() else ():
-            try:
-                found.append(Season.parse(path.parent.name))
-            except InvalidSeasonError:
-                continue  # not a season folder: nothing this code wrote
-        return sorted(found)
+        if not folder.is_dir():
+            return []
+        return _seasons_named(
+            p.parent.name for p in folder.glob(f"*/{SeasonType.REGULAR.slug}.json")
+        )
 
     def read_cleaned(self, season: Season, columns: list[str] | None = None) -> pd.DataFrame:
         fix = f"run `nba-archetypes rebuild {season}` (re-cleans it from the raw responses)"
@@ -155,3 +151,15 @@ class DataDir:
 
     def write_fetch_record(self, record: FetchRecord) -> None:
         atomic_write_json(self.fetch_record(record.season), record.to_dict())
+
+
+def _seasons_named(names: Iterable[str]) -> list[Season]:
+    """The seasons among file or folder names, sorted; a name that is no season is something
+    this code did not write (a copy, a note) and is passed over."""
+    found = []
+    for name in names:
+        try:
+            found.append(Season.parse(name))
+        except InvalidSeasonError:
+            continue
+    return sorted(found)

@@ -59,6 +59,18 @@ def _tmp_files(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.name.endswith(".tmp")]
 
 
+def test_files_this_code_did_not_write_are_passed_over(data: DataDir) -> None:
+    """A copy or a note left in the data folders is not a season: the seasons are still
+    listed (the app, `status` and the training used to fail on it as a bad season label)."""
+    seasons = data.cleaned_seasons()
+    shutil.copy(data.cleaned(seasons[0]), data.root / "cleaned" / f"{seasons[0]} (copy).parquet")
+    (data.root / "cleaned" / "notes.parquet").write_bytes(b"")
+    (data.root / "raw" / "old").mkdir()
+    (data.root / "raw" / "old" / f"{SeasonType.REGULAR.slug}.json").write_text("{}")
+    assert data.cleaned_seasons() == seasons
+    assert data.raw_seasons() == seasons
+
+
 # --- errors naming the file ---------------------------------------------------------------------
 
 
