@@ -189,6 +189,26 @@ def test_a_refresh_downloads_a_season_whose_fetch_record_is_damaged(
     assert DataDir(data_dir).read_fetch_record(WITH_PLAYOFFS) is not None
 
 
+@pytest.mark.parametrize("loss", ["damaged", "missing"])
+def test_a_refresh_downloads_a_season_whose_raw_response_is_damaged(
+    data_dir: Path, replay: str, loss: str
+) -> None:
+    """A complete season whose kept response no longer matches its record (damaged, or new
+    bytes left by a forced fetch cut short before its record) is downloaded again, not
+    refused until someone runs a forced refresh."""
+    settings = _settings(data_dir, replay)
+    assert _refresh(settings).fetched
+    raw = DataDir(data_dir).raw_response(WITH_PLAYOFFS, SeasonType.REGULAR)
+    kept = raw.read_bytes()
+    if loss == "damaged":
+        _truncate(raw)
+    else:
+        raw.unlink()
+    outcome = _refresh(settings)
+    assert (outcome.status, outcome.fetched) == ("updated", True)
+    assert raw.read_bytes() == kept
+
+
 def test_rebuild_without_raw_responses_says_what_to_do(data: DataDir) -> None:
     run = Cli(data.root)("rebuild", "2000-01")
     assert run.code == 2

@@ -53,7 +53,10 @@ def fetch_and_store(
     record = previous_record(data, season)  # a damaged one: downloaded again
     if record is not None and not needs_download(record, force):
         report("clean", f"{season}: complete copy on disk, not downloaded again")
-        return reclean_season(record, data=data, settings=settings, report=report)
+        try:
+            return reclean_season(record, data=data, settings=settings, report=report)
+        except DamagedFileError as error:  # a raw response lost, or left by a fetch cut short
+            log.warning("%s: %s; downloading the season again", season, error)
 
     segments = {}
     for season_type in SeasonType:
