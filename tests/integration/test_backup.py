@@ -20,7 +20,7 @@ from common.champion_results import ChampionResults, load_champion_results
 from common.failures import DamagedFileError
 from common.settings import Settings
 from common.storage import DataDir
-from tests.integration.test_champion_policy import FIRST
+from tests.integration.test_champion_policy import FIRST, LATER
 from tests.integration.test_cli import Cli
 from tests.services import PROJECT_ROOT, seed_seasons, wait_until
 from workers.train.training import train_archetypes
@@ -274,3 +274,29 @@ def test_a_damaged_champion_artifact_names_the_file(
     [line] = run.err.splitlines()
     assert line.startswith(f"error: {artifact} is damaged")
     assert "restore a backup" in line
+
+
+def test_a_damaged_champion_model_stops_a_training_plainly_and_force_replaces_it(
+    snapshot: Path, champion: Champion, tmp_path: Path
+) -> None:
+    """New data makes a training defend the champion with its fitted model: a damaged one
+    says so, names the fix and changes nothing; the named fix trains a new champion."""
+    copy = DataDir(tmp_path / "copy")
+    restore(snapshot, copy)
+    for model_file in (copy.root / "mlartifacts").rglob("*.skops"):
+        model_file.write_bytes(model_file.read_bytes()[:200])
+    seed_seasons(copy.root, [LATER])
+    settings = Settings(data_dir=copy.root)
+
+    with pytest.raises(DamagedFileError) as raised:
+        train_archetypes(settings)
+    message = str(raised.value)
+    assert message.startswith(
+        f"models:/{settings.registered_model_name}/{champion.version} is damaged or missing "
+        f"(champion v{champion.version}'s fitted model): `nba-archetypes train --force`"
+    ), message
+    assert find_champion(settings).version == champion.version
+
+    forced = train_archetypes(settings, force=True)
+    assert forced.status == "promoted", forced
+    assert find_champion(settings).version == forced.model_version

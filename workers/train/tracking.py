@@ -13,6 +13,7 @@ import math
 import sqlite3
 import tempfile
 import time
+import zipfile
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -41,6 +42,7 @@ from common.champion import (
     read_champion_artifact,
     read_profiles,
 )
+from common.failures import DamagedFileError
 from common.mlflow_store import experiment_id, tracking_client
 from common.settings import Settings
 from workers.train.candidates import SKOPS_TRUSTED_TYPES
@@ -224,16 +226,25 @@ class ArchetypeTracker:
         demands MLFLOW_ALLOW_PICKLE_DESERIALIZATION); trusting only the types this code knows is
         the safer way to open a file from a shared volume.
         """
+        uri = f"models:/{self.settings.registered_model_name}/{champion.version}"
         with tempfile.TemporaryDirectory() as tmp:
             local = Path(
                 mlflow.artifacts.download_artifacts(
-                    f"models:/{self.settings.registered_model_name}/{champion.version}",
-                    dst_path=tmp,
-                    tracking_uri=self.settings.tracking_uri,
+                    uri, dst_path=tmp, tracking_uri=self.settings.tracking_uri
                 )
             )
-            (model_file,) = local.rglob("*.skops")
-            return skops.io.load(model_file, trusted=SKOPS_TRUSTED_TYPES)
+            try:
+                (model_file,) = local.rglob("*.skops")
+                return skops.io.load(model_file, trusted=SKOPS_TRUSTED_TYPES)
+            except (ValueError, KeyError, OSError, zipfile.BadZipFile) as error:
+                raise DamagedFileError.at(
+                    Path(uri),
+                    f"damaged or missing (champion v{champion.version}'s fitted model)",
+                    "`nba-archetypes train --force` trains a new champion without it; or "
+                    "restore a backup (`nba-archetypes restore`), or point the champion alias "
+                    "at another version in the MLflow UI",
+                    error,
+                ) from error
 
 
 if __name__ == "__main__":
