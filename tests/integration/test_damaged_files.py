@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -22,10 +23,12 @@ import pytest
 
 from common.failures import DamagedFileError, WriteFailedError
 from common.seasons import Season, SeasonType
+from common.settings import Settings
 from common.storage import DataDir, atomic_write_bytes
 from tests.integration.test_cli import Cli
 from tests.integration.test_fetch import _refresh, _settings
-from tests.services import PROJECT_ROOT, seed_seasons
+from tests.services import PROJECT_ROOT, RECORDINGS, seed_seasons
+from workers.fetch.recordings import seed_from_recordings
 from workers.train.dataset import load_training_data
 
 SEASONS = ["2016-17", "2017-18", "2018-19"]  # 2018-19 has playoffs, 2017-18 has none
@@ -207,6 +210,23 @@ def test_a_refresh_downloads_a_season_whose_raw_response_is_damaged(
     outcome = _refresh(settings)
     assert (outcome.status, outcome.fetched) == ("updated", True)
     assert raw.read_bytes() == kept
+
+
+def test_a_seed_passes_over_a_season_whose_fetch_record_is_damaged(data: DataDir) -> None:
+    """The seed imports the seasons that have no data and leaves a damaged one to its repair
+    (it used to stop at it, before the seasons after it and before asking for a training)."""
+    _truncate(data.fetch_record(WITH_PLAYOFFS), keep=40)
+    damaged = data.fetch_record(WITH_PLAYOFFS).read_bytes()
+    cleaned = data.cleaned(WITH_PLAYOFFS).read_bytes()
+    later = Season.parse("2019-20")
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in RECORDINGS.glob("leaguedashplayerstats_201[89]-*_pergame.json"):
+            (Path(tmp) / path.name).symlink_to(path)
+        outcomes = seed_from_recordings(Path(tmp), data, Settings(data_dir=data.root))
+    assert [o.season for o in outcomes] == [str(later)]
+    assert later in data.cleaned_seasons()
+    assert data.fetch_record(WITH_PLAYOFFS).read_bytes() == damaged  # left to `rebuild`
+    assert data.cleaned(WITH_PLAYOFFS).read_bytes() == cleaned
 
 
 def test_rebuild_without_raw_responses_says_what_to_do(data: DataDir) -> None:

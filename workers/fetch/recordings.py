@@ -13,6 +13,7 @@ import logging
 import re
 from pathlib import Path
 
+from common.failures import DamagedFileError
 from common.results import FetchResult
 from common.seasons import Season, SeasonType
 from common.settings import Settings
@@ -67,8 +68,12 @@ def read_recording(path: Path) -> bytes:
 def seed_from_recordings(folder: Path, data: DataDir, settings: Settings) -> list[FetchResult]:
     outcomes = []
     for season, files in sorted(bundled_recordings(folder).items()):
-        if data.read_fetch_record(season) is not None:
-            log.info("%s: already has data; recording not imported", season)
+        try:
+            if data.read_fetch_record(season) is not None:
+                log.info("%s: already has data; recording not imported", season)
+                continue
+        except DamagedFileError as error:  # it has data: not replaced by a seed, repaired
+            log.warning("%s: recording not imported: %s", season, error)
             continue
         segments = {}
         for season_type, path in files.items():
