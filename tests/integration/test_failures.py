@@ -22,6 +22,7 @@ import redis
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from common.failures import split_error
 from common.redis_client import redis_client
 from common.seasons import Season, SeasonType
 from common.settings import Settings, get_settings
@@ -92,7 +93,7 @@ def test_a_refused_connection_stops_after_two_attempts() -> None:
     error = _fails(client)
     assert len(lines) == 1
     assert f"attempt 1 of 2 failed: 127.0.0.1:{port} refused the connection; next in" in lines[0]
-    assert error.headline.startswith(
+    assert split_error(str(error))[0].startswith(
         f"stats site failed 2 times for 2018-19 Regular Season: 127.0.0.1:{port} refused the "
         f"connection. {ADVICE}"
     )
@@ -122,14 +123,24 @@ def refusing_proxy() -> Iterator[str]:
     server.server_close()
 
 
+def test_a_malformed_upstream_address_fails_once_in_one_line() -> None:
+    """A setting no retry can fix (NBA_STATS_BASE_URL without its scheme) is an upstream
+    failure in one line like the others, not a bare MissingSchema traceback."""
+    client, lines = _client("stats.nba.com")  # the helper adds /stats
+    headline, details = split_error(str(_fails(client)))
+    assert lines == []
+    assert headline.startswith("stats site failed once for 2018-19 Regular Season: MissingSchema")
+    assert "upstream: stats.nba.com/stats" in details
+
+
 @pytest.mark.parametrize("upstream", ["https://stats.nba.com", "http://stats.nba.com"])
 def test_a_proxy_refusing_authentication_stops_early(refusing_proxy: str, upstream: str) -> None:
     # HTTPS goes through CONNECT (refused with 407); plain HTTP asks the proxy directly.
     client, lines = _client(upstream, nba_proxy=refusing_proxy)
     error = _fails(client)
     assert len(lines) <= 1
-    assert "the proxy 127.0.0.1 refused authentication (HTTP 407)" in error.headline
-    assert "Check the user and password in NBA_PROXY" in error.headline
+    assert "the proxy 127.0.0.1 refused authentication (HTTP 407)" in split_error(str(error))[0]
+    assert "Check the user and password in NBA_PROXY" in split_error(str(error))[0]
 
 
 def test_transient_failures_are_reported_attempt_by_attempt(replay: str) -> None:

@@ -38,6 +38,7 @@ from tenacity import (
 
 from common.seasons import Season, SeasonType
 from common.settings import Settings
+from workers.fetch.response import MEASURE_TYPE
 from workers.fetch.throttle import SharedThrottle
 
 log = logging.getLogger(__name__)
@@ -62,14 +63,8 @@ RetryReport = Callable[[str], None]  # one line per failed attempt that will be 
 class UpstreamError(RuntimeError):
     """The stats site could not give an answer, even after retries.
 
-    ``str()`` is one line (the cause and what to do), then the technical details."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-    @property
-    def headline(self) -> str:
-        return str(self).split("\n", 1)[0]
+    ``str()`` is one line (the cause and what to do), then the technical details
+    (``common.failures.split_error`` parts them)."""
 
 
 @dataclass(frozen=True)
@@ -225,19 +220,20 @@ class LeagueDashboardClient:
     def _cause(self, error: BaseException) -> Cause:
         return describe_failure(error, self._settings.nba_stats_base_url, self._settings.nba_proxy)
 
+    def _limit(self, cause: Cause) -> int:
+        """How many attempts a failure with ``cause`` gets in all."""
+        limit = self._settings.nba_max_attempts
+        return min(limit, HOPELESS_ATTEMPTS) if cause.hopeless else limit
+
     def _stop(self, state: RetryCallState) -> bool:
         error = state.outcome.exception() if state.outcome else None
-        limit = self._settings.nba_max_attempts
-        if error is not None and self._cause(error).hopeless:
-            limit = min(limit, HOPELESS_ATTEMPTS)
-        return state.attempt_number >= limit
+        cause = self._cause(error) if error else Cause("unknown error", False, "")
+        return state.attempt_number >= self._limit(cause)
 
     def _before_sleep(self, season: Season, season_type: SeasonType, state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         cause = self._cause(error) if error else Cause("unknown error", False, "")
-        limit = self._settings.nba_max_attempts
-        if cause.hopeless:
-            limit = min(limit, HOPELESS_ATTEMPTS)
+        limit = self._limit(cause)
         wait = state.next_action.sleep if state.next_action else 0.0
         after = f"{wait:.0f} s" if wait >= 1 else f"{wait:.1f} s"
         line = (
@@ -267,7 +263,7 @@ class LeagueDashboardClient:
             failure = last.exception()
             assert failure is not None
             raise self._failed(season, season_type, failure, last.attempt_number) from failure
-        except requests.HTTPError as error:
+        except requests.RequestException as error:  # not retried: a 404, a bad URL or header
             raise self._failed(season, season_type, error, 1) from error
         raise AssertionError("unreachable: tenacity either returns or raises")
 
@@ -294,7 +290,7 @@ class LeagueDashboardClient:
             season=season.label,
             season_type_all_star=season_type.value,
             per_mode_detailed=per_mode,
-            measure_type_detailed_defense="Base",
+            measure_type_detailed_defense=MEASURE_TYPE,
             proxy=self._settings.nba_proxy or "",
             headers=self._headers,
             timeout=self._settings.nba_request_timeout_s,

@@ -55,7 +55,7 @@ OPTIONAL_COLUMNS = ["TEAM_ID", "TEAM_COUNT", *PCT_COLUMNS]
 # Shown to people, never computed with: a null is kept and counted, not a reason to reject.
 DESCRIPTIVE_COLUMNS = ["AGE", "TEAM_ABBREVIATION", "TEAM_ID", "TEAM_COUNT"]
 PER_MODES = ("PerGame", "Per36", "Totals")
-MEASURE_TYPE = "Base"  # what the client always asks for (nba_client._request)
+MEASURE_TYPE = "Base"  # what the client asks for (nba_client), and what its echo must say
 # Exactly a decimal number in ASCII: no "12abc", no "1,234", no full-width or Arabic digits
 # (float() would take those), no "nan" or "inf".
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
