@@ -11,11 +11,12 @@ from __future__ import annotations
 import pandas as pd
 
 from common.seasons import Season, SeasonType
+from common.segments import playoff_column
 from devkit.services import RECORDINGS
 from workers.fetch.cleaning import aligned_playoffs, segment_totals
 from workers.fetch.recordings import bundled_recordings, read_recording, recorded_per_mode
 from workers.fetch.response import COUNT_COLUMNS, parse_dashboard
-from workers.train.serving import COUNTS, PLAYOFF_PREFIX
+from workers.train.serving import COUNTS
 
 
 def box_score_rows(season: str) -> pd.DataFrame:
@@ -42,9 +43,9 @@ def box_score_rows(season: str) -> pd.DataFrame:
     )
     if SeasonType.PLAYOFFS in tables:
         po = aligned_playoffs(reg, tables[SeasonType.PLAYOFFS])
-        rows[f"{PLAYOFF_PREFIX}MIN"] = po.minutes
+        rows[playoff_column("MIN")] = po.minutes
         for c in COUNTS:
-            rows[f"{PLAYOFF_PREFIX}{c}"] = po.counts[:, COUNT_COLUMNS.index(c)]
+            rows[playoff_column(c)] = po.counts[:, COUNT_COLUMNS.index(c)]
     return rows
 
 

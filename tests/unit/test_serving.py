@@ -24,7 +24,7 @@ from workers.fetch.recordings import bundled_recordings, read_recording, recorde
 from workers.fetch.response import parse_dashboard
 from workers.train.assignments import memberships, within_variance
 from workers.train.features import UnknownSeasonError, reference_table, style_space
-from workers.train.scoring import MapProjection, projection_2d
+from workers.train.scoring import MapProjection
 from workers.train.serving import (
     COUNTS,
     INPUT_COLUMNS,
@@ -151,4 +151,4 @@ def test_the_map_projection_travels_as_plain_numbers() -> None:
     again = MapProjection(
         *(np.asarray(a.tolist()) for a in (fitted.mean, fitted.components, fitted.signs))
     )
-    np.testing.assert_array_equal(again.apply(X), projection_2d(X))
+    np.testing.assert_array_equal(again.apply(X), fitted.apply(X))

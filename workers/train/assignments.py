@@ -1,7 +1,7 @@
 """The per-player table a model publishes: archetype, memberships, style coordinates, stats.
 
 This is the ``assignments.parquet`` artifact the app and the CLI read (columns described in
-``common.champion.ChampionResults``).
+``common.champion_results.ChampionResults``).
 
 **Soft membership** (``MEMBERSHIP_<id>``): k-means is the equal-variance limit of a spherical
 Gaussian mixture, so a player's share of archetype j is that mixture's posterior with equal
@@ -36,13 +36,14 @@ STAT_COLUMNS = [
 ]  # fmt: skip
 
 
-def _squared_distances(X: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+def squared_distances(X: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """(rows, k) squared distance of each row to each centroid."""
     return np.sum((X[:, np.newaxis, :] - centroids[np.newaxis, :, :]) ** 2, axis=2)
 
 
 def within_variance(X: np.ndarray, centroids: np.ndarray) -> float:
     """s²: the average squared distance to the nearest centroid, per style feature."""
-    return float(_squared_distances(X, centroids).min(axis=1).mean()) / X.shape[1]
+    return float(squared_distances(X, centroids).min(axis=1).mean()) / X.shape[1]
 
 
 def memberships(X: np.ndarray, centroids: np.ndarray, variance: float | None = None) -> np.ndarray:
@@ -50,7 +51,7 @@ def memberships(X: np.ndarray, centroids: np.ndarray, variance: float | None = N
 
     ``variance``: s² as measured on the model's rows (``within_variance``); by default measured
     on ``X`` itself, which are those rows when the assignments are built."""
-    squared = _squared_distances(X, centroids)
+    squared = squared_distances(X, centroids)
     nearest = squared.min(axis=1, keepdims=True)
     if variance is None:
         variance = within_variance(X, centroids)

@@ -19,6 +19,7 @@ from common.season_report import (
     SeasonReport,
     ShareShift,
 )
+from workers.train.assignments import squared_distances
 
 
 def new_season_reports(
@@ -37,7 +38,7 @@ def new_season_reports(
     reference = np.isin(seasons, list(seen))
     if not new or not reference.any():
         return []
-    distance = np.sqrt(((X[:, np.newaxis, :] - centroids[np.newaxis]) ** 2).sum(axis=2)).min(axis=1)
+    distance = np.sqrt(squared_distances(X, centroids).min(axis=1))
     threshold = float(np.percentile(distance[reference], MISFIT_PERCENTILE))
     misfit = distance > threshold
     seen_shares = {s: float(misfit[seasons == s].mean()) for s in sorted(set(seasons[reference]))}

@@ -192,7 +192,7 @@ def republish_champion(
         TAG_REPUBLISHED_FROM: champion.version,
     } | ({TAG_TASK_ID: owner} if owner else {})
     refreshed = Evaluation(f"champion v{champion.version}", model, labels)
-    with tracker.republish_run(f"champion v{champion.version} on {data.label}", tags) as run:
+    with tracker.training_run(f"champion v{champion.version} on {data.label}", tags) as run:
         version = publish_model(run, data, refreshed, previous, champion.seasons)
         if not tracker.promote_if(champion.version, version):
             log.info("v%s not published as champion: the champion changed meanwhile", version)

@@ -312,11 +312,6 @@ class MapProjection:
         return ((X - self.mean) @ self.components.T) * self.signs
 
 
-def projection_2d(X: np.ndarray) -> np.ndarray:
-    """(n, 2) map coordinates of ``X`` on its own map."""
-    return MapProjection.fit(X).apply(X)
-
-
 @functools.cache
 def _threadpools() -> ThreadpoolController:
     # Built once, on first use: threadpool_limits rescans loaded libraries on every call.

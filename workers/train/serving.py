@@ -61,6 +61,7 @@ from mlflow.types.schema import ColSpec, Schema
 import common
 import workers
 from common.box_score import fold_playoffs, is_eligible, per36, shot_mix
+from common.segments import playoff_column
 from common.style import FEATURES, membership_column, style_column
 from workers.train.assignments import Placement
 from workers.train.candidates import SKOPS_TRUSTED_TYPES
@@ -73,8 +74,7 @@ COUNTS = ["FGA", "FG3A", "FTA", "OREB", "DREB", "AST", "TOV", "STL", "BLK", "PF"
 PER36_FEATURES = [f for f in FEATURES if f.endswith("_PER36")]
 SHOT_MIX_FEATURES = ["FG3A_RATE", "FTA_RATE"]  # common.box_score.shot_mix's order
 REGULAR_COLUMNS = ["GP", "MIN", *COUNTS]
-PLAYOFF_PREFIX = "PLAYOFF_"
-PLAYOFF_COLUMNS = [f"{PLAYOFF_PREFIX}{c}" for c in ("MIN", *COUNTS)]
+PLAYOFF_COLUMNS = [playoff_column(c) for c in ("MIN", *COUNTS)]
 INPUT_COLUMNS = ["SEASON", *REGULAR_COLUMNS, *PLAYOFF_COLUMNS]
 
 ESTIMATOR = "estimator"  # artifact keys, and file stems in the model's artifacts folder
@@ -283,7 +283,7 @@ def style_inputs(rows: pd.DataFrame, playoff_weight: float) -> pd.DataFrame:
 
     def season_total(column: str) -> np.ndarray:
         regular = rows[column].to_numpy()
-        return fold_playoffs(regular, rows[f"{PLAYOFF_PREFIX}{column}"].to_numpy(), playoff_weight)
+        return fold_playoffs(regular, rows[playoff_column(column)].to_numpy(), playoff_weight)
 
     total = {c: season_total(c) for c in ("MIN", *COUNTS)}
     counts = np.column_stack([total[f.removesuffix("_PER36")] for f in PER36_FEATURES])

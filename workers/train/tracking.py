@@ -184,12 +184,6 @@ class ArchetypeTracker:
             raise
         self.client.set_terminated(run.info.run_id)
 
-    @contextmanager
-    def republish_run(self, run_name: str, tags: dict[str, str]) -> Iterator[TrainingRun]:
-        """A run that republishes the champion's model with fresh assignments."""
-        with self.training_run(run_name, tags) as run:
-            yield run
-
     def promote_if(self, expected: str | None, version: str) -> bool:
         """Point ``champion`` at ``version`` if it still points at ``expected`` (``None``: no
         champion yet). Compare-and-set only under the promotion lease, which every mover holds
