@@ -103,8 +103,10 @@ def _results_page(render: Callable[[ChampionResults], None]) -> None:
 
 
 def _not_trained_yet_note(champion: ChampionResults, stored: list[str]) -> None:
-    """Seasons stored after the champion was trained (its training is under way, or failed)."""
-    missing = sorted(set(stored) - set(champion.seasons))
+    """Seasons stored after the champion was trained (its training is under way, or failed).
+    Trained on is what the champion's run says: a season trained on before anyone played 20
+    games has no player in the answers, and no training will add one."""
+    missing = sorted(set(stored) - set(champion.champion.seasons))
     if not missing:
         return
     which = (

@@ -24,6 +24,7 @@ import streamlit as st
 from streamlit import dataframe_util
 from streamlit.testing.v1 import AppTest
 
+from common.backup import backup, restore
 from common.champion import (
     ASSIGNMENTS_ARTIFACT,
     PROFILES_ARTIFACT,
@@ -1010,6 +1011,31 @@ def test_seasons_stored_after_the_champion_are_named_on_its_pages(
             f"seasons ({missing[0]} … {missing[-1]}). The training after their refresh adds "
             "them (the Pipeline page shows it)."
         ]
+
+
+def test_a_season_trained_on_without_classified_players_is_not_called_untrained(
+    use_env: Callable[..., None], champion_dir: Path, tmp_path: Path
+) -> None:
+    """Early in a season nobody has played 20 games: the champion trained on it has no
+    player of it to show, and the page must not promise a training that adds it."""
+    copy, snapshot = DataDir(tmp_path / "data"), tmp_path / "snapshot"
+    backup(DataDir(champion_dir), snapshot, Settings(data_dir=champion_dir).registered_model_name)
+    restore(snapshot, copy)  # a copy whose artifact locations are its own
+    empty = TRAINED_SEASONS[-1]
+    champion = find_champion(Settings(data_dir=copy.root))
+    [artifact] = (copy.root / "mlartifacts").glob(
+        f"**/{champion.run_id}/artifacts/{ASSIGNMENTS_ARTIFACT}"
+    )
+    players = pd.read_parquet(artifact)
+    players[players["SEASON"].astype(str) != empty].to_parquet(artifact, index=False)
+    use_env(copy.root)
+    at = open_app(page="archetypes")
+    assert not at.exception
+    bundled = sorted({path.name.split("_")[1] for path in RECORDINGS.glob("*.json*")})
+    untrained = [season for season in bundled if season not in TRAINED_SEASONS]
+    notes = [c for c in texts(at.caption) if c.startswith("Stored since champion")]
+    assert len(notes) == 1
+    assert f"not in these answers yet: {len(untrained)} seasons (" in notes[0]  # not {empty}
 
 
 def test_no_champion_yet(use_env: Callable[..., None], cleaned_only_dir: Path) -> None:
