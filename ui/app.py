@@ -81,7 +81,7 @@ def _results_page(render: Callable[[ChampionResults], None]) -> None:
         show_failure(error, prefix="Could not read the model registry: ")
         return
     if champion is None:
-        if not results.downloaded_seasons():
+        if not results.seasons_stored():
             st.info(
                 "No data yet. Open the **Pipeline** page and refresh a season (or run "
                 "`nba-archetypes seed` to import the bundled seasons); archetypes appear "

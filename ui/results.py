@@ -180,6 +180,12 @@ def seasons_stored() -> list[str]:
     return [str(season) for season in stored_seasons(settings())]
 
 
+def seasons_changed() -> None:
+    """A refresh ended: the next run lists the seasons, and copies them, afresh."""
+    seasons_stored.clear()
+    _synced_at.clear()
+
+
 def downloaded_seasons() -> list[Season]:
     return data_dir().cleaned_seasons()
 

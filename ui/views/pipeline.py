@@ -165,7 +165,7 @@ def _refresh_buttons(disabled: bool) -> None:
     ):
         _start(str(current), force)
     with st.expander("Refresh another season"):
-        downloaded = {str(s) for s in results.downloaded_seasons()}
+        downloaded = set(results.seasons_stored())
         seasons = season_range(Season(FIRST_START_YEAR), current)[::-1]
         columns = st.columns(6)
         for i, season in enumerate(seasons):
@@ -226,6 +226,7 @@ def _progress() -> None:
         }
         results.current_champion.clear()
         results.recent_trainings.clear()
+        results.seasons_changed()  # the season's ✓, and the Data page's row
         st.rerun(scope="app")
 
 
