@@ -705,6 +705,17 @@ def test_team_page_follows_a_franchise_through_its_names(
     assert [s.value for s in at.selectbox] == ["2018-19", "OKC"]
 
 
+def test_a_team_link_that_names_no_team_says_why(
+    use_env: Callable[..., None], champion_dir: Path
+) -> None:
+    use_env(champion_dir)
+    at = open_app(page="team", team="Warriors", season="2018-19")
+    assert not at.exception
+    [warning] = texts(at.warning)
+    assert warning.startswith("The link asks for team 'Warriors', which is not available here (")
+    assert "a team goes by the abbreviation the site gives it (GSW for Golden State)" in warning
+
+
 def test_team_page_without_a_team_asks_for_one(
     use_env: Callable[..., None], champion_dir: Path
 ) -> None:

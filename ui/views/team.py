@@ -47,7 +47,9 @@ def render(results: ChampionResults) -> None:
             teams,
             param="team",
             default=None,
-            parse=str.upper,
+            # A link's team as the CLI finds it (any case, the franchise's name that season),
+            # or the reason it is not there.
+            parse=(lambda text: league.find_team(text, season)) if season else str.upper,
             describe="team",
             index=None,
             placeholder="Pick a team…",
