@@ -14,6 +14,7 @@ import pandas as pd
 
 from cli.answers import champion_results, season_label
 from cli.output import CommandError, echo
+from common.box_score import eligibility_rule
 from common.league import (
     MINUTES,
     League,
@@ -23,11 +24,18 @@ from common.league import (
     main_roles,
     percent,
 )
+from common.settings import get_settings
 
-BASIS = (
-    "share of regular-season minutes of classified players (20+ games, 500+ minutes), "
-    "each player's minutes to his primary archetype"
-)
+
+def basis() -> str:
+    settings = get_settings()
+    rule = eligibility_rule(settings.eligible_min_games, settings.eligible_min_minutes)
+    return (
+        f"share of regular-season minutes of classified players ({rule}), each player's "
+        "minutes to his primary archetype"
+    )
+
+
 TEAM_BASIS = (
     "Players are listed with the team the site gives for their season (the last one for a "
     "player traded mid-season), with all their regular-season minutes."
@@ -47,7 +55,7 @@ def league(season: str | None, *, as_json: bool) -> int:
         answer = {
             "seasons": story.seasons,
             "archetypes": story.archetypes,
-            "basis": BASIS,
+            "basis": basis(),
             "mix": [
                 {
                     "season": s,
@@ -77,7 +85,7 @@ def league(season: str | None, *, as_json: bool) -> int:
     seasons = story.seasons
     echo(
         f"The league's mix of roles, {seasons[0]} … {seasons[-1]} ({len(seasons)} seasons, "
-        f"champion v{version}): {BASIS}."
+        f"champion v{version}): {basis()}."
     )
     echo("Biggest shifts:" if shifts else "No shift of 2 points or more between stored seasons.")
     for shift in shifts:
@@ -119,7 +127,7 @@ def _season(story: League, label: str, version: str, *, as_json: bool) -> int:
         answer = {
             "season": label,
             "previous_season": previous,
-            "basis": BASIS,
+            "basis": basis(),
             "minutes": round(float(story.minutes.loc[label].sum()), 1),
             "mix": rows,
             "notes": [n.sentence for n in notes],
@@ -128,7 +136,7 @@ def _season(story: League, label: str, version: str, *, as_json: bool) -> int:
         }
         echo(json.dumps(answer, ensure_ascii=False, indent=2))
         return 0
-    echo(f"{label}: {BASIS} (champion v{version}).")
+    echo(f"{label}: {basis()} (champion v{version}).")
     width = max(len(a) for a in story.archetypes)
     before = f"  {previous}" if previous else ""
     echo(f"  {'archetype':<{width}}  {label}{before}  most minutes")
@@ -193,7 +201,7 @@ def team(name: str, season: str, *, as_json: bool) -> int:
             "season": label,
             "players": len(roster),
             "minutes": round(float(roster[MINUTES].sum()), 1),
-            "basis": f"{BASIS}. {TEAM_BASIS}",
+            "basis": f"{basis()}. {TEAM_BASIS}",
             "mix": mix,
             "alike": matches,
             "champion_version": version,

@@ -33,6 +33,12 @@ def shot_mix(fga: np.ndarray, fg3a: np.ndarray, fta: np.ndarray) -> np.ndarray:
     return np.column_stack([ratio(fg3a, fga), ratio(fta, fga)])
 
 
+def eligibility_rule(min_games: int, min_minutes: float) -> str:
+    """The rule :func:`is_eligible` applies, as the app and the CLI say it: "20+ games,
+    500+ minutes"."""
+    return f"{min_games}+ games, {min_minutes:g}+ minutes"
+
+
 def is_eligible(
     games: np.ndarray, minutes: np.ndarray, *, min_games: int, min_minutes: float
 ) -> np.ndarray:

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from common.box_score import eligibility_rule
 from common.players import NAME_THAT_SEASON
 from common.segments import PLAYOFF_PREFIX, REGULAR_PREFIX, SHOOTING, blended_note
 from common.settings import get_settings
@@ -45,6 +46,12 @@ PERCENT_SUFFIXES = ("_PCT", "_RATE")
 def blended() -> str:
     """ "blended, playoffs x2" (the weight set): what every folded figure says it is."""
     return blended_note(get_settings().playoff_weight)
+
+
+def classified() -> str:
+    """ "20+ games, 500+ minutes" (the rule set): who is classified, wherever a page says it."""
+    settings = get_settings()
+    return eligibility_rule(settings.eligible_min_games, settings.eligible_min_minutes)
 
 
 def label(column: str) -> str:

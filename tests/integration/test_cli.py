@@ -356,6 +356,7 @@ def test_league_names_the_biggest_shifts_true_to_the_numbers(cli: Cli) -> None:
     shares = minutes_by(assignments, ["SEASON"])
     assert answer["seasons"] == SEEDED_SEASONS
     assert answer["champion_version"] == find_champion(Settings(data_dir=cli.data_dir)).version
+    assert "classified players (20+ games, 500+ minutes)" in answer["basis"]  # as set
     assert set(answer["archetypes"]) == set(assignments["ARCHETYPE_NAME"])
     for season in answer["mix"]:
         expected = shares.loc[season["season"]]

@@ -1049,6 +1049,20 @@ def test_a_season_trained_on_without_classified_players_is_not_called_untrained(
     assert f"not in these answers yet: {len(untrained)} seasons (" in notes[0]  # not {empty}
 
 
+def test_the_pages_say_the_classification_rule_that_is_set(
+    use_env: Callable[..., None], champion_dir: Path
+) -> None:
+    """Who is classified is a setting (ELIGIBLE_MIN_GAMES, ELIGIBLE_MIN_MINUTES): the pages
+    say the rule set, not the default written into them."""
+    use_env(champion_dir, ELIGIBLE_MIN_GAMES="30", ELIGIBLE_MIN_MINUTES="750")
+    for page in ("archetypes", "league"):
+        at = open_app(page=page)
+        assert not at.exception
+        captions = " ".join(texts(at.caption))
+        assert "30+ games, 750+ minutes" in captions, page
+        assert "20+ games" not in captions, page
+
+
 def test_no_champion_yet(use_env: Callable[..., None], cleaned_only_dir: Path) -> None:
     use_env(cleaned_only_dir)
     assert not (cleaned_only_dir / "mlflow.db").exists()

@@ -32,7 +32,7 @@ def render(results: ChampionResults) -> None:
         f"{len(assignments):,} player-seasons ({results.seasons[0]} to {results.seasons[-1]})"
         f" from {len(STYLE_FEATURES)} style features. "
         + stability_note(champion.metrics)
-        + "Players with at least 20 games and 500 minutes are classified."
+        + f"Players with {labels.classified()} are classified."
     )
 
     season = url_state.pick_season(st.columns([1, 3])[0].selectbox, [ALL, *results.seasons], ALL)

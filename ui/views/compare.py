@@ -300,8 +300,8 @@ def _career(results: ChampionResults, player: pd.Series) -> None:
     career = assignments[assignments["PLAYER_ID"] == player["PLAYER_ID"]].sort_values("SEASON")
     st.markdown(f"**{player['PLAYER_NAME']}'s career, season by season**")
     st.caption(
-        f"His style mix in each of his {len(career)} classified seasons (20+ games, "
-        "500+ minutes); the season shown above is in bold." + _former_names(career)
+        f"His style mix in each of his {len(career)} classified seasons "
+        f"({labels.classified()}); the season shown above is in bold." + _former_names(career)
     )
     shares = career_shares(results, int(player["PLAYER_ID"]))
     chart = charts.career_timeline(

@@ -77,7 +77,7 @@ def render() -> None:
     left, middle, right = st.columns([2, 2, 1])
     name = left.text_input("Player name contains", key="data_name")
     teams = middle.multiselect("Teams", sorted(table["TEAM_ABBREVIATION"].dropna().unique()))
-    eligible_only = right.toggle("Eligible only", value=False, help="20+ games and 500+ minutes")
+    eligible_only = right.toggle("Eligible only", value=False, help=labels.classified())
     columns = st.multiselect(
         "Columns", list(table.columns), default=defaults, format_func=labels.label
     )

@@ -13,16 +13,21 @@ import streamlit as st
 
 from common.champion_results import ChampionResults
 from common.league import League, percent
-from ui import league_charts, url_state
+from ui import labels, league_charts, url_state
 from ui.navigation import open_page
 
 CHART_KEY = "league_chart"
 TEAM_PICK = "league_open_team"
 N_LEADERS = 3
-BASIS = (
-    "Share of the regular-season minutes of classified players (20+ games, 500+ minutes; "
-    "about 95 % of all minutes), each player's minutes to his primary archetype."
-)
+
+
+def basis() -> str:
+    return (
+        f"Share of the regular-season minutes of classified players ({labels.classified()}), "
+        "each player's minutes to his primary archetype."
+    )
+
+
 ERAS = (
     "Archetypes are era-adjusted (each style feature ranked within its season), so the mix "
     "says which roles each season gave its minutes to, relative to its own league: the "
@@ -46,7 +51,7 @@ def render(results: ChampionResults) -> None:
     seasons = league.seasons
     st.caption(
         f"Champion model v{results.champion.version}, {len(seasons)} seasons "
-        f"({seasons[0]} to {seasons[-1]}). {BASIS} {ERAS}"
+        f"({seasons[0]} to {seasons[-1]}). {basis()} {ERAS}"
     )
     shifts = league.shifts()
     st.subheader("The biggest shifts")

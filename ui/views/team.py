@@ -14,16 +14,15 @@ import streamlit as st
 
 from common.champion_results import ChampionResults
 from common.league import MINUTES, NO_TEAM, League, leaning_sentence, main_roles, percent
-from ui import league_charts, url_state
+from ui import labels, league_charts, url_state
 from ui.navigation import open_page, page_button
 from ui.views.league import league_of
 
 ROSTER_PICK = "roster_pick"
 TEAM_KEY = url_state.widget_key("team")
 TEAM_BASIS = (
-    "Minutes: regular season, classified players (20+ games, 500+ minutes). A player is "
-    "listed with the team the site gives for his season, the last one if he was traded "
-    "mid-season, with all his minutes of that season."
+    "A player is listed with the team the site gives for his season, the last one if he was "
+    "traded mid-season, with all his minutes of that season."
 )
 ALIKE_BASIS = (
     "Built alike: the share of minutes both teams gave to the same archetypes (100 % = the "
@@ -117,7 +116,7 @@ def _team(results: ChampionResults, league: League, team: str, season: str) -> N
             "SHARE": st.column_config.NumberColumn("Share of team minutes", format="%.1f%%"),
         },
     )
-    st.caption(TEAM_BASIS)
+    st.caption(f"Minutes: regular season, classified players ({labels.classified()}). {TEAM_BASIS}")
     _alike(league, team, season)
 
 
