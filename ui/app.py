@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from common.failures import AccessDeniedError
-from common.season_store import StoreUnavailableError
+from common.failures import AccessDeniedError, StoreUnavailableError
 from ui import memory, url_state
 from ui.failure import show_failure
+from ui.last_refresh import show_last_refresh
 from ui.navigation import PAGES, TITLES
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def main() -> None:
             label_visibility="collapsed",
         )
         if page != "pipeline":  # the pipeline page shows it in full
-            _last_refresh_note()
+            show_last_refresh()
     page = page or "archetypes"
     st.title(TITLES[page])
 
@@ -118,14 +118,6 @@ def _not_trained_yet_note(champion: ChampionResults, stored: list[str]) -> None:
         f"Stored since champion v{champion.champion.version} was trained, not in these answers "
         f"yet: {which}. The training after their refresh adds them (the Pipeline page shows it)."
     )
-
-
-def _last_refresh_note() -> None:
-    last = st.session_state.get("last_refresh")
-    if last:
-        (st.error if last["failed"] else st.success)(
-            f"Last refresh ({last['season']}): {last['message']}"
-        )
 
 
 main()

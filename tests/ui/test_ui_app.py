@@ -1255,6 +1255,7 @@ def test_a_refresh_whose_worker_dies_shows_interrupted_and_retries(
     inject_faults(replay, ["delay", "delay"], season="2018-19")  # 2 s per request
     with celery_workers({"workers.fetch.tasks": "fetch"}, env, tmp_path) as (worker,):
         at = open_app(page="pipeline")
+        at.toggle(key="force").set_value(True)  # asked for as a forced download
         at.button(key="refresh_2018-19").click().run()
         first = at.session_state[ACTIVE]["task_id"]
         wait_until(lambda: task_status(first).state == "PROGRESS", "download", interval_s=0.02)
@@ -1264,9 +1265,11 @@ def test_a_refresh_whose_worker_dies_shows_interrupted_and_retries(
     assert "Fetching 2018-19 was interrupted: the fetch worker stopped" in str(last["message"])
     assert "retry now" in str(last["message"])
 
+    at.toggle(key="force").set_value(False).run()  # the retry is of what was asked for
     at.button(key="retry_last").click().run()
     second = at.session_state[ACTIVE]["task_id"]
     assert second != first  # a new fetch, not the dead one joined
+    assert at.session_state[ACTIVE]["force"] is True
     # A new worker runs it (and puts the dead one's message back: superseded by this one).
     with celery_workers({"workers.fetch.tasks": "fetch"}, env, tmp_path):
         done = wait_until(

@@ -12,7 +12,7 @@ from common.progress import STEPS, RefreshProgress, follow_refresh
 from common.queue_failures import is_queue_error, queue_problem, queue_unreachable
 from common.queueing import request_refresh
 from common.seasons import FIRST_START_YEAR, Season, current_season, season_range
-from ui import results
+from ui import last_refresh, results
 
 POLL_S = 1.0
 ACTIVE = "refresh_in_progress"  # session key: {"season": ..., "task_id": ...}
@@ -45,15 +45,12 @@ def render() -> None:
     _refresh_buttons(disabled=problem is not None)
     if st.session_state.get(ACTIVE) and not problem:
         _progress()
-    elif last := st.session_state.get("last_refresh"):
-        (st.error if last["failed"] else st.success)(
-            f"Last refresh ({last['season']}): {last['message']}"
-        )
+    elif last := last_refresh.show_last_refresh():
         _attempts_and_details(st, last.get("attempts", []), last.get("details", ""))
         if last["failed"] and st.button(
             f"Retry {last['season']}", key="retry_last", disabled=problem is not None
         ):
-            _start(last["season"], force=False)
+            _start(last["season"], force=last.get("force", False))  # as it was asked for
 
     st.subheader("Recent trainings")
     champion = results.current_champion()
@@ -189,6 +186,7 @@ def _start(season: str, force: bool) -> None:
         "season": season,
         "task_id": ticket.task_id,
         "joined": ticket.joined_existing,
+        "force": force,
     }
     st.rerun()
 
@@ -217,8 +215,9 @@ def _progress() -> None:
     _attempts_and_details(box, attempts, progress.details)
     if progress.done:
         st.session_state[ACTIVE] = None
-        st.session_state["last_refresh"] = {
+        st.session_state[last_refresh.KEY] = {
             "season": active["season"],
+            "force": active.get("force", False),
             "message": progress.message,
             "failed": progress.failed,
             "details": progress.details,
