@@ -302,7 +302,9 @@ def test_archetypes_page_shows_the_champions_archetypes(
     colors = {p["name"]: p["color"] for p in profiles}
     assert all(m[1] == colors[m[2]] for m in cards)  # each card's swatch: its profile colour
     # Cards give sizes that add up to every classified player-season.
-    sizes = [int(m[1]) for c in texts(at.caption) if (m := re.fullmatch(r"(\d+) players \(.*", c))]
+    sizes = [
+        int(m[1]) for c in texts(at.caption) if (m := re.fullmatch(r"(\d+) player-seasons \(.*", c))
+    ]
     assert sorted(sizes) == sorted(p["size"] for p in profiles)
     assert sum(sizes) == len(assignments)
     # Traits are written for people: "AST/36 +1.5 sigma", not "AST_PER36" or "Z_AST_PER36".

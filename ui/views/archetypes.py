@@ -14,7 +14,7 @@ import streamlit as st
 
 from common.champion_results import ChampionResults
 from common.players import archetype_examples
-from common.style import STYLE_FEATURES, style_column
+from common.style import STYLE_FEATURES, STYLE_PREFIX, style_column
 from ui import charts, labels, league_charts, url_state
 from ui.views.league import league_of
 
@@ -106,6 +106,7 @@ def _finite(value: float | None) -> float | None:
 
 def _profile_cards(results: ChampionResults, shown: pd.DataFrame) -> None:
     sizes = shown["ARCHETYPE_NAME"].value_counts()
+    counted = "player-seasons" if shown["SEASON"].nunique() > 1 else "players"
     columns = st.columns(min(3, len(results.profiles)))
     for i, profile in enumerate(results.profiles):
         with columns[i % len(columns)].container(border=True):
@@ -113,7 +114,7 @@ def _profile_cards(results: ChampionResults, shown: pd.DataFrame) -> None:
             color = profile.get("color", "")
             swatch = f'<span style="color:{color}">■</span> ' if HEX_COLOR.fullmatch(color) else ""
             st.markdown(f"{swatch}**{html.escape(profile['name'])}**", unsafe_allow_html=True)
-            st.caption(f"{size} players ({size / max(len(shown), 1):.0%})")
+            st.caption(f"{size} {counted} ({size / max(len(shown), 1):.0%})")
             traits = ", ".join(
                 f"{_trait_label(d['stat'])} {d['z']:+.1f}σ" for d in profile["distinguishing"]
             )
@@ -121,12 +122,13 @@ def _profile_cards(results: ChampionResults, shown: pd.DataFrame) -> None:
             examples = archetype_examples(shown, profile["id"], 4)  # one season: its own
             # zip, not itertuples: a namedtuple class per call costs ~10 ms on 30 columns.
             pairs = zip(examples["PLAYER_NAME"], examples["SEASON"], strict=True)
-            st.markdown("e.g. " + ", ".join(f"{name} ({season})" for name, season in pairs))
+            if named := ", ".join(f"{name} ({season})" for name, season in pairs):
+                st.markdown(f"e.g. {named}")
 
 
 def _trait_label(stat: str) -> str:
     """ "Z_AST_PER36" or "AST_PER36" -> "AST/36" (the short label of the tables)."""
-    return labels.label(stat.removeprefix("Z_"))
+    return labels.label(stat.removeprefix(STYLE_PREFIX))
 
 
 def _style_means(shown: pd.DataFrame, names: list[str]) -> pd.DataFrame | None:
