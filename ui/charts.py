@@ -7,7 +7,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from ui.labels import PERCENT_SUFFIXES, label
+from ui.labels import is_percent, label
 
 KEY_STATS = {
     s: label(s)
@@ -23,13 +23,12 @@ KEY_STATS = {
     ]
 }
 TOOLTIP_STATS = ["PTS_PER36", "REB_PER36", "AST_PER36", "FG3A_RATE"]
-PALETTE = "tableau10"  # distinct hues: neighbouring archetypes must not look alike
 PLAYER_COLORS = ["#262730", "#1f5f99", "#4f94d4", "#9cc3e8"]  # a player, then his matches
 SEASON_STEP = 40  # px per season in a career timeline: two seasons make no giant bars
 
 
 def _d3_format(stat: str) -> str:
-    return ".0%" if stat.endswith(PERCENT_SUFFIXES) else ".1f"
+    return ".0%" if is_percent(stat) else ".1f"
 
 
 def archetype_scale(names: list[str], colors: list[str]) -> alt.Scale:
@@ -125,7 +124,7 @@ def style_side_by_side(players: pd.DataFrame, features: dict[str, str]) -> alt.C
                     "LABEL": record["LABEL"],
                     "feature": short,
                     "percentile": float(record[f"PCT_{feature}"]),
-                    "value": f"{raw:.0%}" if feature.endswith(PERCENT_SUFFIXES) else f"{raw:.1f}",
+                    "value": f"{raw:.0%}" if is_percent(feature) else f"{raw:.1f}",
                 }
             )
     order = list(players["LABEL"])

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 @st.cache_resource(show_spinner=False)
 def _client(tracking_uri: str) -> MlflowClient:
+    del tracking_uri  # the cache key: another store (a test's, a changed setting), another client
     return tracking_client(get_settings())
 
 
@@ -190,7 +191,8 @@ def downloaded_seasons() -> list[Season]:
     return data_dir().cleaned_seasons()
 
 
-@st.cache_data(show_spinner=False)
+# Keyed by file version: bounded, or every daily refresh of a season would keep its old table.
+@st.cache_data(show_spinner=False, max_entries=64)
 def _read_cleaned(label: str, mtime_ns: int) -> pd.DataFrame:
     del mtime_ns  # cache key: a re-fetched season has a new file
     return data_dir().read_cleaned(Season.parse(label))
@@ -201,7 +203,7 @@ def cleaned_season(season: Season) -> pd.DataFrame:
     return _read_cleaned(str(season), data_dir().cleaned(season).stat().st_mtime_ns)
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=2)  # the directory now, and the one before
 def _players(stamps: tuple[tuple[str, int], ...]) -> Players:
     tables = []
     for label, _ in stamps:  # the mtimes are the cache key: a re-fetched season is read again

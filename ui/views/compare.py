@@ -21,6 +21,7 @@ from common.players import NAME_THAT_SEASON
 from common.segments import SHOOTING, has_shooting, missing_shooting_note, segment_figures
 from common.similarity import find_player, most_similar
 from common.style import (
+    FEATURES,
     MEMBERSHIP_PREFIX,
     SHOOTING_SKILLS,
     SKILL_PREFIX,
@@ -35,7 +36,6 @@ ALL = "All seasons"
 N_SIMILAR = 10
 N_CHARTED = 4  # the player and his 3 closest matches
 MIN_SHOWN_SHARE = 0.05  # memberships below this are left out of "68% X, 24% Y"
-FEATURES = list(STYLE_FEATURES)
 SHORT = {feature: labels.label(feature) for feature in FEATURES}  # "AST/36", "3PA share"
 # common.similarity names features in words ("assists/36"); the table's headers are short.
 SHORT_BY_WORDS = {
