@@ -34,6 +34,8 @@ from common.failures import (
     AccessDeniedError,
     DamagedFileError,
     LeaseBusyError,
+    NoRecordingsError,
+    NoTrainingDataError,
     StoreUnavailableError,
     WriteFailedError,
     clip,
@@ -49,6 +51,8 @@ PLAIN_FAILURES = (
     StoreUnavailableError,
     AccessDeniedError,
     LeaseBusyError,
+    NoTrainingDataError,
+    NoRecordingsError,
 )
 
 

@@ -232,6 +232,8 @@ def _count_files(folder: Path) -> int:
 
 def read_manifest(source: Path) -> Manifest:
     path = source / MANIFEST
+    if not source.exists():
+        raise BadPathError(f"{source} does not exist: name a backup (a folder `backup` wrote)")
     if not path.is_file():
         raise BadPathError(
             f"{source} is not a backup (no {MANIFEST}: not one, or an unfinished one)"

@@ -9,7 +9,9 @@ Shared by the app and the CLI, so both say the same thing about the same failure
 * user input quoted in a message is clipped to a few dozen characters;
 * a damaged stored file names itself and its repair (:class:`DamagedFileError`), a failed
   write its file and what was kept (:class:`WriteFailedError`);
-* work that waited too long for a lease held elsewhere says so (:class:`LeaseBusyError`).
+* work that waited too long for a lease held elsewhere says so (:class:`LeaseBusyError`);
+* nothing to work on: no seasons to train on (:class:`NoTrainingDataError`), no recordings
+  to seed from (:class:`NoRecordingsError`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ HEADLINE_LIMIT = 300  # a longer first line goes to the details whole, clipped i
 _PLAIN = re.compile(
     r"^(?:UpstreamError|InvalidSeasonError|InvalidResponseError"
     r"|DamagedFileError|WriteFailedError|StoreUnavailableError|ArtifactsNotSharedError"
-    r"|AccessDeniedError|LeaseBusyError): "
+    r"|AccessDeniedError|LeaseBusyError|NoTrainingDataError|NoRecordingsError): "
 )
 
 
@@ -38,6 +40,14 @@ class StoreUnavailableError(RuntimeError):
 class LeaseBusyError(RuntimeError):
     """A lease stayed held by someone else for longer than the caller would wait
     (``common.leases.held``): the message names the lease, its holder and what to do."""
+
+
+class NoTrainingDataError(RuntimeError):
+    """Nothing to train on: no cleaned seasons (yet), or none of the requested ones."""
+
+
+class NoRecordingsError(RuntimeError):
+    """The seed's folder (RECORDINGS_DIR) holds no recording: nothing to import."""
 
 
 class AccessDeniedError(RuntimeError):

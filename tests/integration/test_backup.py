@@ -245,6 +245,11 @@ def test_restore_refuses_a_data_directory_holding_files(snapshot: Path, tmp_path
     not_a_backup = Cli(tmp_path / "empty")("restore", str(tmp_path))
     assert not_a_backup.code == 2
     assert f"{tmp_path} is not a backup" in not_a_backup.err
+    mistyped = tmp_path / "no-such-backup"
+    run = Cli(tmp_path / "empty")("restore", str(mistyped))
+    assert (run.code, run.err.strip().splitlines()) == (
+        2, [f"error: {mistyped} does not exist: name a backup (a folder `backup` wrote)"]
+    )  # fmt: skip
 
 
 # --- a damaged champion artifact ------------------------------------------------------------------

@@ -555,6 +555,28 @@ def test_without_a_champion_the_cli_says_what_to_do(tmp_path: Path) -> None:
     assert not (tmp_path / "data" / "mlflow.db").exists()  # asking never creates a store
 
 
+def test_nothing_to_seed_or_train_is_one_plain_line(tmp_path: Path) -> None:
+    """A mistyped RECORDINGS_DIR or an empty data directory is the user's to fix, said so in
+    one line: not a seed of nothing passed off as done, nor an "unexpected" error."""
+    empty = Cli(tmp_path / "data")
+    no_redis = f"redis://127.0.0.1:{free_port()}/0"
+    (tmp_path / "no-recordings").mkdir()
+    for folder, what in (("missing", "does not exist"), ("no-recordings", "holds no recording")):
+        run = empty("seed", "--inline", REDIS_URL=no_redis, RECORDINGS_DIR=str(tmp_path / folder))
+        assert (run.code, run.out) == (1, "")
+        assert run.err.strip().splitlines() == [
+            f"error: nothing to seed: {tmp_path / folder} (RECORDINGS_DIR) {what}: point "
+            "RECORDINGS_DIR at a folder of leaguedashplayerstats_<season>_regular_pergame.json "
+            "recordings, or unset it for the bundled ones"
+        ]
+    run = empty("train", "--inline", REDIS_URL=no_redis)
+    assert (run.code, run.out) == (1, "")
+    assert run.err.strip().splitlines() == [
+        "error: No cleaned seasons yet: refresh a season, or seed the bundled ones, first."
+    ]
+    assert not (tmp_path / "data" / "mlflow.db").exists()
+
+
 def test_train_force_is_queued_past_the_debounce(capsys: pytest.CaptureFixture[str]) -> None:
     broker = redis.Redis.from_url(os.environ["REDIS_URL"])
     assert main(["train", "--force", "--seasons", "2018-19"]) == 0

@@ -13,7 +13,7 @@ import logging
 import re
 from pathlib import Path
 
-from common.failures import DamagedFileError
+from common.failures import DamagedFileError, NoRecordingsError
 from common.results import FetchResult
 from common.seasons import Season, SeasonType
 from common.settings import Settings
@@ -66,8 +66,18 @@ def read_recording(path: Path) -> bytes:
 
 
 def seed_from_recordings(folder: Path, data: DataDir, settings: Settings) -> list[FetchResult]:
+    """Import every season of ``folder`` that has no data yet. A folder without a recording
+    (a mistyped RECORDINGS_DIR) is refused: seeding nothing would pass for success."""
+    recordings = bundled_recordings(folder)
+    if not recordings:
+        what = "holds no recording" if folder.is_dir() else "does not exist"
+        raise NoRecordingsError(
+            f"nothing to seed: {folder} (RECORDINGS_DIR) {what}: point RECORDINGS_DIR at a "
+            "folder of leaguedashplayerstats_<season>_regular_pergame.json recordings, or "
+            "unset it for the bundled ones"
+        )
     outcomes = []
-    for season, files in sorted(bundled_recordings(folder).items()):
+    for season, files in sorted(recordings.items()):
         try:
             if data.read_fetch_record(season) is not None:
                 log.info("%s: already has data; recording not imported", season)

@@ -8,14 +8,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from common.failures import NoTrainingDataError
 from common.players import NAME_THAT_SEASON, with_latest_names
 from common.seasons import Season
 from common.storage import DataDir
 from workers.train.features import FEATURES, STYLE_SPACE, style_space
-
-
-class NoTrainingDataError(RuntimeError):
-    """Nothing to train on: no cleaned seasons (yet), or none of the requested ones."""
 
 
 @dataclass(frozen=True)
@@ -49,11 +46,15 @@ class TrainingData:
 def load_training_data(data: DataDir, seasons: list[Season] | None = None) -> TrainingData:
     available = data.cleaned_seasons()
     if not available:
-        raise NoTrainingDataError("No cleaned seasons yet: refresh a season first.")
+        raise NoTrainingDataError(
+            "No cleaned seasons yet: refresh a season, or seed the bundled ones, first."
+        )
     chosen = sorted(set(seasons)) if seasons else available
     missing = [str(s) for s in chosen if s not in available]
     if missing:
-        raise NoTrainingDataError(f"Seasons without cleaned data: {', '.join(missing)}.")
+        raise NoTrainingDataError(
+            f"Seasons without cleaned data: {', '.join(missing)}: refresh them first."
+        )
     tables = [data.read_cleaned(season) for season in chosen]  # DamagedFileError names it
     # Latest names over every season read, eligible or not: a rename shows even when his
     # newest season is too short to be classified.
