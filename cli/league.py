@@ -98,7 +98,7 @@ def league(season: str | None, *, as_json: bool) -> int:
     for s in seasons:
         shares = story.shares.loc[s]
         echo(f"  {s}  " + " ".join(f"{round(100 * shares[a]):>3}" for a in story.archetypes))
-    echo(f"One season in detail: nba-archetypes league --season {seasons[-1]}")
+    echo(f"One season in detail: nba-archetypes league {seasons[-1]}")
     return 0
 
 

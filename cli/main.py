@@ -200,7 +200,12 @@ def _parser() -> argparse.ArgumentParser:
     similar.add_argument("--json", action="store_true", help="print a JSON list, nearest first")
 
     league = commands.add_parser("league", help="the mix of roles by season, biggest shifts")
-    league.add_argument("--season", help="one season in detail: its mix, what is new, its teams")
+    league.add_argument(
+        "season",
+        nargs="?",
+        help="e.g. 2016-17: that season in detail (its mix, what is new, "
+        "its teams); without it, every season",
+    )
     league.add_argument("--json", action="store_true", help="print one JSON object")
 
     team = commands.add_parser("team", help="a team-season's roster by archetype, teams alike")

@@ -398,7 +398,7 @@ def test_league_names_the_biggest_shifts_true_to_the_numbers(cli: Cli) -> None:
 
 
 def test_league_opens_one_season(cli: Cli) -> None:
-    run = cli("league", "--season", "2015-16", "--json")
+    run = cli("league", "2015-16", "--json")
     assert run.code == 0, run.err
     answer = run.json()
     assignments = champion_assignments(cli)
@@ -422,7 +422,7 @@ def test_league_opens_one_season(cli: Cli) -> None:
     for note in answer["notes"]:
         assert note.split(":")[0] in {m["archetype"] for m in mix}
 
-    text = cli("league", "--season", "2015-16")
+    text = cli("league", "2015-16")
     assert text.code == 0, text.err
     assert text.out.startswith("2015-16: share of regular-season minutes")
     assert f"Teams (30; nba-archetypes team TEAM 2015-16): {', '.join(answer['teams'])}" in text.out
@@ -514,7 +514,7 @@ def test_team_and_league_refuse_what_is_not_there(cli: Cli) -> None:
     assert "CHH" in run.err
 
     absent = "2016-17"  # a valid season the five seeded ones leave out
-    for args in (("team", "GSW", absent), ("league", "--season", absent)):
+    for args in (("team", "GSW", absent), ("league", absent)):
         run = cli(*args)
         assert run.code == 2, run
         (line,) = run.err.strip().splitlines()
