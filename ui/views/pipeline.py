@@ -15,7 +15,7 @@ from common.seasons import FIRST_START_YEAR, Season, current_season, season_rang
 from ui import last_refresh, results
 
 POLL_S = 1.0
-ACTIVE = "refresh_in_progress"  # session key: {"season": ..., "task_id": ...}
+ACTIVE = "refresh_in_progress"  # session key: the refresh followed (season, task_id, joined, force)
 STEP_LABELS = dict(zip(STEPS, ("Download", "Clean", "Train", "Champion"), strict=True))
 
 
