@@ -1,7 +1,7 @@
 """``backup``, ``restore``: the single-host data volume, in this process (no broker).
 
-The standard library and ``common/`` only (``common/backup.py``): it runs in every service's
-image."""
+The standard library and ``common/`` only (``common/backup.py``): it runs in every image
+that has the CLI (worker-fetch, worker-train, ui)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""``train --inline`` and ``seed --inline``: the workers' code in this process, no broker needed.
+"""``train --inline``: the train worker's code in this process, no broker needed (it runs where
+``workers/train`` is: the train image, or a checkout after ``uv sync``).
 
 With Redis reachable, an inline training holds the training lease the workers hold (it never
 overlaps theirs); without it there is nothing to share, and it trains and promotes alone.
@@ -13,16 +14,13 @@ from contextlib import contextmanager
 from tqdm import tqdm
 
 from cli.output import echo, warn
-from cli.work import seeded_line
 from common.celery_app import TRAIN_TIME_LIMIT_S
 from common.keys import TRAINING_LEASE_KEY
 from common.leases import held
 from common.queue_failures import queue_problem
 from common.redis_client import redis_client
-from common.season_store import open_data
 from common.seasons import Season
 from common.settings import Settings, get_settings
-from workers.fetch.recordings import seed_from_recordings
 from workers.train.training import train_archetypes
 
 
@@ -67,12 +65,3 @@ def _training_lease(settings: Settings) -> Iterator[str | None]:
         warn("a worker is training; waiting for it to end…")
     with held(client, TRAINING_LEASE_KEY, owner, settings.lease_ttl_s, wait_s=TRAIN_TIME_LIMIT_S):
         yield owner
-
-
-def seed_inline() -> int:
-    """What the seed task does (workers/fetch/tasks.py), here: import, then train here too."""
-    settings = get_settings()
-    outcomes = seed_from_recordings(settings.recordings_dir, open_data(settings).sync(), settings)
-    echo(seeded_line([o.season for o in outcomes if o.stored]))
-    # Like the task, always train: skipped when the champion already has exactly this data.
-    return train_inline(None)

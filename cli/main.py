@@ -6,7 +6,7 @@ Examples::
     nba-archetypes player "Jimmy Butler"                   # his career, whatever he was called
     nba-archetypes player giannis 2020-21                  # part of a name, if it fits one
     nba-archetypes similar "Kobe Bryant" 2005-06 --season 1996-97 --limit 5 --json
-    nba-archetypes league [--season 2016-17]  # the mix of roles by season, its biggest shifts
+    nba-archetypes league [2016-17]           # the mix of roles by season, its biggest shifts
     nba-archetypes team GSW 2016-17           # a roster by archetype, the teams built alike
     nba-archetypes refresh 2018-19 --wait     # fetch, then follow it to the new champion
     nba-archetypes refresh 1996-97:2022-23    # a backfill
@@ -77,8 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ModuleNotFoundError as error:  # an image without this command's worker code
         warn(
             f"error: this command needs {error.name}, which is not installed here: run it in "
-            "the container that has it (rebuild, seed --inline: worker-fetch; train --inline: "
-            "worker-train), or after `uv sync`"
+            "the container that has it (rebuild: worker-fetch; train --inline: worker-train), or "
+            "after `uv sync` (seed --inline needs both workers' code: a checkout)"
         )
         return EXIT_FAILED
     except PLAIN_FAILURES as error:
@@ -113,11 +113,13 @@ def _run(args: argparse.Namespace) -> int:
         from cli import backups  # noqa: PLC0415
 
         return backups.backup_or_restore(args.command, Path(args.path).expanduser().absolute())
+    if getattr(args, "inline", False) and args.command == "seed":
+        from cli import seeding  # noqa: PLC0415
+
+        return seeding.seed_inline()
     if getattr(args, "inline", False):
         from cli import inline  # noqa: PLC0415
 
-        if args.command == "seed":
-            return inline.seed_inline()
         seasons = parse_seasons(args.seasons) if args.seasons else None
         return inline.train_inline(seasons, force=args.force)
     if args.command == "status":

@@ -1,4 +1,5 @@
-"""The architecture holds: the ground floor stands alone, and product code has no import cycle.
+"""The architecture holds: the ground floor stands alone, product code has no import cycle, and
+each command of the CLI reaches only the worker code of the images it runs in.
 
 Read from the source (the import statements), so a late import inside a function counts too.
 """
@@ -44,6 +45,44 @@ def test_common_imports_no_floor_above_it() -> None:
         if module.startswith("common")
     }
     assert {m: i for m, i in offending.items() if i} == {}
+
+
+# The CLI's command groups and the worker code each may reach: the fetch image carries
+# workers/fetch, the train image workers/train, the app's none (docker/Dockerfile, stage code).
+CLI_GROUPS = {
+    "cli.data": "workers.fetch",  # rebuild: worker-fetch
+    "cli.inline": "workers.train",  # train --inline: worker-train
+    "cli.seeding": "workers",  # seed --inline: both, a checkout after `uv sync`
+    **dict.fromkeys(
+        ("cli.answers", "cli.league", "cli.reports", "cli.status", "cli.work", "cli.follow",
+         "cli.backups", "cli.output", "cli.main"),
+        None,
+    ),
+}  # fmt: skip
+
+
+def _reached(graph: dict[str, set[str]], start: str) -> set[str]:
+    """Every project module ``start`` imports, directly or not (late imports too), except the
+    command groups ``cli.main`` imports to dispatch: each is checked on its own."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        module = todo.pop()
+        for target in graph.get(module, set()) - seen:
+            if not (module == "cli.main" and target in CLI_GROUPS):
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+def test_each_command_reaches_only_the_worker_code_of_its_image() -> None:
+    graph = _graph()
+    assert {m for m in graph if m.startswith("cli.") and m != "cli.__main__"} == set(CLI_GROUPS)
+    beyond = {}
+    for group, allowed in CLI_GROUPS.items():
+        workers = {m for m in _reached(graph, group) if m.startswith("workers.")}
+        beyond[group] = sorted(m for m in workers if not allowed or not m.startswith(allowed))
+    assert {group: modules for group, modules in beyond.items() if modules} == {}
 
 
 def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
