@@ -32,6 +32,19 @@ scripts/install_prerequisites.sh local
 export PATH="$HOME/.local/bin:$PATH"  # where a fresh install of uv lands
 uv sync --frozen --group local
 
+# A port already taken would stop one service, and honcho stops the rest with it: say which.
+taken=""
+for port in REDIS_PORT REPLAY_PORT MLFLOW_PORT FLOWER_PORT UI_PORT; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/${!port}") 2>/dev/null; then
+        taken+="${taken:+, }${!port} ($port)"
+    fi
+done
+if [[ -n "$taken" ]]; then
+    echo "run_local: already in use on 127.0.0.1: $taken. Stop what listens there (an" \
+        "earlier run_local.sh; apt's redis-server service: sudo systemctl stop redis-server)," \
+        "or choose free ports, e.g. REDIS_PORT=6380 scripts/run_local.sh" >&2
+    exit 1
+fi
 mkdir -p "$LOCAL_STATE/redis" "$DATA_DIR"
 # Create the MLflow store once, before several processes race to create its tables.
 uv run --frozen python -m workers.train.tracking

@@ -103,3 +103,31 @@ def test_every_service_runs_locally_and_the_app_gets_a_champion(tmp_path: Path) 
             raise AssertionError(f"run_local.sh ignored Ctrl-C (log: {log_path})") from error
     still_up = [name for name, port in ports.items() if _listening(port)]
     assert not still_up, f"still listening after Ctrl-C: {still_up}"
+
+
+def test_a_port_already_taken_is_named_before_anything_starts(tmp_path: Path) -> None:
+    """A redis-server apt started as a service holds 6379: the local mode says so and which
+    setting to change, instead of a Redis that cannot bind taking every other service down."""
+    ports = {name: free_port() for name in SERVICES}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", ports["REDIS_PORT"]))
+        taken.listen()
+        run = subprocess.run(
+            ["scripts/run_local.sh"],
+            cwd=PROJECT_ROOT,
+            env={
+                **os.environ,
+                **{name: str(port) for name, port in ports.items()},
+                "DATA_DIR": str(tmp_path / "data"),
+                "LOCAL_STATE": str(tmp_path / "state"),
+            },
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    assert run.returncode == 1
+    said = f"run_local: already in use on 127.0.0.1: {ports['REDIS_PORT']} (REDIS_PORT). Stop"
+    assert run.stderr.strip().splitlines()[-1].startswith(said)
+    assert "REDIS_PORT=6380 scripts/run_local.sh" in run.stderr
+    assert not (tmp_path / "data").exists()  # nothing started, nothing written
