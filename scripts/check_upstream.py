@@ -19,7 +19,8 @@ HEADERS = {"User-Agent": "Mozilla/5.0", "Referer": "https://www.nba.com/"}
 
 def verdict(base: str, proxy: str, limit: float) -> str:
     host = urllib.parse.urlsplit(base).hostname or base[:40]
-    # Without NBA_PROXY, the environment's proxy settings apply, as they do for the worker.
+    # Without NBA_PROXY, this host's proxy settings apply (the worker's container has them only
+    # through Docker's own proxy configuration, ~/.docker/config.json).
     handler = (
         urllib.request.ProxyHandler({"http": proxy, "https": proxy})
         if proxy
@@ -35,6 +36,8 @@ def verdict(base: str, proxy: str, limit: float) -> str:
         return f"ok {host} answers (HTTP {error.code} to a bare request)"
     except urllib.error.URLError as error:
         reason = error.reason
+        if "407" in str(reason):  # an https upstream: the proxy refused the tunnel
+            return "bad the proxy refused authentication (HTTP 407): check NBA_PROXY"
         if isinstance(reason, socket.gaierror):
             name = urllib.parse.urlsplit(proxy).hostname if proxy else host
             return f"bad cannot resolve {name}"

@@ -28,8 +28,9 @@
 # Profiles: the default runs on one host around one shared volume. --multihost (or MULTIHOST=1)
 # adds docker-compose.multihost.yaml: the services share only Redis and the MLflow server, so
 # the workers scale (FETCH_WORKERS, TRAIN_WORKERS) and each service could run on a machine of
-# its own (README, "Two profiles"). The two keep their data in different volumes: switching
-# starts the other profile's data, it does not move any.
+# its own (README, "Two profiles"). The two keep their seasons and models in different volumes
+# (Redis's, with its queues, is shared): switching starts the other profile's data, it does not
+# move any.
 #
 # Environment:
 #   OFFLINE=1                  same as --offline
@@ -101,9 +102,10 @@ scripts/ensure_docker.sh
 # --- 3. .env ----------------------------------------------------------------------------------
 if [[ ! -f .env ]]; then
     password="$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
-    sed "s/^FLOWER_BASIC_AUTH=.*/FLOWER_BASIC_AUTH=admin:$password/" .env.example >.env
-    chmod 600 .env
+    (umask 077 && sed "s/^FLOWER_BASIC_AUTH=.*/FLOWER_BASIC_AUTH=admin:$password/" .env.example >.env)
     log "created .env from .env.example; Flower login: admin / $password (FLOWER_BASIC_AUTH in .env)"
+elif [[ ! -r .env ]]; then
+    die ".env is not readable by $(id -un) (written by an earlier run as root?): sudo chown $(id -un) .env"
 elif ! grep -q '^FLOWER_BASIC_AUTH=.\+:.\+' .env; then
     die ".env has no FLOWER_BASIC_AUTH=user:password line (compose requires it)"
 elif grep -q '^FLOWER_BASIC_AUTH=admin:change-me$' .env; then

@@ -394,3 +394,17 @@ def test_up_says_whether_the_upstream_answers(replay: str) -> None:
         [line] = run.stdout.splitlines()
         assert line.startswith(f"[up] upstream check: {cause}: refreshes will fail")
         assert "scripts/up.sh --offline" in line
+
+
+@pytest.mark.parametrize("upstream", ["https://stats.nba.com", "http://stats.nba.com"])
+def test_up_says_the_proxy_refused_its_login(refusing_proxy: str, upstream: str) -> None:
+    """Through CONNECT (https) as directly (http): the proxy's 407 is named, not "unreachable"."""
+    run = subprocess.run(
+        [sys.executable, "scripts/check_upstream.py", f"{upstream}/stats", refusing_proxy, "5"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert run.stdout.strip() == "bad the proxy refused authentication (HTTP 407): check NBA_PROXY"

@@ -303,6 +303,18 @@ def test_compose_requires_flower_auth(compose: list[str], tmp_path: Path) -> Non
     assert "FLOWER_BASIC_AUTH" in result.stderr
 
 
+def test_the_apps_links_follow_the_published_ports(compose: list[str], tmp_path: Path) -> None:
+    env_file = tmp_path / "compose.env"
+    env_file.write_text("FLOWER_BASIC_AUTH=user:pass\nMLFLOW_PORT=5100\nFLOWER_PORT=5655\n")
+    result = run_compose(compose, [BASE_COMPOSE], env_file, "config", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    ui = json.loads(result.stdout)["services"]["ui"]["environment"]
+    assert (ui["MLFLOW_UI_URL"], ui["FLOWER_URL"]) == (
+        "http://localhost:5100",
+        "http://localhost:5655",
+    )
+
+
 @pytest.mark.parametrize("combination", COMPOSE_COMBINATIONS)
 def test_interpolated_ports(compose: list[str], combination: str, tmp_path: Path) -> None:
     """What compose will actually publish, after interpolation and merging."""
@@ -373,9 +385,14 @@ def test_every_multihost_service_carries_only_the_passwords_it_uses(
     assert server["MLFLOW_SERVICE_PASSWORD"] == service_password
     assert server["PGPASSWORD"] == MULTIHOST_SECRETS["POSTGRES_PASSWORD"]
     assert services["mlflow"]["command"][:3] == ["python", "/app/mlflow_auth.py", "server"]
-    # Compose hands .env to every Python service: the admin's and the database's passwords
-    # reach none but their own server.
-    own = {"MLFLOW_ADMIN_PASSWORD": {"mlflow"}, "POSTGRES_PASSWORD": {"mlflow", "postgres"}}
+    # Compose hands .env to every Python service: each password reaches only its server and
+    # the clients that log in with it (as a URL's part in REDIS_URL, not as itself).
+    own = {
+        "MLFLOW_ADMIN_PASSWORD": {"mlflow"},
+        "POSTGRES_PASSWORD": {"mlflow", "postgres"},
+        "REDIS_PASSWORD": {"redis"},
+        "MLFLOW_SERVICE_PASSWORD": {"mlflow", *MLFLOW_CLIENTS},
+    }
     for name, variables in env.items():
         for secret, owners in own.items():
             if name not in owners:
@@ -387,6 +404,9 @@ def test_every_multihost_service_carries_only_the_passwords_it_uses(
     assert services["redis"]["healthcheck"]["test"] == [
         "CMD-SHELL", "redis-cli ping | grep -qx PONG"  # redis-cli exits 0 on NOAUTH too
     ]  # fmt: skip
+    # Over TCP: the official image's first-start server listens on its socket alone.
+    check = services["postgres"]["healthcheck"]["test"]
+    assert check[:4] == ["CMD", "pg_isready", "-h", "127.0.0.1"]
 
 
 def run_redis_start(script: str, password: str, tmp_path: Path) -> subprocess.CompletedProcess:
@@ -691,6 +711,10 @@ def test_compose_health_checks_are_cheap(combination: str) -> None:
         assert seconds(check.get("interval", "30s")) >= 15, f"{name}: each check costs 0.06-0.1 s"
     # The fetch image's check reads a worker's heartbeat: beat checks the broker instead.
     assert services["beat"]["healthcheck"]["test"] == ["CMD", "healthcheck", "redis"]
+    # redis-cli exits 0 on an error reply (LOADING, NOAUTH): healthy is a PONG.
+    assert services["redis"]["healthcheck"]["test"] == [
+        "CMD-SHELL", "redis-cli ping | grep -qx PONG"
+    ]  # fmt: skip
 
 
 # --- placeholder secrets -------------------------------------------------------------------------
