@@ -6,7 +6,8 @@
 #   healthcheck http PORT PATH        GET http://127.0.0.1:PORT/PATH answers 200
 #   healthcheck heartbeat [MAX_AGE]   the Celery worker's heartbeat ($HEARTBEAT_FILE, default
 #                                     /tmp/celery-heartbeat, written by common/health.py every
-#                                     5 s while it consumes) is at most MAX_AGE s old (30)
+#                                     $HEARTBEAT_INTERVAL_S, 5 s, while it consumes) is at most
+#                                     MAX_AGE s old (30, or three intervals if that is longer)
 #   healthcheck redis [URL]           the Redis at URL (default $REDIS_URL) answers PING (or asks
 #                                     for a password, which is an answer too)
 #
@@ -29,7 +30,12 @@ check_http() { # PORT PATH
 }
 
 check_heartbeat() { # [MAX_AGE]
-    local file="${HEARTBEAT_FILE:-/tmp/celery-heartbeat}" max_age="${1:-30}" written="" age
+    local file="${HEARTBEAT_FILE:-/tmp/celery-heartbeat}" interval="${HEARTBEAT_INTERVAL_S:-5}"
+    local max_age="${1:-}" written="" age
+    if [[ -z "$max_age" ]]; then # a late beat or two must not fail it, whatever the interval
+        if [[ "$interval" =~ ^[0-9]+ ]]; then interval="${BASH_REMATCH[0]}"; else interval=5; fi
+        max_age=$((3 * (interval + 1) > 30 ? 3 * (interval + 1) : 30))
+    fi
     { read -r written <"$file"; } 2>/dev/null || fail "no heartbeat in $file: the worker is not consuming"
     [[ "$written" =~ ^[0-9]+ ]] || fail "$file holds no time: '$written'"
     age=$((EPOCHSECONDS - BASH_REMATCH[0]))
@@ -66,7 +72,7 @@ check_redis() { # [URL]
 
 case "${1:-}" in
     http) [[ $# -eq 3 ]] || fail "usage: healthcheck http PORT PATH"; check_http "$2" "$3" ;;
-    heartbeat) check_heartbeat "${2:-30}" ;;
+    heartbeat) check_heartbeat "${2:-}" ;;
     redis) check_redis "${2:-}" ;;
     *) fail "usage: healthcheck http PORT PATH | heartbeat [MAX_AGE] | redis [URL]" ;;
 esac

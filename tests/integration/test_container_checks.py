@@ -181,6 +181,24 @@ def test_heartbeat_check(tmp_path: Path) -> None:
     assert "more than 30 s" in stale.stdout
 
 
+def test_the_heartbeats_age_limit_follows_its_interval(tmp_path: Path) -> None:
+    """Without MAX_AGE (the images' check): 30 s, or three intervals and a bit when a worker
+    beats more slowly (HEARTBEAT_INTERVAL_S=20 in .env must not make it unhealthy for ever)."""
+    beat = tmp_path / "heartbeat"
+    beat.write_text(f"{time.time() - 45:.3f}\n")
+    default = healthcheck("heartbeat", HEARTBEAT_FILE=str(beat))
+    assert (default.returncode, default.stdout.strip()) == (
+        1, "unhealthy: last heartbeat 45 s ago (more than 30 s)"
+    )  # fmt: skip
+    slow = {"HEARTBEAT_FILE": str(beat), "HEARTBEAT_INTERVAL_S": "20"}
+    assert healthcheck("heartbeat", **slow).returncode == 0
+    beat.write_text(f"{time.time() - 70:.3f}\n")
+    late = healthcheck("heartbeat", **slow)
+    assert (late.returncode, late.stdout.strip()) == (
+        1, "unhealthy: last heartbeat 70 s ago (more than 63 s)"
+    )  # fmt: skip
+
+
 def test_redis_check() -> None:
     assert healthcheck("redis", os.environ["REDIS_URL"]).returncode == 0
     with_password = os.environ["REDIS_URL"].replace("redis://", "redis://:Zq83kd0sLw@")
