@@ -105,6 +105,10 @@ start_daemon() {
         log "a Docker daemon already answers (server $(docker info -f '{{.ServerVersion}}' 2>/dev/null))"
         return
     fi
+    if [[ "$(docker info 2>&1)" == *"permission denied"* ]]; then # it runs; this user may not use it
+        die "the Docker daemon runs, but $(id -un) may not use its socket: sudo usermod -aG docker" \
+            "$(id -un), then log in again (or run this as root)"
+    fi
     need_root "starting dockerd"
     if pgrep -x dockerd >/dev/null 2>&1; then
         log "dockerd process exists but does not answer yet; waiting for it"

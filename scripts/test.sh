@@ -29,6 +29,10 @@ if ((fast)); then
 else
     if [[ "${SKIP_DOCKER:-0}" == 1 ]]; then
         log "SKIP_DOCKER=1: the Docker tests will skip"
+    elif [[ $(id -u) -ne 0 && "$(docker info 2>&1)" == *"permission denied"* ]]; then
+        log "Docker runs but $(id -un) may not use it: the Docker tests will skip (sudo usermod" \
+            "-aG docker $(id -un), then log in again)"
+        export SKIP_DOCKER=1
     elif [[ $(id -u) -ne 0 ]] && ! docker info >/dev/null 2>&1; then
         log "not root and no Docker engine: the Docker tests will skip (scripts/install_docker.sh)"
         export SKIP_DOCKER=1

@@ -69,3 +69,24 @@ def test_a_pid_of_the_named_process_stays(tmp_path: Path, other_process: int) ->
 
     assert pid_file.read_text() == str(other_process)
     assert said == ""
+
+
+def test_a_daemon_this_user_may_not_use_is_said_so(tmp_path: Path) -> None:
+    """A user outside the docker group gets "add yourself to it", not "starting dockerd needs
+    root" for a daemon that already runs. The docker client here is a stand-in that answers as
+    the real one does to such a user (its exact words)."""
+    fake = tmp_path / "docker"
+    fake.write_text(
+        "#!/bin/sh\necho 'permission denied while trying to connect to the Docker daemon socket"
+        " at unix:///var/run/docker.sock: connect: permission denied' >&2\nexit 1\n"
+    )
+    fake.chmod(0o755)
+    done = subprocess.run(
+        ["bash", "-c", f'PATH="{tmp_path}:$PATH"; source "$1"; start_daemon', "bash", SCRIPT],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "may not use its socket: sudo usermod -aG docker" in done.stderr
+    assert "needs root" not in done.stderr
