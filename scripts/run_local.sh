@@ -35,7 +35,7 @@ uv sync --frozen --group local
 # A port already taken would stop one service, and honcho stops the rest with it: say which.
 taken=""
 for port in REDIS_PORT REPLAY_PORT MLFLOW_PORT FLOWER_PORT UI_PORT; do
-    if (exec 3<>"/dev/tcp/127.0.0.1/${!port}") 2>/dev/null; then
+    if (: >"/dev/tcp/127.0.0.1/${!port}") 2>/dev/null; then # something accepts there
         taken+="${taken:+, }${!port} ($port)"
     fi
 done
