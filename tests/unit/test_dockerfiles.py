@@ -702,6 +702,17 @@ def test_workers_check_a_heartbeat_they_write() -> None:
 
 
 @pytest.mark.parametrize("combination", COMPOSE_COMBINATIONS)
+def test_the_projects_images_are_built_never_pulled(combination: str) -> None:
+    """`docker compose pull` would otherwise fetch whatever a registry holds under these names
+    (nba-archetypes/* on Docker Hub is not ours) and `up` would run it with .env's secrets.
+    (The multi-host overlay names no image of its own.)"""
+    services = load_compose(COMPOSE_COMBINATIONS[combination])["services"]
+    ours = {n: s for n, s in services.items() if s.get("image", "").startswith("nba-archetypes/")}
+    assert {"ui", "beat", "worker-fetch"} <= ours.keys()
+    assert {name: s.get("pull_policy") for name, s in ours.items()} == dict.fromkeys(ours, "never")
+
+
+@pytest.mark.parametrize("combination", COMPOSE_COMBINATIONS)
 def test_compose_health_checks_are_cheap(combination: str) -> None:
     services = load_compose(COMPOSE_COMBINATIONS[combination])["services"]
     for name, service in services.items():
