@@ -113,11 +113,11 @@ def _run(args: argparse.Namespace) -> int:
         from cli import backups  # noqa: PLC0415
 
         return backups.backup_or_restore(args.command, Path(args.path).expanduser().absolute())
-    if getattr(args, "inline", False) and args.command == "seed":
-        from cli import seeding  # noqa: PLC0415
-
-        return seeding.seed_inline()
     if getattr(args, "inline", False):
+        if args.command == "seed":  # both workers' code (cli/seeding.py)
+            from cli import seeding  # noqa: PLC0415
+
+            return seeding.seed_inline()
         from cli import inline  # noqa: PLC0415
 
         seasons = parse_seasons(args.seasons) if args.seasons else None

@@ -11,7 +11,11 @@
 #      python3-venv) and copied to ~/.docker/cli-plugins/docker-compose.
 #   3. dockerd started in the background with --iptables=false (log:
 #      /var/log/dockerd.log) if no daemon answers, after removing pid files
-#      a killed daemon left behind; waits for `docker info`.
+#      a killed daemon left behind; waits for `docker info`. Without iptables
+#      its containers get no outbound NAT (it starts where iptables may not
+#      be there: containers, CI sandboxes): the fetch worker then reaches the
+#      real stats.nba.com only if this host routes for it; a machine with a
+#      service manager should run Docker's own (systemctl start docker).
 #
 # Environment knobs:
 #   DOCKERD_LOG            log file for dockerd      (default /var/log/dockerd.log)
@@ -117,7 +121,9 @@ start_daemon() {
         clear_stale_pid_file /var/run/docker.pid dockerd
         clear_stale_pid_file /var/run/docker/containerd/containerd.pid containerd
         mkdir -p "$(dirname "$DOCKERD_LOG")"
-        log "starting dockerd --iptables=false in the background (log: $DOCKERD_LOG)"
+        log "starting dockerd --iptables=false in the background (log: $DOCKERD_LOG); its" \
+            "containers get no outbound NAT: for the real stats.nba.com start Docker's own service" \
+            "(systemctl start docker) instead, or run the stack with the replay upstream (--offline)"
         # setsid + nohup: the daemon outlives this script and its terminal.
         setsid nohup dockerd --iptables=false >>"$DOCKERD_LOG" 2>&1 </dev/null &
         changed=1
