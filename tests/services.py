@@ -24,6 +24,7 @@ __all__ = [
     "PROJECT_ROOT",
     "RECORDINGS",
     "RedisServer",
+    "assert_registry_reader_agrees",
     "celery_workers",
     "champion_artifact",
     "docker",
@@ -41,6 +42,38 @@ def docker(*args: str, timeout: float = 120, check: bool = False) -> subprocess.
     return subprocess.run(
         ["docker", *args], capture_output=True, text=True, timeout=timeout, check=check
     )
+
+
+def assert_registry_reader_agrees(settings: Any, aliases: tuple[str, ...]) -> None:
+    """The product's light registry reader (``common/model_registry.py``: SQL on the SQLite
+    store, or the server's REST API) finds, for each alias, what MLflow's own client finds:
+    the version, its run, when it was registered, the run's tags, metrics and artifacts."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    from common.model_registry import AliasedVersion, open_registry
+
+    uri = settings.tracking_uri
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    reader, model = open_registry(settings), settings.registered_model_name
+    for alias in aliases:
+        version = client.get_model_version_by_alias(model, alias)
+        run = client.get_run(version.run_id)
+        assert reader.aliased(model, alias) == AliasedVersion(
+            version=str(version.version),
+            run_id=version.run_id,
+            created_at_ms=version.creation_timestamp,
+            tags=run.data.tags,
+            metrics=run.data.metrics,
+            artifact_uri=run.info.artifact_uri,
+        ), alias
+    assert reader.aliased(model, "no-such-alias") is None
+    try:
+        client.get_model_version_by_alias(model, "no-such-alias")
+    except MlflowException:
+        pass
+    else:
+        raise AssertionError("MLflow found an alias no one set")
 
 
 def champion_artifact(settings: Any, champion: Any, name: str, dst: Path) -> Path:

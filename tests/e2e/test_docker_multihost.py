@@ -70,9 +70,14 @@ SECRET_NAMES = ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "MLFLOW_ADMIN_PASSWORD",
                 "MLFLOW_SERVICE_PASSWORD")  # fmt: skip
 SERVICE_ACCOUNT = "nba-services"
 # Which services' environment may hold each (compose hands .env to every Python service; the
-# multi-host file blanks the server-side ones in the others). Redis's and the services' MLflow
-# password are every service's own.
-OWNERS = {"POSTGRES_PASSWORD": {"postgres", "mlflow"}, "MLFLOW_ADMIN_PASSWORD": {"mlflow"}}
+# multi-host file blanks each in all but its server and the clients that log in with it:
+# Redis's is part of their REDIS_URL).
+OWNERS = {
+    "POSTGRES_PASSWORD": {"postgres", "mlflow"},
+    "MLFLOW_ADMIN_PASSWORD": {"mlflow"},
+    "REDIS_PASSWORD": {"redis", "worker-fetch", "worker-train", "ui", "beat", "flower"},
+    "MLFLOW_SERVICE_PASSWORD": {"mlflow", "worker-fetch", "worker-train", "ui"},
+}
 REPLICAS = {"worker-fetch": 2, "worker-train": 2}
 SCRATCH = "/scratch"
 TRACKING_URL = "http://mlflow:5000"
@@ -290,7 +295,7 @@ def test_no_two_services_share_a_volume(stack: MultihostStack) -> None:
             assert environment["TRACKING_SERVER_URL"] == TRACKING_URL, service
             assert SCRATCH in (info["HostConfig"]["Tmpfs"] or {}), service
         # Passwords reach the servers and the services through their environment, never a
-        # command line; the admin's and the database's only their own servers.
+        # command line, and only those that use them (OWNERS).
         top = docker("top", container["ID"], "-o", "pid,args", check=True).stdout
         args = " ".join(info["Config"].get("Cmd") or []) + " ".join(info["Args"] or [])
         for name, password in passwords.items():

@@ -19,6 +19,7 @@ from cli.main import main
 from common.champion import (
     ASSIGNMENTS_ARTIFACT,
     CHALLENGER_ALIAS,
+    CHAMPION_ALIAS,
     TAG_ALL_SEASONS,
     TAG_FEATURES,
     TAG_REPUBLISHED_FROM,
@@ -36,7 +37,7 @@ from common.seasons import Season
 from common.settings import Settings, get_settings
 from common.storage import DataDir
 from devkit.services import RedisServer
-from tests.services import champion_artifact, seed_seasons
+from tests.services import assert_registry_reader_agrees, champion_artifact, seed_seasons
 from workers.train.candidates import Candidate
 from workers.train.dataset import load_training_data
 from workers.train.features import FEATURES, STYLE_SPACE
@@ -88,6 +89,12 @@ def test_a_training_on_chosen_seasons_is_an_experiment(store: Settings) -> None:
     challenger = client.get_model_version_by_alias(store.registered_model_name, CHALLENGER_ALIAS)
     assert str(challenger.version) == outcome.model_version
     assert client.get_run(outcome.run_id).data.tags[TAG_ALL_SEASONS] == "false"
+
+
+def test_the_light_registry_reader_finds_what_mlflow_finds(store: Settings) -> None:
+    """Every answer reads the champion with SQL on MLflow's store (common/model_registry.py),
+    not MLflow's client: checked against the client, after a promotion and an experiment."""
+    assert_registry_reader_agrees(store, (CHAMPION_ALIAS, CHALLENGER_ALIAS))
 
 
 def test_a_new_season_is_visible_whichever_model_wins(store: Settings) -> None:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +118,7 @@ print(json.dumps({
     loaded = json.loads(out.stdout.strip().splitlines()[-1])
     assert loaded["version"] == champion.version
     assert loaded["players"] == 360  # eligible players of 2018-19
-    assert loaded["gobert"]
+    assert loaded["gobert"] == "Rim protector"  # the league's defensive player of 2018-19
     assert loaded["agree"] == 1.0  # the loaded model reproduces the logged assignments
 
 
@@ -177,4 +178,6 @@ def test_beat_entry_refreshes_the_current_season(stack: dict[str, str], replay: 
     assert fetch.state == "SUCCESS"
     assert fetch.info["status"] == "no-games"  # nothing recorded for it: the site's empty answer
     season = received_requests(replay)[0]["params"]["Season"]
-    assert season == fetch.info["season"]
+    today = date.today()  # a season starts in October: 2026-12 is in 2026-27
+    start = today.year if today.month >= 10 else today.year - 1
+    assert season == fetch.info["season"] == f"{start}-{(start + 1) % 100:02d}"

@@ -19,7 +19,7 @@ import pytest
 from mlflow import MlflowClient
 from pydantic import ValidationError
 
-from common.champion import find_champion
+from common.champion import CHAMPION_ALIAS, find_champion
 from common.champion_results import load_champion_results
 from common.failures import DamagedFileError, split_error
 from common.queueing import request_refresh
@@ -43,7 +43,7 @@ from devkit.services import (
     worker_env,
 )
 from replay.server import received_requests
-from tests.services import assert_one_throttle
+from tests.services import assert_one_throttle, assert_registry_reader_agrees
 from workers.fetch.rebuild import rebuild_season
 from workers.fetch.recordings import seed_from_recordings
 
@@ -372,6 +372,7 @@ def test_two_of_each_worker_share_only_redis_and_the_mlflow_server(
     champion = find_champion(app)
     assert champion is not None
     assert champion.seasons == seasons
+    assert_registry_reader_agrees(app, (CHAMPION_ALIAS,))  # the REST reader, as MLflow reads
     assert champion.version == training.info["model_version"] == "1"
     results = load_champion_results(app, champion)
     assert set(results.assignments["SEASON"].astype(str)) == set(seasons)

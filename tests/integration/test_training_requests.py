@@ -78,9 +78,12 @@ def test_fetches_ending_together_queue_exactly_one_training(
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
+    assert not [t for t in threads if t.is_alive()]
+    assert len(reported) == len(tickets), reported  # every fetch's end reported, none raised
     queued = [m["id"] for m in _queued_trainings(broker)]
     assert len(queued) == 1, queued
-    assert set(reported) == {queued[0], None}  # the one that stored nothing reports none
+    assert reported.count(None) == 1, reported  # the one that stored nothing reports none
+    assert set(reported) == {queued[0], None}
 
 
 def test_data_arriving_once_the_training_started_gets_a_training_of_its_own(

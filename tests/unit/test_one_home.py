@@ -16,7 +16,7 @@ import pytest
 from common.fetch_record import CleanedRecord, FetchRecord, SegmentRecord
 from common.mlflow_env import MLFLOW_DEFAULTS, apply_mlflow_defaults
 from common.seasons import Season, SeasonType
-from common.settings import Settings
+from common.settings import Settings, get_settings
 from common.storage import DataDir
 from devkit.services import PROJECT_ROOT, RECORDINGS
 from workers.fetch.recordings import bundled_recordings, read_recording, recorded_per_mode
@@ -84,10 +84,19 @@ def test_the_fetch_worker_writes_what_the_app_reads(
     assert set(written["cleaned"]) == set(STORED_JSON["cleaned"])
     assert set(written["segments"]["Regular Season"]) == set(STORED_JSON["segments"]["Playoffs"])
 
+    import streamlit as st
+
     from ui import results
 
-    monkeypatch.setattr(results, "data_dir", lambda: data)
-    (row,) = results.fetch_summary().to_dict("records")
+    # The app as it runs: its settings from the environment, its caches empty.
+    monkeypatch.setenv("DATA_DIR", str(data_dir))
+    get_settings.cache_clear()
+    st.cache_data.clear()
+    try:
+        (row,) = results.fetch_summary().to_dict("records")
+    finally:
+        get_settings.cache_clear()
+        st.cache_data.clear()
     assert (row["season"], row["complete"], row["players"], row["eligible"]) == (
         "2018-19",
         True,
