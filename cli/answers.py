@@ -38,6 +38,7 @@ def player(name: str, season: str, *, as_json: bool) -> int:
     weight = get_settings().playoff_weight
     regular = segment_figures(row, playoffs=False)
     playoffs, blended = _playoffs(row), _blended(row)
+    unlike = results.unlike_typical(row)
     if as_json:
         answer = {
             "player": str(row["PLAYER_NAME"]),  # his latest name
@@ -47,6 +48,14 @@ def player(name: str, season: str, *, as_json: bool) -> int:
             "team": _team(row),
             "archetype": str(row["ARCHETYPE_NAME"]),
             "memberships": [{"archetype": n, "share": round(s, 4)} for n, s in memberships],
+            # Where his style departs from his archetype's centre (league standard deviations).
+            # null: an older champion's profiles do not say.
+            "unlike_typical": None
+            if unlike is None
+            else [
+                {"feature": d.feature, "label": d.label, "difference": round(d.difference, 2)}
+                for d in unlike
+            ],
             # Each segment as the site gives it; null playoffs: he played none.
             "regular_season": _rounded(regular),
             "playoffs": _rounded(playoffs) if playoffs else None,
@@ -66,6 +75,9 @@ def player(name: str, season: str, *, as_json: bool) -> int:
     shown = [f"{round(100 * s)} % {n}" for n, s in memberships if round(100 * s) >= 1]
     if shown:
         echo("  memberships: " + ", ".join(shown))
+    if unlike:
+        differences = ", ".join(d.text for d in unlike)
+        echo(f"  unlike a typical {row['ARCHETYPE_NAME']}: {differences}")
     echo("  regular season: " + _segment_line(regular))
     if playoffs:
         echo("  playoffs: " + _segment_line(playoffs))

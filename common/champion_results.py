@@ -23,7 +23,40 @@ from common.champion import (
 )
 from common.players import NAME_THAT_SEASON, Players, with_latest_names
 from common.settings import Settings
-from common.style import membership_column
+from common.style import FEATURES, feature_label, membership_column, style_column
+
+# How far a player's style must be from his archetype's centre, on one feature, to be told as
+# what sets him apart: one standard deviation of his season's league (the style space's unit;
+# about one and a half of the spread within an archetype). 72 % of player-seasons have at
+# least one such feature, 24 % one beyond FAR_FROM_TYPICAL (all 27 bundled seasons).
+UNLIKE_TYPICAL = 1.0
+FAR_FROM_TYPICAL = 1.5
+MAX_SHOWN_DIFFERENCES = 3
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Where a player's style departs from his archetype's centre (``Z_<feature>`` minus the
+    centroid's coordinate): ``feature`` a column of the cleaned table, e.g. ``BLK_PER36``."""
+
+    feature: str
+    difference: float
+
+    @property
+    def shown(self) -> float:
+        """The difference as told (one decimal): what "far" and the threshold go by."""
+        return round(self.difference, 1)
+
+    @property
+    def label(self) -> str:
+        return feature_label(self.feature)
+
+    @property
+    def text(self) -> str:
+        """ "blocks/36 far lower (-1.6)": higher or lower than the typical member's."""
+        size = "far " if abs(self.shown) >= FAR_FROM_TYPICAL else ""
+        way = "higher" if self.shown > 0 else "lower"
+        return f"{self.label} {size}{way} ({self.shown:+.1f})"
 
 
 @dataclass(frozen=True)
@@ -67,6 +100,25 @@ class ChampionResults:
             (p["name"], float(player.get(membership_column(p["id"]), 0.0))) for p in self.profiles
         ]
         return sorted(shares, key=lambda pair: -pair[1])
+
+    def unlike_typical(self, player: pd.Series) -> list[Difference] | None:
+        """What sets a player apart from his archetype's typical member, largest first: the
+        style features at least :data:`UNLIKE_TYPICAL` from its centre (Dennis Rodman 1996-97,
+        a "Rim protector" who rebounded far more and blocked far less than one). Empty when he
+        is typical of it in every respect; ``None`` when the champion's profiles or
+        assignments do not say (no centre, no style coordinates)."""
+        [profile] = [p for p in self.profiles if p["id"] == player["ARCHETYPE"]] or [{}]
+        centre = profile.get("centroid")
+        if not isinstance(centre, dict) or not all(
+            f in centre and style_column(f) in player.index for f in FEATURES
+        ):
+            return None
+        differences = [
+            Difference(f, float(player[style_column(f)]) - float(centre[f])) for f in FEATURES
+        ]
+        notable = [d for d in differences if abs(d.shown) >= UNLIKE_TYPICAL]
+        notable.sort(key=lambda d: -abs(d.difference))
+        return notable[:MAX_SHOWN_DIFFERENCES]
 
 
 def load_champion_results(settings: Settings, champion: Champion) -> ChampionResults:

@@ -154,10 +154,49 @@ def test_player_shows_archetype_memberships_and_key_stats(cli: Cli) -> None:
     assert lines[0] == f"Kobe Bryant, 2005-06 (LAL): {kobe['archetype']}"
     assert lines[1].startswith("  memberships: ")
     assert f" % {kobe['archetype']}" in lines[1].split(",")[0]
+    if kobe["unlike_typical"]:  # what sets him apart, when anything does
+        assert lines.pop(2).startswith(f"  unlike a typical {kobe['archetype']}: ")
     assert lines[2].startswith("  regular season: 80 games · ")
     assert "FG 45.0 % · 3P 34.7 % · FT 85.0 % · TS " in lines[2]
     assert lines[3].startswith("  per 36, blended, playoffs ×2: ")
     assert len(lines) == 4  # no playoffs line
+
+
+def test_player_says_what_sets_him_apart_from_his_archetype(
+    cli: Cli, assignments: pd.DataFrame
+) -> None:
+    """Dennis Rodman 1996-97 led the league in rebounds and blocked little: whatever archetype
+    holds him, its typical member rebounds far less than he did."""
+    answer = cli("player", "Dennis Rodman", "1996-97", "--json")
+    assert answer.code == 0, answer.err
+    rodman = answer.json()
+    unlike = rodman["unlike_typical"]
+    assert 1 <= len(unlike) <= 3
+    rebounds = [d for d in unlike if d["feature"] in ("OREB_PER36", "DREB_PER36")]
+    assert rebounds, unlike
+    assert all(d["difference"] >= 1.0 for d in rebounds), unlike
+    # As the champion stored them: his style coordinates minus his archetype's centre, the
+    # three largest at least 1 league standard deviation away.
+    champion = find_champion(Settings(data_dir=cli.data_dir))
+    [path] = (cli.data_dir / "mlartifacts").glob(f"**/{champion.run_id}/artifacts/profiles.json")
+    [profile] = [p for p in json.loads(path.read_text()) if p["name"] == rodman["archetype"]]
+    row = assignments[(assignments.PLAYER_ID == 23) & (assignments.SEASON == "1996-97")].iloc[0]
+    gaps = {f: row[f"Z_{f}"] - c for f, c in profile["centroid"].items()}
+    told = sorted((f for f in gaps if abs(round(gaps[f], 1)) >= 1), key=lambda f: -abs(gaps[f]))
+    assert [d["feature"] for d in unlike] == told[:3]
+    for d in unlike:
+        assert d["difference"] == pytest.approx(gaps[d["feature"]], abs=0.005)
+
+    text = cli("player", "Dennis Rodman", "1996-97").out.splitlines()
+    lines = [line for line in text if line.startswith("  unlike a typical ")]
+    assert lines == [
+        f"  unlike a typical {rodman['archetype']}: "
+        + ", ".join(
+            f"{d['label']} {'far ' if abs(round(d['difference'], 1)) >= 1.5 else ''}"
+            f"{'higher' if d['difference'] > 0 else 'lower'} ({d['difference']:+.1f})"
+            for d in unlike
+        )
+    ]
 
 
 def site_row(recording: str, player_id: int) -> dict[str, Any]:

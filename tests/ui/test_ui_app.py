@@ -483,6 +483,21 @@ def test_compare_shows_memberships_and_the_career_timeline(
     mix = ", ".join(f"{share:.0%} {name}" for share, name in shares if share >= 0.05)
     assert f"**Style mix:** {mix}" in texts(at.markdown)
     assert mix.startswith(f"{shares[0][0]:.0%} {kobe['ARCHETYPE_NAME']}")
+    # What sets him apart from his archetype's centre: up to three of his style features at
+    # least one league standard deviation from it, largest first.
+    [centre] = [p["centroid"] for p in profiles if p["name"] == kobe["ARCHETYPE_NAME"]]
+    gaps = sorted(((kobe[f"Z_{f}"] - c, f) for f, c in centre.items()), key=lambda g: -abs(g[0]))
+    told = [(gap, f) for gap, f in gaps if abs(round(gap, 1)) >= 1][:3]
+    unlike = [m for m in texts(at.markdown) if m.startswith(("**Unlike a typical", "**Close to"))]
+    if told:
+        assert unlike[0].startswith(f"**Unlike a typical {kobe['ARCHETYPE_NAME']}:** ")
+        for gap, feature in told:
+            assert f"{STYLE_FEATURES[feature]} " in unlike[0]
+            assert f"({gap:+.1f})" in unlike[0]
+    else:
+        assert unlike == [
+            f"**Close to a typical {kobe['ARCHETYPE_NAME']}** in every part of his style."
+        ]
 
     # The career timeline: one stacked bar per classified season, his shares as stored.
     career = assignments[assignments["PLAYER_ID"] == KOBE].sort_values("SEASON")

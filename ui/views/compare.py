@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from common.champion_results import ChampionResults
+from common.champion_results import FAR_FROM_TYPICAL, UNLIKE_TYPICAL, ChampionResults
 from common.players import NAME_THAT_SEASON
 from common.segments import SHOOTING, has_shooting, missing_shooting_note, segment_figures
 from common.similarity import find_player, most_similar
@@ -35,6 +35,11 @@ from ui.views import team
 ALL = "All seasons"
 N_SIMILAR = 10
 N_CHARTED = 4  # the player and his 3 closest matches
+UNLIKE_TYPICAL_HELP = (
+    "Where his style is farthest from his archetype's centre, in standard deviations of his "
+    f"season's league (the style space's unit): named from {UNLIKE_TYPICAL:g}, "
+    f'"far" from {FAR_FROM_TYPICAL:g}.'
+)
 MIN_SHOWN_SHARE = 0.05  # memberships below this are left out of "68% X, 24% Y"
 SHORT = {feature: labels.label(feature) for feature in FEATURES}  # "AST/36", "3PA share"
 # common.similarity names features in words ("assists/36"); the table's headers are short.
@@ -136,6 +141,15 @@ def _player_header(results: ChampionResults, player: pd.Series) -> None:
     st.subheader(f"{player['PLAYER_NAME']}, {player['SEASON']}: {player['ARCHETYPE_NAME']}")
     if _has_memberships(results.assignments):
         st.markdown(f"**Style mix:** {membership_text(results, player)}")
+    unlike = results.unlike_typical(player)
+    typical = f"a typical {player['ARCHETYPE_NAME']}"
+    if unlike is not None:
+        st.markdown(
+            f"**Unlike {typical}:** " + ", ".join(d.text for d in unlike)
+            if unlike
+            else f"**Close to {typical}** in every part of his style.",
+            help=UNLIKE_TYPICAL_HELP,
+        )
     for line in season_lines(player):
         st.caption(line)
 
