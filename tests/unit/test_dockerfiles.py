@@ -409,6 +409,28 @@ def test_every_multihost_service_carries_only_the_passwords_it_uses(
     assert check[:4] == ["CMD", "pg_isready", "-h", "127.0.0.1"]
 
 
+@pytest.mark.parametrize("profile", ["single host", "multi-host"])
+def test_the_flower_login_reaches_flower_alone(
+    compose: list[str], profile: str, tmp_path: Path
+) -> None:
+    """Compose hands the whole .env to every Python service (env_file): the public UI, the
+    workers and MLflow must not carry Flower's password."""
+    login = "admin:fl-3c5e7a9b1d2f4a6c"
+    env_file = tmp_path / "compose.env"
+    lines = [f"FLOWER_BASIC_AUTH={login}", *(f"{k}={v}" for k, v in MULTIHOST_SECRETS.items())]
+    env_file.write_text("\n".join(lines) + "\n")
+    files = [BASE_COMPOSE, MULTIHOST_COMPOSE] if profile == "multi-host" else [BASE_COMPOSE]
+    result = run_compose(compose, files, env_file, "config", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    carriers = {
+        name
+        for name, service in services.items()
+        if login in json.dumps(service.get("environment") or {})
+    }
+    assert carriers == {"flower"}
+
+
 def run_redis_start(script: str, password: str, tmp_path: Path) -> subprocess.CompletedProcess:
     """The multi-host Redis's start script, with the image's entrypoint replaced by a stub that
     shows what the server would get: its arguments and its standard input."""
