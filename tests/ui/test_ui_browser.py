@@ -131,6 +131,8 @@ def test_compare_page_deep_link(page: Page, app_url: str, champion_dir: Path) ->
     heading = page.locator("h3", has_text="Kobe Bryant, 2004-05: ")
     expect(heading).to_have_text(f"Kobe Bryant, 2004-05: {kobe['ARCHETYPE_NAME']}")
     expect(page.get_by_text("Style mix:")).to_be_visible()
+    typical = f"a typical {kobe['ARCHETYPE_NAME']}"  # what sets him apart, or that nothing does
+    expect(page.get_by_text(re.compile(f"^(Unlike {typical}:|Close to {typical})"))).to_be_visible()
     expect(page.get_by_text("Kobe Bryant's career, season by season")).to_be_visible()
     expect(page.get_by_text("Most similar players across all seasons")).to_be_visible()
     # Waiting assertions throughout: on a loaded machine the grid and the charts' legends are
