@@ -17,6 +17,7 @@ from kombu import Queue
 # Imported for its worker_ready handler: every worker recovers lost tasks (common/recovery.py).
 import common.recovery  # noqa: F401
 from common.logs import configure_logging
+from common.redis_client import REDIS_SOCKET_TIMEOUT_S
 from common.settings import get_settings
 
 # Task names are the contract between publishers and workers.
@@ -91,6 +92,11 @@ def create_app() -> Celery:
         worker_cancel_long_running_tasks_on_connection_loss=False,
         result_backend_always_retry=True,
         result_backend_max_retries=60,
+        # The result backend's reads and writes (every poller's) give up on a Redis that does
+        # not answer as the pipeline's own client does (Celery's default: 120 s, no connect
+        # limit), so a frozen Redis is told and waited for like a stopped one.
+        redis_socket_timeout=REDIS_SOCKET_TIMEOUT_S,
+        redis_socket_connect_timeout=REDIS_SOCKET_TIMEOUT_S,
         # Time limits are set per task (see the task modules); this is the backstop.
         task_time_limit=TRAIN_TIME_LIMIT_S,
         # Events for Flower. STARTED (then our PROGRESS) is written by common.executions once

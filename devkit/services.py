@@ -99,6 +99,15 @@ class RedisServer:
         time.sleep(down_s)
         self.process = self._start()
 
+    def freeze(self, frozen_s: float) -> None:
+        """Stop the server answering for ``frozen_s``, as ``docker pause`` or a network that
+        drops packets does: it still accepts connections (the kernel does), answers nothing."""
+        self.process.send_signal(signal.SIGSTOP)
+        try:
+            time.sleep(frozen_s)
+        finally:
+            self.process.send_signal(signal.SIGCONT)
+
     @contextmanager
     def down_for(self, down_s: float) -> Iterator[None]:
         """The block runs while the server is down (from the moment it refuses a connection);

@@ -27,7 +27,7 @@ from common.champion import KIND_TRAINING, TAG_KIND, TAG_SEASONS, TAG_TASK_ID, f
 from common.keys import alive_key, refresh_claim_key
 from common.mlflow_store import tracking_client
 from common.queueing import Ticket, pending_refreshes, request_refresh
-from common.redis_client import redis_client
+from common.redis_client import REDIS_SOCKET_TIMEOUT_S, redis_client
 from common.seasons import Season
 from common.settings import Settings
 from common.storage import DataDir
@@ -295,13 +295,29 @@ def test_the_cli_reports_interrupted_work_no_worker_ran_again_with_exit_code_3(
     )
 
 
-def test_the_cli_waits_through_a_redis_restart_and_reports_the_real_end(
+def _read_lines(pipe: Any, lines: list[str]) -> threading.Thread:
+    """A thread appending each line of ``pipe`` to ``lines`` as it comes, until it closes."""
+
+    def read() -> None:
+        for line in iter(pipe.readline, ""):
+            lines.append(line)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    return reader
+
+
+def test_the_cli_waits_through_redis_freezing_then_restarting_and_reports_the_real_end(
     tmp_path: Path, env: dict[str, str], slow_replay: str, redis_server: RedisServer
 ) -> None:
-    """`refresh --wait` (a real CLI process) while Redis restarts: one line that it is away
-    and waited for, one that it is back, no traceback, and the work's real outcome."""
+    """`refresh --wait` (a real CLI process) while Redis first stops answering (frozen, as
+    `docker pause` leaves it: longer than a client waits for an answer), then restarts: each
+    time one line that it is away and waited for, one that it is back, no traceback, and the
+    work's real outcome. Without a socket timeout the CLI said nothing while Redis was frozen,
+    for as long as it was."""
     inject_faults(slow_replay, ["delay"], season="2016-17")
     cli = [str(PROJECT_ROOT / ".venv" / "bin" / "nba-archetypes")]
+    env = env | {"LEASE_TTL_S": "30"}  # as deployed: the freeze must not lapse the fetch's lease
     with celery_workers(FETCH | TRAIN, env, _logs(tmp_path, "workers")):
         command = subprocess.Popen(
             [*cli, "refresh", "2016-17", "--wait", "--timeout", "240"],
@@ -310,17 +326,32 @@ def test_the_cli_waits_through_a_redis_restart_and_reports_the_real_end(
             stderr=subprocess.PIPE,
             text=True,
         )
+        said: dict[str, list[str]] = {"out": [], "err": []}
+        readers = [
+            _read_lines(command.stdout, said["out"]),
+            _read_lines(command.stderr, said["err"]),
+        ]
         task_id = wait_until(lambda: pending_refreshes().get("2016-17"), "the refresh queued")
         _downloading(task_id)
+        redis_server.freeze(REDIS_SOCKET_TIMEOUT_S + 4)
+        # Restarted once the CLI has seen it answer again: two outages, not one long one.
+        wait_until(lambda: any("is back" in line for line in said["err"]), "the CLI to see it back")
         redis_server.restart(down_s=4)
-        out, err = command.communicate(timeout=260)
+        command.wait(timeout=260)
+        for reader in readers:
+            reader.join(timeout=10)
+    out, err = "".join(said["out"]), "".join(said["err"])
     assert command.returncode == 0, err[-3000:]
     assert "Traceback" not in out + err, err[-6000:]
     lines = [line for line in err.splitlines() if "task queue" in line]
-    assert len(lines) == 2, err[-3000:]
-    assert "the task queue (Redis) is unreachable" in lines[0]
-    assert lines[0].endswith("waiting for it to come back…")
-    assert lines[1] == "the task queue is back; following the work again"
+    assert len(lines) == 4, err[-3000:]
+    frozen, back, stopped, back_again = lines
+    assert "the task queue (Redis) is unreachable at " in frozen
+    assert "(no answer in time)" in frozen
+    assert "(connection refused)" in stopped
+    for away in (frozen, stopped):
+        assert away.endswith("waiting for it to come back…")
+    assert back == back_again == "the task queue is back; following the work again"
     # The fetch's real end, then the training's.
     assert re.search(r"^2016-17: \d+ players stored \(\d+ eligible\)\.$", out, re.M), out
     assert "training: " in out
