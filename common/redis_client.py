@@ -10,8 +10,8 @@ from functools import cache
 from typing import TypeVar
 
 import redis
-from kombu.exceptions import OperationalError
 
+from common.queue_failures import is_queue_error
 from common.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,8 @@ def waiting_for_redis(call: Callable[[], T], doing: str, wait_s: float = REDIS_W
     while True:
         try:
             return call()
-        except (redis.ConnectionError, redis.TimeoutError, OperationalError) as error:
-            if time.monotonic() >= deadline:
+        except Exception as error:
+            if not is_queue_error(error) or time.monotonic() >= deadline:
                 raise
             log.warning("%s: Redis unreachable (%s); waiting for it", doing, error)
             time.sleep(1.0)
