@@ -410,11 +410,12 @@ def test_every_multihost_service_carries_only_the_passwords_it_uses(
 
 
 @pytest.mark.parametrize("profile", ["single host", "multi-host"])
-def test_the_flower_login_reaches_flower_alone(
+def test_each_password_in_dot_env_reaches_only_the_services_that_use_it(
     compose: list[str], profile: str, tmp_path: Path
 ) -> None:
     """Compose hands the whole .env to every Python service (env_file): the public UI, the
-    workers and MLflow must not carry Flower's password."""
+    workers and MLflow must not carry Flower's password, nor, on a single host, the
+    multi-host profile's (a .env written by `up.sh --multihost` and then used for one host)."""
     login = "admin:fl-3c5e7a9b1d2f4a6c"
     env_file = tmp_path / "compose.env"
     lines = [f"FLOWER_BASIC_AUTH={login}", *(f"{k}={v}" for k, v in MULTIHOST_SECRETS.items())]
@@ -423,12 +424,17 @@ def test_the_flower_login_reaches_flower_alone(
     result = run_compose(compose, files, env_file, "config", "--format", "json")
     assert result.returncode == 0, result.stderr
     services = json.loads(result.stdout)["services"]
-    carriers = {
-        name
-        for name, service in services.items()
-        if login in json.dumps(service.get("environment") or {})
-    }
-    assert carriers == {"flower"}
+
+    def carriers(secret: str) -> set[str]:
+        return {
+            name
+            for name, service in services.items()
+            if secret in json.dumps(service.get("environment") or {})
+        }
+
+    assert carriers(login) == {"flower"}
+    if profile == "single host":
+        assert not {s: carriers(s) for s in MULTIHOST_SECRETS.values() if carriers(s)}
 
 
 def run_redis_start(script: str, password: str, tmp_path: Path) -> subprocess.CompletedProcess:
