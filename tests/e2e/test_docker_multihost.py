@@ -69,9 +69,9 @@ REDIS_IMAGE = os.environ.get("REDIS_IMAGE") or "redis:7.0-bookworm"
 SECRET_NAMES = ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "MLFLOW_ADMIN_PASSWORD",
                 "MLFLOW_SERVICE_PASSWORD")  # fmt: skip
 SERVICE_ACCOUNT = "nba-services"
-# Which services' environment may hold each (compose hands .env to every Python service; the
-# multi-host file blanks each in all but its server and the clients that log in with it:
-# Redis's is part of their REDIS_URL).
+# Which services' environment may hold each (compose hands .env to every Python service;
+# docker-compose.yaml blanks each in all of them, the multi-host file sets it in its server
+# and the clients that log in with it: Redis's is part of their REDIS_URL).
 OWNERS = {
     "POSTGRES_PASSWORD": {"postgres", "mlflow"},
     "MLFLOW_ADMIN_PASSWORD": {"mlflow"},
