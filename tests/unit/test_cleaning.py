@@ -364,9 +364,18 @@ def _set_value(payload: dict, column: str, value: object) -> None:
         (_broken(lambda p: p["parameters"].update(PerMode="PerMinute")), "unsupported PerMode"),
         (_broken(lambda p: _set_value(p, "FG3_PCT", "n/a")), "non-numeric values in FG3_PCT"),
         (_broken(lambda p: _set_value(p, "FT_PCT", 85.4)), "FT_PCT outside 0-1"),
+        # The value as the site wrote it, not numpy's repr of it (np.float64(-5.0)).
+        (_broken(lambda p: _set_value(p, "MIN", -5)),
+         r"negative values in MIN \(first at row 3: -5\.0\)"),
+        (_broken(lambda p: _set_value(p, "FGM", 99)), r"FGM above FGA \(first at row 3: 99 of 10"),
+        (_broken(lambda p: _set_value(p, "PLAYER_NAME", None)),
+         r"missing values in PLAYER_NAME \(first at row 3: null\)"),
+        (_broken(lambda p: _set_value(p, "FG3A", 40)), "FG3A above FGA"),
+        (_broken(lambda p: _set_value(p, "OREB", 30)), "OREB above REB"),
     ],
     ids=["html", "truncated", "array", "error-message", "wrong-set", "no-pts", "text-gp",
-         "null-min", "ragged", "per-minute", "text-pct", "pct-in-points"],
+         "null-min", "ragged", "per-minute", "text-pct", "pct-in-points", "negative-min",
+         "made-over-attempted", "null-name", "threes-over-shots", "offensive-over-all-rebounds"],
 )  # fmt: skip
 def test_invalid_responses_name_what_is_wrong(body: bytes, message: str) -> None:
     with pytest.raises(InvalidResponseError, match=message) as error:

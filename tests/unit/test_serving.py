@@ -123,6 +123,10 @@ def test_rows_are_checked_before_anything_is_computed() -> None:
         checked_rows(row.assign(AST=[1.0, -1.0, 2.0]))
     with pytest.raises(MlflowException, match="first MIN of row 2"):
         checked_rows(row.assign(MIN=[1.0, 2.0, np.nan]))
+    with pytest.raises(MlflowException, match=r"FG3A above FGA .* in row\(s\) 0, first 9 of 8"):
+        checked_rows(row.assign(FGA=[8.0, 100.0, 100.0], FG3A=[9.0, 1.0, 1.0]))
+    with pytest.raises(MlflowException, match="PLAYOFF_FG3A above PLAYOFF_FGA"):
+        checked_rows(row.assign(PLAYOFF_FGA=[0.0, 5.0, 0.0], PLAYOFF_FG3A=[0.0, 6.0, 0.0]))
     with pytest.raises(MlflowException, match="no rows"):
         checked_rows(row.head(0))
     with pytest.raises(MlflowException, match="no SEASON in row"):

@@ -6,6 +6,8 @@ strict where a wrong value would reach the model:
 
 - the stats cleaning computes with (STAT_COLUMNS) must be a finite, non-negative number in
   every row; a number sent as a string that spells it exactly ("12", "12.0") is accepted;
+  no part above its whole (FGM above FGA, threes above field goals, OREB above REB: a
+  percentage over 100 % would follow);
 - descriptive columns (AGE, TEAM_ABBREVIATION, TEAM_ID, TEAM_COUNT) may be null: the row is kept,
   the value stays missing (NaN / <NA>) and the nulls are counted in a warning;
 - a null shooting percentage is allowed (the site's way of writing 0-for-0; cleaning
@@ -56,6 +58,12 @@ OPTIONAL_COLUMNS = ["TEAM_ID", "TEAM_COUNT", *PCT_COLUMNS]
 DESCRIPTIVE_COLUMNS = ["AGE", "TEAM_ABBREVIATION", "TEAM_ID", "TEAM_COUNT"]
 PER_MODES = ("PerGame", "Per36", "Totals")
 MEASURE_TYPE = "Base"  # what the client asks for (nba_client), and what its echo must say
+# (part, whole): never more made than attempted, never more of a kind than of all. Rounded
+# averages (PerGame) keep the order, rounding being monotonic.
+PARTS_OF_WHOLES = [
+    ("FGM", "FGA"), ("FG3M", "FG3A"), ("FTM", "FTA"), ("FG3M", "FGM"), ("FG3A", "FGA"),
+    ("OREB", "REB"), ("DREB", "REB"),
+]  # fmt: skip
 # Exactly a decimal number in ASCII: no "12abc", no "1,234", no full-width or Arabic digits
 # (float() would take those), no "nan" or "inf".
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
@@ -192,6 +200,7 @@ def _typed(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     typed = frame.copy()
     for column in STAT_COLUMNS:
         typed[column] = _stat(frame[column], column, where)
+    _reject_parts_above_wholes(typed, where)
     typed["GP"] = _integral(typed["GP"], frame["GP"], "GP", where).astype("int64")
     typed["PLAYER_ID"] = _player_ids(frame["PLAYER_ID"], where)
     typed["PLAYER_NAME"] = _player_names(frame["PLAYER_NAME"], where)
@@ -211,6 +220,15 @@ def _stat(raw: pd.Series, column: str, where: str) -> pd.Series:
     _reject_rows(null, raw, f"missing values in {column}", where, show=False)
     _reject_rows(values < 0, raw, f"negative values in {column}", where)
     return values
+
+
+def _reject_parts_above_wholes(typed: pd.DataFrame, where: str) -> None:
+    for part, whole in PARTS_OF_WHOLES:
+        over = typed[part] > typed[whole] + 1e-9  # Per36 values are floats
+        if over.any():
+            pairs = zip(typed[part], typed[whole], strict=True)
+            shown = pd.Series([f"{p:g} of {w:g}" for p, w in pairs])
+            _reject_rows(over, shown, f"{part} above {whole}", where, quote=False)
 
 
 def _descriptive_number(raw: pd.Series, column: str, where: str) -> pd.Series:
@@ -281,14 +299,20 @@ def _warn_about_nulls(typed: pd.DataFrame, where: str) -> None:
 
 
 def _reject_rows(
-    mask: pd.Series, raw: pd.Series, problem: str, where: str, *, show: bool = True
+    mask: pd.Series,
+    raw: pd.Series,
+    problem: str,
+    where: str,
+    *,
+    show: bool = True,
+    quote: bool = True,
 ) -> None:
     """Fail naming the problem, how many rows have it and the first (its value if ``show``)."""
     flagged = np.flatnonzero(mask.to_numpy(dtype=bool))
     if not len(flagged):
         return
     first = int(flagged[0])
-    value = f": {_shown(raw.iloc[first])}" if show else ""
+    value = f": {_shown(raw.iloc[first], quote=quote)}" if show else ""
     raise InvalidResponseError(
         f"{where}: {_rows(len(flagged))} with {problem} (first at row {first}{value})."
     )
@@ -300,5 +324,9 @@ def _rows(count: int) -> str:
 
 def _shown(value: object, *, quote: bool = True) -> str:
     """Site-provided text for an error message, cut short: never echo a wall of input."""
+    if isinstance(value, np.generic):  # 201143, not np.int64(201143)
+        value = value.item()
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "null"  # as the site's JSON wrote it
     text = repr(value) if quote else str(value)
     return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"

@@ -275,6 +275,14 @@ def checked_rows(model_input: pd.DataFrame) -> pd.DataFrame:
             f"{int(bad.sum())} value(s) missing, negative or not finite, first "
             f"{numbers.columns[column]} of row {row} ({numbers.iloc[row, column]})"
         )
+    for threes, shots in (("FG3A", "FGA"), (playoff_column("FG3A"), playoff_column("FGA"))):
+        over = np.flatnonzero((numbers[threes] > numbers[shots]).to_numpy())
+        if len(over):  # a 3-point share above 100 %
+            row = over[0]
+            _refuse(
+                f"{threes} above {shots} (threes are field goals) in row(s) {_first(over)}, "
+                f"first {numbers.at[row, threes]:g} of {numbers.at[row, shots]:g}"
+            )
     return pd.concat([seasons.astype(str).str.strip(), numbers], axis=1)
 
 
