@@ -75,8 +75,15 @@ def create_app() -> Celery:
         # Kombu redelivers unacked messages after this; it must outlast the longest task plus
         # the training countdown, or a slow task would run twice. A backstop only: a task
         # whose worker died is queued again by common/recovery.py once its heartbeat lapses.
+        #
+        # A broker connection that went dead without closing (its host died; a NAT or firewall
+        # forgot it) never answers: a publish on it would wait forever (beat would never send
+        # again). It gives up after the pipeline's timeout and the publish's retry goes out on
+        # a new connection. Consumers are not cut: BRPOP is answered within a second.
         broker_transport_options={
-            "visibility_timeout": TRAIN_TIME_LIMIT_S + int(settings.train_debounce_s) + 300
+            "visibility_timeout": TRAIN_TIME_LIMIT_S + int(settings.train_debounce_s) + 300,
+            "socket_timeout": REDIS_SOCKET_TIMEOUT_S,
+            "socket_connect_timeout": REDIS_SOCKET_TIMEOUT_S,
         },
         # Reconnect forever (a Redis restart), at start and while running.
         broker_connection_retry_on_startup=True,

@@ -126,6 +126,48 @@ class RedisServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class TcpRelay:
+    """Forwards a local port to ``target`` (host, port), connection by connection. ``cut()``
+    leaves the connections open so far half-open: nothing more passes through them either way
+    and nothing closes them, as when a broker's host dies or a NAT forgets them; connections
+    made later pass as before (the broker back, or its replacement at the same address)."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self._open: list[threading.Event] = []  # one per connection: set while it passes
+        self._sockets: list[socket.socket] = []  # kept, so that none is closed by collection
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def cut(self) -> None:
+        for passing in self._open:
+            passing.clear()
+
+    def close(self) -> None:
+        self.listener.close()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):  # closed
+            while True:
+                client, _ = self.listener.accept()
+                server = socket.create_connection(self.target)
+                self._sockets += [client, server]
+                passing = threading.Event()
+                passing.set()
+                self._open.append(passing)
+                for a, b in ((client, server), (server, client)):
+                    threading.Thread(target=self._pipe, args=(a, b, passing), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket, passing: threading.Event) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                if not passing.is_set():
+                    return  # cut: swallow this and everything after, close nothing
+                sink.sendall(data)
+
+
 class MlflowServer:
     """A real MLflow tracking server (``mlflow server``) on a free port, as the multi-host
     profile runs it: runs and registry in its own store (SQLite here, PostgreSQL in compose),

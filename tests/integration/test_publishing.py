@@ -3,19 +3,59 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 import redis
+from celery import Celery
 
 from cli.main import main
+from common.celery_app import create_app
 from common.keys import refresh_claim_key
 from common.queueing import pending_refreshes, release_claim, request_refresh, request_training
 from common.seasons import InvalidSeasonError, Season
+from common.settings import get_settings
+from devkit.services import TcpRelay
 
 
 @pytest.fixture
 def broker() -> redis.Redis:
     return redis.Redis.from_url(os.environ["REDIS_URL"])
+
+
+@pytest.fixture
+def relayed_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Celery, TcpRelay]]:
+    """The project's Celery app, its broker reached through a relay that can cut it."""
+    url = urlsplit(os.environ["REDIS_URL"])
+    relay = TcpRelay((url.hostname or "127.0.0.1", url.port or 6379))
+    monkeypatch.setenv("REDIS_URL", url._replace(netloc=f"127.0.0.1:{relay.port}").geturl())
+    get_settings.cache_clear()
+    try:
+        yield create_app(), relay
+    finally:
+        relay.close()
+        monkeypatch.undo()
+        get_settings.cache_clear()
+
+
+def test_a_publish_on_a_half_open_broker_connection_goes_out_on_a_new_one(
+    broker: redis.Redis, relayed_app: tuple[Celery, TcpRelay]
+) -> None:
+    """A broker connection that went dead without closing (the broker's host died, a NAT or
+    firewall forgot it) gets no answer ever: without a socket timeout a publish waited on it
+    forever (beat never sent again, the app's button never returned). It gives up after
+    REDIS_SOCKET_TIMEOUT_S and the publish's retry goes out on a new connection."""
+    app, relay = relayed_app
+    app.send_task("fetch.season", args=["2018-19"])  # connected, through the relay
+    assert broker.llen("fetch") == 1
+    relay.cut()
+    sent = threading.Thread(target=app.send_task, args=["fetch.season", ["2017-18"]], daemon=True)
+    sent.start()
+    sent.join(timeout=120)
+    assert not sent.is_alive(), "the publish still waits on the dead connection"
+    assert broker.llen("fetch") == 2
 
 
 def test_one_fetch_per_season_however_often_it_is_asked(broker: redis.Redis) -> None:
