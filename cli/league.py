@@ -154,10 +154,12 @@ def _season(story: League, label: str, version: str, *, as_json: bool) -> int:
     return 0
 
 
-def team(name: str, season: str, *, as_json: bool) -> int:
-    label = season_label(season)
+def team(name: str, season: str | None, *, as_json: bool) -> int:
+    """``season`` None: the latest season the champion has."""
+    asked_season = season_label(season) if season is not None else None
     results = champion_results()
     story = League.build(results.assignments, results.archetype_names)
+    label = asked_season or story.seasons[-1]
     try:
         abbreviation = story.find_team(name, label)
     except NotFoundError as error:
@@ -228,6 +230,8 @@ def team(name: str, season: str, *, as_json: bool) -> int:
         roles = ", ".join(f"{percent(r['share'])} {r['archetype']}" for r in m["main_roles"])
         echo(f"  {m['rank']}. {m['team']} {m['season']}  {percent(m['similarity'])}  ({roles})")
     echo(TEAM_BASIS)
+    if asked_season is None:
+        echo(f"{label} is the latest season stored; another: nba-archetypes team {asked} SEASON.")
     return 0
 
 

@@ -7,7 +7,7 @@ Examples::
     nba-archetypes player giannis 2020-21                  # part of a name, if it fits one
     nba-archetypes similar "Kobe Bryant" 2005-06 --season 1996-97 --limit 5 --json
     nba-archetypes league [2016-17]           # the mix of roles by season, its biggest shifts
-    nba-archetypes team GSW 2016-17           # a roster by archetype, the teams built alike
+    nba-archetypes team GSW [2016-17]         # a roster by archetype, the teams built alike
     nba-archetypes refresh 2018-19 --wait     # fetch, then follow it to the new champion
     nba-archetypes refresh 1996-97:2022-23    # a backfill
     nba-archetypes seed --inline              # import the bundled seasons and train, here
@@ -212,7 +212,7 @@ def _parser() -> argparse.ArgumentParser:
 
     team = commands.add_parser("team", help="a team-season's roster by archetype, teams alike")
     team.add_argument("team", help="the site's abbreviation, e.g. GSW (case optional)")
-    team.add_argument("season", help="e.g. 2016-17")
+    team.add_argument("season", nargs="?", help="e.g. 2016-17; without it, the latest stored")
     team.add_argument("--json", action="store_true", help="print one JSON object")
 
     refresh = commands.add_parser("refresh", help="fetch seasons, then train")

@@ -534,6 +534,16 @@ def test_a_team_is_found_under_its_franchises_name_that_season(cli: Cli) -> None
     first, second = text.out.splitlines()[:2]
     assert first == "OKC's franchise played as SEA in 1996-97."
     assert second.startswith(f"SEA 1996-97: {answer['players']} classified players, ")
+    # No season: the latest stored, under the franchise's name then.
+    latest = SEEDED_SEASONS[-1]
+    assert franchise_names(latest)[seattle] == "OKC"
+    answer = cli("team", "sea", "--json").json()
+    assert (answer["team"], answer["asked"], answer["season"]) == ("OKC", "SEA", latest)
+    text = cli("team", "OKC")
+    assert text.out.startswith(f"OKC {latest}: {answer['players']} classified players, ")
+    assert text.out.splitlines()[-1] == (
+        f"{latest} is the latest season stored; another: nba-archetypes team OKC SEASON."
+    )
     # Its seasons under either name are its own, never "built alike".
     alike = cli("team", "OKC", "2015-16", "--json").json()["alike"]
     names = {season: franchise_names(season) for season in SEEDED_SEASONS}
