@@ -146,6 +146,8 @@ class TcpRelay:
 
     def close(self) -> None:
         self.listener.close()
+        for sock in self._sockets:
+            sock.close()
 
     def _accept(self) -> None:
         with contextlib.suppress(OSError):  # closed

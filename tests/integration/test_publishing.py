@@ -32,9 +32,11 @@ def relayed_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Celery, TcpRe
     relay = TcpRelay((url.hostname or "127.0.0.1", url.port or 6379))
     monkeypatch.setenv("REDIS_URL", url._replace(netloc=f"127.0.0.1:{relay.port}").geturl())
     get_settings.cache_clear()
+    app = create_app()
     try:
-        yield create_app(), relay
+        yield app, relay
     finally:
+        app.close()
         relay.close()
         monkeypatch.undo()
         get_settings.cache_clear()
