@@ -1,16 +1,19 @@
-"""scripts/install_docker.sh removes the pid files a killed daemon left behind.
+"""scripts/install_docker.sh and ensure_docker.sh: the engine, the Compose plugin and the
+base images, each step tried against a stand-in ``docker`` or real processes.
 
-A CI run failed so: the machine's services had been killed, the pid in
-containerd.pid had since been reused by another process, and dockerd waited
-for a "still running" containerd until it gave up.
+The pid files a killed daemon left behind are removed. A CI run failed so: the machine's
+services had been killed, the pid in containerd.pid had since been reused by another process,
+and dockerd waited for a "still running" containerd until it gave up.
 """
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "install_docker.sh"
+ENSURE = SCRIPT.parent / "ensure_docker.sh"
 
 
 def clear(pid_file: Path, name: str) -> str:
@@ -99,11 +102,13 @@ def stand_in_docker(folder: Path, script: str) -> None:
     fake.chmod(0o755)
 
 
-def run_sourced(folder: Path, call: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """One of the script's functions, with ``folder`` first on a PATH without /usr/sbin (a
+def run_sourced(
+    folder: Path, call: str, script: Path = SCRIPT, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """One of ``script``'s functions, with ``folder`` first on a PATH without /usr/sbin (a
     user's: dockerd is not on it)."""
     return subprocess.run(
-        ["bash", "-c", f'source "$1"; {call}', "bash", SCRIPT],
+        ["bash", "-c", f'source "$1"; {call}', "bash", script],
         capture_output=True,
         text=True,
         check=False,
@@ -153,3 +158,39 @@ def test_a_running_daemon_off_the_users_path_is_an_installed_engine(tmp_path: Pa
     done = run_sourced(tmp_path, "install_engine")
     assert done.returncode == 0, done.stderr
     assert "a Docker daemon runs: engine already installed" in done.stdout
+
+
+def pull(folder: Path, docker_says: str) -> tuple[subprocess.CompletedProcess[str], float]:
+    """ensure_docker.sh's pull of a missing base image, with 1 s for a registry to answer;
+    its outcome and how long it took."""
+    stand_in_docker(folder, docker_says)
+    started = time.monotonic()
+    done = run_sourced(
+        folder, "pull_base_image python:3.11-slim-bookworm", ENSURE, PULL_TIMEOUT="1"
+    )
+    return done, time.monotonic() - started
+
+
+def test_a_registry_that_answers_is_waited_for_however_slow_the_download(tmp_path: Path) -> None:
+    """A slow line is not "no registry": it used to be cut at PULL_TIMEOUT, and stand-ins
+    were built in place of the official images."""
+    done, took = pull(
+        tmp_path,
+        'echo "3.11-slim-bookworm: Pulling from library/python"; sleep 3; '
+        'echo "Status: Downloaded newer image for python:3.11-slim-bookworm"',
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "the registry answers; downloading" in done.stdout
+    assert took >= 3  # the whole download, past the 1 s for an answer
+
+
+def test_a_registry_that_does_not_answer_in_time_is_none(tmp_path: Path) -> None:
+    done, took = pull(tmp_path, "exec sleep 30")  # connecting, never answered
+    assert done.returncode == 1
+    assert took < 20  # given up long before the pull would have ended
+
+
+def test_a_refused_pull_is_none_at_once(tmp_path: Path) -> None:
+    done, _ = pull(tmp_path, 'echo "Error response from daemon: Get ...: dial tcp" >&2; exit 1')
+    assert done.returncode == 1
+    assert "registry answers" not in done.stdout
