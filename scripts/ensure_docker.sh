@@ -38,9 +38,10 @@ PYTHON_IMAGE="${PYTHON_IMAGE:-$PYTHON_DEFAULT}"
 REDIS_IMAGE="${REDIS_IMAGE:-$REDIS_DEFAULT}"
 POSTGRES_IMAGE="${POSTGRES_IMAGE:-$POSTGRES_DEFAULT}"
 
-# A missing base image from its registry, or false. PULL_TIMEOUT bounds the wait for a
-# registry to answer (docker prints "Pulling from" once it has the image's manifest); the
-# download then runs to its end, however slow the line: a slow pull is not "no registry".
+# A missing base image from its registry, or false, with docker's reason logged. PULL_TIMEOUT
+# bounds the wait for a registry to answer (docker prints "Pulling from" once it has the
+# image's manifest); the download then runs to its end, however slow the line: a slow pull
+# is not "no registry".
 pull_base_image() {
     local image=$1 output pid waited=0 status=0
     output=$(mktemp)
@@ -52,6 +53,7 @@ pull_base_image() {
             kill "$pid" 2>/dev/null || true
             wait "$pid" 2>/dev/null || true
             rm -f "$output"
+            log "base image $image: no registry answered in ${PULL_TIMEOUT:-30} s"
             return 1
         fi
         sleep 1
@@ -61,6 +63,9 @@ pull_base_image() {
         log "base image $image: the registry answers; downloading"
     fi
     wait "$pid" || status=$?
+    if ((status)); then
+        log "base image $image: docker pull failed: $(tail -n 1 "$output")"
+    fi
     rm -f "$output"
     return "$status"
 }

@@ -188,9 +188,15 @@ def test_a_registry_that_does_not_answer_in_time_is_none(tmp_path: Path) -> None
     done, took = pull(tmp_path, "exec sleep 30")  # connecting, never answered
     assert done.returncode == 1
     assert took < 20  # given up long before the pull would have ended
+    assert "python:3.11-slim-bookworm: no registry answered in 1 s" in done.stdout
 
 
 def test_a_refused_pull_is_none_at_once(tmp_path: Path) -> None:
     done, _ = pull(tmp_path, 'echo "Error response from daemon: Get ...: dial tcp" >&2; exit 1')
     assert done.returncode == 1
     assert "registry answers" not in done.stdout
+    # docker's reason, in the log line that says why stand-ins are built
+    assert (
+        "python:3.11-slim-bookworm: docker pull failed: Error response from daemon: Get ...: "
+        "dial tcp" in done.stdout
+    )
