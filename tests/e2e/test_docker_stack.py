@@ -452,6 +452,15 @@ def test_health_checks_run_no_python_and_pass(stack: Stack) -> None:
         assert time.time() - written < 30, worker
 
 
+def test_every_containers_log_is_rotated(stack: Stack) -> None:
+    for container in stack.containers():
+        info = json.loads(docker("inspect", container["ID"], check=True).stdout)[0]
+        assert info["HostConfig"]["LogConfig"] == {
+            "Type": "json-file",
+            "Config": {"max-size": "10m", "max-file": "3"},
+        }, container["Service"]
+
+
 def test_flower_refuses_the_example_password(stack: Stack) -> None:
     """The compose service, started with .env.example's password, stops with one line."""
     result = stack.compose(

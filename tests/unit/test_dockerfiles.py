@@ -345,13 +345,31 @@ MLFLOW_CLIENTS = ("worker-fetch", "worker-train", "ui")
 
 
 def multihost_config(
-    compose: list[str], tmp_path: Path, settings: dict[str, str]
+    compose: list[str], tmp_path: Path, settings: dict[str, str], *overlays: Path
 ) -> subprocess.CompletedProcess[str]:
     env_file = tmp_path / "multihost.env"
     lines = [f"{k}={v}" for k, v in {"FLOWER_BASIC_AUTH": "user:pass", **settings}.items()]
     env_file.write_text("\n".join(lines) + "\n")
-    files = [BASE_COMPOSE, MULTIHOST_COMPOSE]
+    files = [BASE_COMPOSE, MULTIHOST_COMPOSE, *overlays]
     return run_compose(compose, files, env_file, "config", "--format", "json")
+
+
+@pytest.mark.parametrize("profile", ["single host", "multi-host"])
+def test_every_services_log_is_rotated(compose: list[str], profile: str, tmp_path: Path) -> None:
+    """Docker's default keeps a container's output for ever: months of task and request logs
+    would fill the host's disk. (Compose's own merge: the replay overlay's services too.)"""
+    if profile == "multi-host":
+        result = multihost_config(compose, tmp_path, MULTIHOST_SECRETS, REPLAY_COMPOSE)
+    else:
+        files = [BASE_COMPOSE, REPLAY_COMPOSE]
+        result = compose_config(compose, files, tmp_path, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    assert {"redis", "replay", "ui"} <= services.keys()
+    for name, service in services.items():
+        logging = service.get("logging", {})
+        assert logging.get("driver") == "json-file", name
+        assert logging.get("options") == {"max-size": "10m", "max-file": "3"}, name
 
 
 @pytest.mark.parametrize("missing", sorted(MULTIHOST_SECRETS))
