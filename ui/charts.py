@@ -24,7 +24,9 @@ KEY_STATS = {
 }
 TOOLTIP_STATS = ["PTS_PER36", "REB_PER36", "AST_PER36", "FG3A_RATE"]
 PLAYER_COLORS = ["#262730", "#1f5f99", "#4f94d4", "#9cc3e8"]  # a player, then his matches
-SEASON_STEP = 40  # px per season in a career timeline: two seasons make no giant bars
+# A career timeline fits its column (a 20-season career and a phone alike); no bar is wider
+# than this, so a two-season career gets two slim bars, not two giant ones.
+TIMELINE_MAX_BAR = 36  # px
 
 
 def _d3_format(stat: str) -> str:
@@ -176,7 +178,7 @@ def career_timeline(
     weight = alt.expr(f"datum.value == {selected!r} ? 'bold' : 'normal'") if selected else None
     return (
         alt.Chart(shares)
-        .mark_bar()
+        .mark_bar(width=alt.expr(f"min(bandwidth('x'), {TIMELINE_MAX_BAR})"))
         .encode(
             x=alt.X(
                 "SEASON:O",
@@ -202,5 +204,5 @@ def career_timeline(
                 alt.Tooltip("SHARE:Q", title="Share", format=".0%"),
             ],
         )
-        .properties(height=240, width=alt.Step(SEASON_STEP))
+        .properties(height=240)
     )

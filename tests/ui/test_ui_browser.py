@@ -299,3 +299,35 @@ def test_team_page_deep_link(page: Page, app_url: str, champion_dir: Path) -> No
     player = re.search(r"player=(\d+)", page.url)
     assert player is not None
     assert int(player[1]) in set(players["PLAYER_ID"])
+
+
+PHONE = {"width": 320, "height": 900}  # the narrowest phones in use
+
+
+@pytest.mark.parametrize(
+    ("query", "title", "charts"),
+    [
+        ("", "Player archetypes", 3),
+        (f"page=compare&season=2004-05&player={KOBE}", "Compare players across eras", 2),
+        ("page=league", "How the league's roles changed", 1),
+        ("page=team&team=GSW&season=2018-19", "Teams by archetype", 1),
+    ],
+)
+def test_every_chart_fits_its_column_on_a_phone(
+    browser: Browser, app_url: str, query: str, title: str, charts: int
+) -> None:
+    """A chart wider than its column is cut off, legend first (the career timeline drew 40 px
+    per season: a 20-season career overflowed even a desktop's column)."""
+    page = browser.new_page(viewport=PHONE)
+    page.set_default_timeout(WAIT_MS)
+    try:
+        open_page(page, f"{app_url}/?{query}", title, charts=charts)
+        column = page.locator('[data-testid="stMainBlockContainer"]').bounding_box()
+        assert column is not None
+        for index, chart in enumerate(page.locator(".vega-embed > .marks").all()):
+            drawn = chart.bounding_box()
+            assert drawn is not None
+            overflow = drawn["x"] + drawn["width"] - (column["x"] + column["width"])
+            assert overflow <= 0, f"chart {index}: {overflow:.0f} px past its column"
+    finally:
+        page.close()

@@ -321,7 +321,7 @@ def _career(results: ChampionResults, player: pd.Series) -> None:
     chart = charts.career_timeline(
         shares, results.archetype_names, results.colors, selected=str(player["SEASON"])
     )
-    st.altair_chart(chart, width="content")  # a fixed width per season
+    st.altair_chart(chart, width="stretch")
     runs = primary_runs(career)
     st.markdown(
         "**Primary archetype:** "
