@@ -30,30 +30,10 @@ from pathlib import Path
 from types import ModuleType
 
 from cli.output import EXIT_BAD_INPUT, EXIT_FAILED, CommandError, failure_lines, warn
-from common.failures import (
-    AccessDeniedError,
-    DamagedFileError,
-    LeaseBusyError,
-    NoRecordingsError,
-    NoTrainingDataError,
-    StoreUnavailableError,
-    WriteFailedError,
-    clip,
-)
+from common.failures import PLAIN_FAILURES, clip
 from common.logs import configure_logging
 from common.seasons import InvalidSeasonError, parse_seasons
 from common.settings import get_settings
-
-# Failures that say their cause and what to do in their first line.
-PLAIN_FAILURES = (
-    DamagedFileError,
-    WriteFailedError,
-    StoreUnavailableError,
-    AccessDeniedError,
-    LeaseBusyError,
-    NoTrainingDataError,
-    NoRecordingsError,
-)
 
 
 def entry() -> None:
@@ -125,7 +105,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "status":
         from cli import status  # noqa: PLC0415
 
-        return status.show_status()
+        return status.show_status(args.verbose)
     from cli import work  # noqa: PLC0415
 
     if args.command == "refresh":

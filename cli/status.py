@@ -8,12 +8,14 @@ Redis each recovery round (``common/recovery.py``).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
-from cli.output import echo
+from cli.output import EXIT_FAILED, echo, failure_lines, warn
 from cli.work import check_queue
 from common.celery_app import FETCH_QUEUE, TRAIN_QUEUE
 from common.champion import PROFILES_ARTIFACT, find_champion, read_champion_artifact, read_profiles
+from common.failures import PLAIN_FAILURES
 from common.keys import TRAINING_CLAIM_PREFIX, WORKER_PRESENCE_PREFIX
 from common.mlflow_store import answering
 from common.progress import fetch_progress, training_progress
@@ -24,11 +26,18 @@ from common.settings import Settings, get_settings
 from common.task_status import task_status
 
 
-def show_status() -> int:
-    """The champion, the seasons stored, the workers, the queues, the work in flight."""
+def show_status(verbose: bool = False) -> int:
+    """The champion, the seasons stored, the workers, the queues, the work in flight.
+
+    A part that cannot be read (a damaged store, a server that does not answer) is marked
+    unreadable and the rest still shown; its error follows on stderr, and the exit code is 1."""
     settings = get_settings()
-    echo(f"champion: {_champion_line(settings)}")
-    echo(f"seasons stored: {_seasons_line([str(s) for s in stored_seasons(settings)])}")
+    failures: list[Exception] = []
+    echo(f"champion: {_or_unreadable(lambda: _champion_line(settings), failures)}")
+    stored = _or_unreadable(lambda: _seasons_line(_stored(settings)), failures)
+    echo(f"seasons stored: {stored}")
+    for error in failures:
+        warn("\n".join(failure_lines("error: ", error, verbose)))
     check_queue()
     client = redis_client()
     now = time.time()
@@ -53,7 +62,20 @@ def show_status() -> int:
         training = client.get(key)
         if training:
             echo(f"training waiting: {training_progress(task_status(training)).message}")
-    return 0
+    return EXIT_FAILED if failures else 0
+
+
+def _or_unreadable(read: Callable[[], str], failures: list[Exception]) -> str:
+    """``read()``'s line, or "unreadable" with the failure kept to be said below."""
+    try:
+        return read()
+    except PLAIN_FAILURES as error:
+        failures.append(error)
+        return "unreadable (error below)"
+
+
+def _stored(settings: Settings) -> list[str]:
+    return [str(s) for s in stored_seasons(settings)]
 
 
 def _champion_line(settings: Settings) -> str:

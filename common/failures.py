@@ -128,3 +128,15 @@ class WriteFailedError(OSError):
         error = cls(f"could not write {path}: {reason}; {kept}: {advice}", path)
         error.errno = cause.errno
         return error
+
+
+# Failures whose first line says their cause and what to do (shown as they are, no traceback).
+PLAIN_FAILURES = (
+    DamagedFileError,
+    WriteFailedError,
+    StoreUnavailableError,
+    AccessDeniedError,
+    LeaseBusyError,
+    NoTrainingDataError,
+    NoRecordingsError,
+)

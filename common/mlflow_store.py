@@ -12,8 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from common.failures import AccessDeniedError, StoreUnavailableError, login_refused
-from common.model_registry import is_connection_failure
+from common.failures import (
+    AccessDeniedError,
+    DamagedFileError,
+    StoreUnavailableError,
+    login_refused,
+)
+from common.model_registry import damaged_store, is_connection_failure
 from common.secret_check import redacted
 from common.settings import Settings
 
@@ -52,10 +57,15 @@ def experiment_id(client: MlflowClient, settings: Settings, name: str) -> str:
 def answering(settings: Settings, what: str, kept: str = "") -> Iterator[None]:
     """Run MLflow calls; a tracking server that does not answer (after the client's retries,
     ``common/mlflow_env.py``) becomes a :class:`StoreUnavailableError` whose first line says
-    ``what`` could not be done (e.g. "read the seasons from") and what to do, then ``kept``."""
+    ``what`` could not be done (e.g. "read the seasons from") and what to do, then ``kept``;
+    a SQLite store that cannot be read, a :class:`DamagedFileError` naming it and its repair."""
     try:
         yield
+    except (DamagedFileError, StoreUnavailableError, AccessDeniedError):
+        raise  # said plainly already (by an inner call)
     except Exception as error:
+        if settings.store_file and (damage := damaged_store(settings.store_file, error)):
+            raise damage from error
         detail = " ".join(str(error).split())[:500]
         if status := _refused(error):  # it answered: no, for this login
             raise AccessDeniedError(

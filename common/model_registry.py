@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, unquote, urlsplit
 
-from common.failures import AccessDeniedError, login_refused
+from common.failures import AccessDeniedError, DamagedFileError, login_refused
 from common.settings import Settings
 
 if TYPE_CHECKING:
@@ -43,6 +43,12 @@ ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts"
 RETRIED_STATUSES = (429, 500, 502, 503, 504)
 # What the server answers for a model, or an alias of an existing model, that is not there.
 NOT_FOUND_CODES = frozenset({"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"})
+# SQLite's codes for a file it cannot read as a database (not: busy, locked, read-only).
+_DAMAGED_CODES = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+STORE_REPAIR = (
+    "restore a backup (`nba-archetypes restore`), or start a new store and train again on the "
+    "stored seasons (docs/operations.md, Repair)"
+)
 
 
 @dataclass(frozen=True)
@@ -78,11 +84,30 @@ def is_connection_failure(error: BaseException) -> bool:
     )
 
 
+def damaged_store(database: Path, error: BaseException) -> DamagedFileError | None:
+    """``error`` as a :class:`DamagedFileError` naming ``database`` and its repair, if SQLite
+    found the file damaged (raised by sqlite3 itself, or wrapped by SQLAlchemy and MLflow)."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        name = getattr(current, "sqlite_errorname", "")
+        if isinstance(current, sqlite3.DatabaseError) and name.startswith(_DAMAGED_CODES):
+            return DamagedFileError.at(
+                database, "damaged (SQLite cannot read it)", STORE_REPAIR, current
+            )
+        # SQLAlchemy keeps the driver's error as .orig; MLflow chains its own on top.
+        pending += [getattr(current, "orig", None), current.__cause__, current.__context__]
+    return None
+
+
 def open_registry(settings: Settings) -> RegistryReader:
-    uri = settings.tracking_uri
-    if uri.startswith("sqlite:///"):
-        return SqliteRegistry(Path(uri.removeprefix("sqlite:///")))
-    return ServerRegistry(uri)
+    if settings.store_file is not None:
+        return SqliteRegistry(settings.store_file)
+    return ServerRegistry(settings.tracking_uri)
 
 
 class SqliteRegistry:
@@ -94,6 +119,14 @@ class SqliteRegistry:
     def aliased(self, model: str, alias: str) -> AliasedVersion | None:
         if not self.database.is_file():
             return None  # never create the store: the train worker does
+        try:
+            return self._aliased(model, alias)
+        except sqlite3.DatabaseError as error:
+            if (damage := damaged_store(self.database, error)) is not None:
+                raise damage from error
+            raise
+
+    def _aliased(self, model: str, alias: str) -> AliasedVersion | None:
         uri = f"{self.database.as_uri()}?mode=ro"
         with closing(sqlite3.connect(uri, uri=True, timeout=10)) as db:
             try:

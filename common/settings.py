@@ -177,7 +177,12 @@ class Settings(BaseSettings):
         # one training would otherwise redirect every later Settings() of the process to its store.
         if self.tracking_server_url:
             return self.tracking_server_url.rstrip("/")
-        return f"sqlite:///{self.data_dir / 'mlflow.db'}"
+        return f"sqlite:///{self.store_file}"
+
+    @property
+    def store_file(self) -> Path | None:
+        """The SQLite store's file on the shared volume, or ``None`` with a tracking server."""
+        return None if self.tracking_server_url else self.data_dir / "mlflow.db"
 
     @property
     def artifact_root(self) -> Path | None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from common.failures import AccessDeniedError, StoreUnavailableError
+from common.failures import PLAIN_FAILURES, AccessDeniedError, StoreUnavailableError
 from ui import memory, url_state
 from ui.failure import show_failure
 from ui.last_refresh import show_last_refresh
@@ -64,8 +64,9 @@ def main() -> None:
             _results_page(team.render)
         else:
             _results_page(archetypes.render)
-    # The MLflow server holding the seasons is down, or refuses this container's login.
-    except (StoreUnavailableError, AccessDeniedError) as error:
+    # The MLflow server holding the seasons is down or refuses this container's login, the
+    # store is damaged...: said where the page stopped, what was drawn above it stays.
+    except PLAIN_FAILURES as error:
         show_failure(error)
     memory.freeze_what_is_loaded()
 

@@ -49,8 +49,7 @@ def settings() -> Settings:
 
 def _store_exists(s: Settings) -> bool:
     # The UI never creates the store: on a fresh volume that is the train worker's job.
-    uri = s.tracking_uri
-    return not uri.startswith("sqlite:///") or Path(uri.removeprefix("sqlite:///")).exists()
+    return s.store_file is None or s.store_file.exists()
 
 
 @st.cache_data(ttl=3, show_spinner=False)

@@ -22,7 +22,7 @@ from common.settings import Settings
 from common.storage import DataDir
 from tests.integration.test_champion_policy import FIRST, LATER
 from tests.integration.test_cli import Cli
-from tests.services import PROJECT_ROOT, seed_seasons, wait_until
+from tests.services import PROJECT_ROOT, free_port, seed_seasons, wait_until
 from workers.train.training import train_archetypes
 
 # Logs runs into the store until it is stopped: the workers' writes while a backup runs.
@@ -305,3 +305,70 @@ def test_a_damaged_champion_model_stops_a_training_plainly_and_force_replaces_it
     forced = train_archetypes(settings, force=True)
     assert forced.status == "promoted", forced
     assert find_champion(settings).version == forced.model_version
+
+
+# --- a damaged MLflow store ---------------------------------------------------------------------
+
+
+def _overwrite_after_the_first_page(database: Path) -> None:
+    """What a failing disk does: the header survives, the tables' pages are garbage."""
+    with database.open("r+b") as file:
+        file.seek(4096)
+        file.write(b"\x5a" * 64 * 1024)
+
+
+def test_a_damaged_store_names_the_file_and_its_repair_everywhere(
+    snapshot: Path, champion: Champion, tmp_path: Path
+) -> None:
+    """SQLite's "database disk image is malformed" used to reach people as an unexpected
+    error ("please report it") from the CLI and a raw SQLAlchemy error from a training."""
+    copy = DataDir(tmp_path / "copy")
+    restore(snapshot, copy)
+    database = copy.root / DATABASE
+    _overwrite_after_the_first_page(database)
+    settings = Settings(data_dir=copy.root)
+    said = f"{database} is damaged (SQLite cannot read it): restore a backup"
+
+    with pytest.raises(DamagedFileError) as looked_up:
+        find_champion(settings)  # the light reader: the app's and the CLI's answers
+    with pytest.raises(DamagedFileError) as trained:
+        train_archetypes(settings)  # MLflow's client, through SQLAlchemy
+    for raised in (looked_up, trained):
+        assert str(raised.value).startswith(said), raised.value
+        assert raised.value.path == database
+        assert "malformed" in str(raised.value).splitlines()[1]
+
+    answer = Cli(copy.root)("player", "LeBron James", "2018-19")
+    assert answer.code == 1
+    assert answer.err.startswith(f"error: {said}")
+    assert len(answer.err.splitlines()) == 1
+
+    # `status` goes on with what it can read, then says what it could not (Redis is down too).
+    status = Cli(copy.root)("status", REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    assert status.code == 1
+    assert status.out.splitlines() == [
+        "champion: unreadable (error below)",
+        f"seasons stored: {len(FIRST)} seasons ({FIRST[0]} … {FIRST[-1]})",
+    ]
+    damaged, queue = status.err.splitlines()
+    assert damaged.startswith(f"error: {said}")
+    assert queue.startswith("error: the task queue (Redis) is unreachable")
+
+
+def test_a_new_store_beside_the_damaged_one_trains_a_champion_on_the_stored_seasons(
+    snapshot: Path, tmp_path: Path
+) -> None:
+    """docs/operations.md's repair without a backup: the store and its WAL files moved aside,
+    a training makes a new store and a champion from the seasons kept on the volume."""
+    copy = DataDir(tmp_path / "copy")
+    restore(snapshot, copy)
+    _overwrite_after_the_first_page(copy.root / DATABASE)
+    (copy.root / "damaged").mkdir()
+    for file in copy.root.glob(f"{DATABASE}*"):
+        file.rename(copy.root / "damaged" / file.name)
+
+    settings = Settings(data_dir=copy.root)
+    assert train_archetypes(settings).status == "promoted"
+    renewed = find_champion(settings)
+    assert renewed is not None
+    assert (renewed.version, renewed.seasons) == ("1", FIRST)

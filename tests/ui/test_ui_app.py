@@ -1332,3 +1332,23 @@ def test_an_unreachable_mlflow_server_is_one_line_on_every_page(
     assert "check that the MLflow server answers (TRACKING_SERVER_URL)" in error.value
     assert "\n" not in error.value
     assert "Technical details" in [e.label for e in at.expander]
+
+
+@pytest.mark.parametrize("page", ["pipeline", "archetypes"])
+def test_a_damaged_store_is_named_with_its_fix_and_the_page_stays_up(
+    use_env: Callable[..., None], data_dir: Path, page: str
+) -> None:
+    """A file in the store's place that SQLite cannot read (it used to be an exception on the
+    Pipeline page): the file and its repair in one line, SQLite's words below; the refresh
+    buttons drawn above it stay."""
+    store = data_dir / "mlflow.db"
+    store.write_bytes(b"no SQLite database here\n" * 400)
+    use_env(data_dir)
+    at = open_app(page=page)
+
+    (error,) = at.error
+    assert f"{store} is damaged (SQLite cannot read it): restore a backup" in error.value
+    assert "\n" not in error.value
+    assert "Technical details" in [e.label for e in at.expander]
+    if page == "pipeline":
+        assert at.button(key="refresh_current").label

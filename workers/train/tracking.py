@@ -147,16 +147,16 @@ def _active_run(run_id: str) -> Iterator[None]:
         yield
 
 
-def _use_write_ahead_log(tracking_uri: str) -> None:
+def _use_write_ahead_log(store_file: Path | None) -> None:
     """Switch a sqlite store to WAL journaling (persistent, so once is enough).
 
     The rollback journal syncs the disk several times per commit and a training commits a few
     hundred times: WAL measured 7.4 s -> 3.2 s for a one-season training, and lets the UI read
     while a training writes.
     """
-    if not tracking_uri.startswith("sqlite:///"):
+    if store_file is None:  # a tracking server: its database is its own
         return
-    with closing(sqlite3.connect(tracking_uri.removeprefix("sqlite:///"))) as connection:
+    with closing(sqlite3.connect(store_file)) as connection:
         connection.execute("PRAGMA journal_mode=WAL")
 
 
@@ -169,7 +169,7 @@ class ArchetypeTracker:
         mlflow.set_registry_uri(settings.tracking_uri)
         self.client = tracking_client(settings)
         self.experiment_id = self._experiment_id()
-        _use_write_ahead_log(settings.tracking_uri)
+        _use_write_ahead_log(settings.store_file)
 
     def _experiment_id(self) -> str:
         return experiment_id(self.client, self.settings, self.settings.mlflow_experiment)

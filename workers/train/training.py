@@ -17,6 +17,7 @@ from collections.abc import Callable
 from threadpoolctl import threadpool_limits
 
 from common.champion import CHALLENGER_ALIAS, TAG_TASK_ID, find_champion
+from common.mlflow_store import answering
 from common.results import TrainingResult, TrainingStatus
 from common.season_store import open_data
 from common.seasons import Season
@@ -64,7 +65,19 @@ def train_archetypes(
     owner: str | None = None,
 ) -> TrainingResult:
     """Train on ``seasons`` (all by default). ``owner`` is the training's task id: it tags the
-    runs and holds the promotion lease (``None``: a library call, no lease, no Redis)."""
+    runs and holds the promotion lease (``None``: a library call, no lease, no Redis). A store
+    that cannot be read, or a server that does not answer, fails saying so plainly."""
+    with answering(settings, "record the training in"):
+        return _train(settings, seasons, force, progress, owner)
+
+
+def _train(
+    settings: Settings,
+    seasons: list[Season] | None,
+    force: bool,
+    progress: Progress,
+    owner: str | None,
+) -> TrainingResult:
     data = load_training_data(open_data(settings).sync(), seasons)
     tracker = ArchetypeTracker(settings)
     tracker.end_orphaned_runs()  # only one training runs at a time: RUNNING ones are dead
