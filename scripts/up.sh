@@ -69,6 +69,24 @@ env_setting() { # NAME
     fi
 }
 
+# The services that did not come up (restarting, unhealthy or still starting, or stopped with
+# an error), each with the end of its log, where its cause usually is. Not those that waited
+# for another: they never started.
+report_failed_services() { # COMPOSE_FILE_OPTIONS...
+    local service state health code
+    docker compose "$@" ps -a --format '{{.Service}}|{{.State}}|{{.Health}}|{{.ExitCode}}' |
+        while IFS='|' read -r service state health code; do
+            if [[ "$state" == restarting || "$health" == unhealthy || "$health" == starting ||
+                ("$state" == exited && "$code" != 0) ]]; then
+                log "$service did not come up ($state${health:+, $health}); the end of its log:"
+                docker compose "$@" logs --no-log-prefix --tail 12 "$service" | sed 's/^/    /' || true
+            fi
+        done
+}
+
+# Sourced (by the tests): the functions only.
+[[ "${BASH_SOURCE[0]}" == "$0" ]] || return 0
+
 offline="${OFFLINE:-0}"
 multihost="${MULTIHOST:-0}"
 check_only=0
@@ -148,7 +166,9 @@ docker compose "${files[@]}" build
 log "starting the stack (waits until every service is healthy; the first boot seeds and trains)"
 if ! docker compose "${files[@]}" up -d --wait --remove-orphans "${scale[@]}"; then
     docker compose "${files[@]}" ps -a
-    die "some service did not become healthy: docker compose logs <service>"
+    report_failed_services "${files[@]}" >&2
+    die "some service did not become healthy (the end of its log is above; all of it:" \
+        "docker compose ${files[*]} logs SERVICE)"
 fi
 
 # --- 5. Where ---------------------------------------------------------------------------------

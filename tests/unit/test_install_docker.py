@@ -1,5 +1,6 @@
 """scripts/install_docker.sh and ensure_docker.sh: the engine, the Compose plugin and the
-base images, each step tried against a stand-in ``docker`` or real processes.
+base images, each step tried against a stand-in ``docker`` or real processes; and what
+scripts/up.sh says when a service does not come up.
 
 The pid files a killed daemon left behind are removed. A CI run failed so: the machine's
 services had been killed, the pid in containerd.pid had since been reused by another process,
@@ -14,6 +15,7 @@ import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "install_docker.sh"
 ENSURE = SCRIPT.parent / "ensure_docker.sh"
+UP = SCRIPT.parent / "up.sh"
 
 
 def clear(pid_file: Path, name: str) -> str:
@@ -200,3 +202,30 @@ def test_a_refused_pull_is_none_at_once(tmp_path: Path) -> None:
         "python:3.11-slim-bookworm: docker pull failed: Error response from daemon: Get ...: "
         "dial tcp" in done.stdout
     )
+
+
+# What `docker compose ps` lists after an `up --wait` that failed: the MLflow server restarting
+# on a damaged store, a worker killed, the services that waited for them never started.
+FAILED_START = """
+case "$*" in
+  *" ps "*) printf '%s\\n' 'mlflow|restarting||1' 'redis|running|healthy|0' \\
+    'ui|created||0' 'beat|exited||0' 'worker-train|exited||137' 'flower|running|starting|0' ;;
+  *" logs "*) echo "first line of $*"; echo "last line of $*" ;;
+  *) exit 1 ;;
+esac
+"""
+
+
+def test_a_failed_start_shows_the_end_of_each_failed_services_log(tmp_path: Path) -> None:
+    stand_in_docker(tmp_path, FAILED_START)
+    done = run_sourced(tmp_path, "report_failed_services -f a.yaml -f b.yaml", script=UP)
+    assert done.returncode == 0, done.stderr
+    reported = [line for line in done.stdout.splitlines() if line.startswith("[up] ")]
+    assert reported == [
+        "[up] mlflow did not come up (restarting); the end of its log:",
+        "[up] worker-train did not come up (exited); the end of its log:",
+        "[up] flower did not come up (running, starting); the end of its log:",
+    ]
+    logs = "compose -f a.yaml -f b.yaml logs --no-log-prefix --tail 12"
+    assert f"    last line of {logs} mlflow" in done.stdout.splitlines()
+    assert f"    last line of {logs} worker-train" in done.stdout.splitlines()
