@@ -337,6 +337,36 @@ def test_every_cli_command_says_in_one_line_that_redis_is_down(
     assert "s3cret" not in line
 
 
+def test_status_shows_what_it_can_read_when_the_mlflow_server_and_redis_are_down(
+    tmp_path: Path,
+) -> None:
+    """The multi-host profile with everything it reads from down: each part it cannot read is
+    marked so, each cause is one line on stderr, and it exits 1 (it used to stop at the
+    first, the MLflow server, and say nothing of the rest)."""
+    server = f"http://127.0.0.1:{free_port()}"
+    env = {
+        "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+        "DATA_DIR": str(tmp_path),
+        "DATA_STORE": "mlflow",
+        "TRACKING_SERVER_URL": server,
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+    }
+    run = _cli("status", env=env, timeout=60)
+    assert run.returncode == 1
+    assert run.stdout.splitlines() == [
+        "champion: unreadable (error below)",
+        "seasons stored: unreadable (error below)",
+    ]
+    champion, seasons, queue = run.stderr.strip().splitlines()
+    assert champion.startswith(
+        f"error: could not read the champion from the MLflow store at {server}"
+    )
+    assert seasons.startswith(
+        f"error: could not read the seasons from the MLflow store at {server}"
+    )
+    assert queue.startswith("error: the task queue (Redis) is unreachable")
+
+
 def test_the_app_says_in_one_line_that_redis_is_down(
     use_env: Callable[..., None], data_dir: Path
 ) -> None:
