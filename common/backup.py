@@ -30,7 +30,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from common.failures import DamagedFileError, clip
 from common.fetch_record import FetchRecord
+from common.model_registry import STORE_REPAIR, damaged_store
 from common.seasons import InvalidSeasonError, Season, SeasonType
 from common.storage import DataDir, sha256_of
 
@@ -119,11 +121,18 @@ def _copy_database(source: Path, target: Path, model_name: str) -> str | None:
         src.backup(dst)  # one step: a single read transaction, a consistent snapshot
         problems = [row[0] for row in dst.execute("PRAGMA integrity_check")]
         champion = _champion_version(dst, model_name)
+    except sqlite3.DatabaseError as error:  # too damaged for the check to run
+        if (damage := damaged_store(source, error)) is not None:
+            raise damage from error
+        raise
     finally:
         dst.close()
         src.close()
     if problems != ["ok"]:
-        raise BackupError(f"{source} fails SQLite's integrity check: {'; '.join(problems[:3])}")
+        # Each row may hold several lines, under a "*** in database main ***" heading.
+        lines = [line for row in problems for line in row.splitlines() if "***" not in line]
+        found = f"damaged (SQLite's integrity check: {clip('; '.join(lines), 120)})"
+        raise DamagedFileError.at(source, found, STORE_REPAIR)
     return champion
 
 

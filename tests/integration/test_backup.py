@@ -342,6 +342,9 @@ def test_a_damaged_store_names_the_file_and_its_repair_everywhere(
     assert answer.code == 1
     assert answer.err.startswith(f"error: {said}")
     assert len(answer.err.splitlines()) == 1
+    backed_up = Cli(copy.root)("backup", str(tmp_path / "backup"))  # a damaged copy helps no one
+    assert (backed_up.code, backed_up.err.splitlines()[0][: len(said) + 7]) == (1, f"error: {said}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy"]  # nothing half-written
 
     # `status` goes on with what it can read, then says what it could not (Redis is down too).
     status = Cli(copy.root)("status", REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
@@ -353,6 +356,31 @@ def test_a_damaged_store_names_the_file_and_its_repair_everywhere(
     damaged, queue = status.err.splitlines()
     assert damaged.startswith(f"error: {said}")
     assert queue.startswith("error: the task queue (Redis) is unreachable")
+
+
+def test_a_backup_refuses_a_store_that_fails_sqlites_integrity_check(
+    snapshot: Path, tmp_path: Path
+) -> None:
+    """Damage every reader passes over (an index's pages no table owns): only SQLite's full
+    check finds it, and a backup of it would carry it on."""
+    copy = DataDir(tmp_path / "copy")
+    restore(snapshot, copy)
+    database = copy.root / DATABASE
+    with closing(sqlite3.connect(database)) as db:
+        [index] = db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL LIMIT 1"
+        ).fetchone()
+        db.execute("PRAGMA writable_schema = ON")
+        db.execute("DELETE FROM sqlite_master WHERE name = ?", (index,))
+        db.commit()
+
+    run = Cli(copy.root)("backup", str(tmp_path / "backup"))
+    assert run.code == 1
+    [line] = run.err.splitlines()
+    assert line.startswith(f"error: {database} is damaged (SQLite's integrity check: Page "), line
+    assert "is never used" in line
+    assert "restore a backup (`nba-archetypes restore`), or start a new store" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy"]  # nothing half-written
 
 
 def test_a_new_store_beside_the_damaged_one_trains_a_champion_on_the_stored_seasons(
