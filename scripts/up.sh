@@ -165,8 +165,9 @@ log "building images"
 docker compose "${files[@]}" build
 log "starting the stack (waits until every service is healthy; the first boot seeds and trains)"
 if ! docker compose "${files[@]}" up -d --wait --remove-orphans "${scale[@]}"; then
-    docker compose "${files[@]}" ps -a
-    report_failed_services "${files[@]}" >&2
+    # What failed, then why; neither may hide the error below if it fails itself.
+    docker compose "${files[@]}" ps -a || true
+    report_failed_services "${files[@]}" >&2 || true
     die "some service did not become healthy (the end of its log is above; all of it:" \
         "docker compose ${files[*]} logs SERVICE)"
 fi
