@@ -343,7 +343,8 @@ def test_a_damaged_store_names_the_file_and_its_repair_everywhere(
     assert answer.err.startswith(f"error: {said}")
     assert len(answer.err.splitlines()) == 1
     backed_up = Cli(copy.root)("backup", str(tmp_path / "backup"))  # a damaged copy helps no one
-    assert (backed_up.code, backed_up.err.splitlines()[0][: len(said) + 7]) == (1, f"error: {said}")
+    assert backed_up.code == 1
+    assert backed_up.err.startswith(f"error: {said}")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["copy"]  # nothing half-written
 
     # `status` goes on with what it can read, then says what it could not (Redis is down too).
