@@ -27,6 +27,11 @@ PLAYER_COLORS = ["#262730", "#1f5f99", "#4f94d4", "#9cc3e8"]  # a player, then h
 # A career timeline fits its column (a 20-season career and a phone alike); no bar is wider
 # than this, so a two-season career gets two slim bars, not two giant ones.
 TIMELINE_MAX_BAR = 36  # px
+ARCHETYPE_LEGEND_COLUMN = 180  # px: a symbol and the longest archetype name
+PLAYER_LEGEND_COLUMN = 230  # px: a symbol and "Giannis Antetokounmpo 2020-21"
+# The chart's height is its plot's; its legends and axes come on top of it, so a legend that
+# takes more rows on a phone does not squeeze the bars.
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
 
 
 def _d3_format(stat: str) -> str:
@@ -41,8 +46,21 @@ def archetype_scale(names: list[str], colors: list[str]) -> alt.Scale:
 def archetype_color(
     names: list[str], colors: list[str], field: str = "ARCHETYPE_NAME", **kwargs: Any
 ) -> alt.Color:
+    kwargs.setdefault("legend", fitted_legend("bottom", ARCHETYPE_LEGEND_COLUMN))
     return alt.Color(
         f"{field}:N", title="Archetype", scale=archetype_scale(names, colors), **kwargs
+    )
+
+
+def fitted_legend(orient: str, column_px: int, **kwargs: Any) -> alt.Legend:
+    """A legend above or below its chart, in as many columns as the chart's width holds. On the
+    right it took two thirds of a phone's width from the plot, and in one row it ran off the
+    page."""
+    return alt.Legend(
+        orient=orient,
+        columns=alt.ExprRef(f"max(1, floor(width / {column_px}))"),
+        labelLimit=column_px - 25,
+        **kwargs,
     )
 
 
@@ -68,7 +86,7 @@ def archetype_scatter(assignments: pd.DataFrame, names: list[str], colors: list[
                 ],
             ],
         )
-        .properties(height=460)
+        .properties(height=460, autosize=FIT_WIDTH)
         .interactive()
     )
 
@@ -153,7 +171,7 @@ def style_side_by_side(players: pd.DataFrame, features: dict[str, str]) -> alt.C
                 # Not archetype colours (those are on the same page): the player dark, his
                 # matches in blues, lighter as they get farther.
                 scale=alt.Scale(range=PLAYER_COLORS),
-                legend=alt.Legend(orient="top", labelLimit=300, labelFontSize=12),
+                legend=fitted_legend("top", PLAYER_LEGEND_COLUMN, labelFontSize=12),
             ),
             tooltip=[
                 alt.Tooltip("LABEL:N", title="Player"),
@@ -162,7 +180,7 @@ def style_side_by_side(players: pd.DataFrame, features: dict[str, str]) -> alt.C
                 alt.Tooltip("percentile:Q", title="Percentile in his season", format=".0f"),
             ],
         )
-        .properties(height=260)
+        .properties(height=260, autosize=FIT_WIDTH)
     )
 
 
@@ -204,5 +222,5 @@ def career_timeline(
                 alt.Tooltip("SHARE:Q", title="Share", format=".0%"),
             ],
         )
-        .properties(height=240)
+        .properties(height=240, autosize=FIT_WIDTH)
     )

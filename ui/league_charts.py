@@ -6,10 +6,11 @@ import altair as alt
 import pandas as pd
 
 from common.league import MINUTES, League
-from ui.charts import archetype_color
+from ui.charts import FIT_WIDTH, archetype_color, fitted_legend
 
 SEASON_PICK = "season_pick"  # the league chart's click selection (a season)
 DIMMED = 0.5  # opacity of the seasons not open, and of the league beside a team
+WHO_LEGEND_COLUMN = 160  # px: a symbol and "League 2018-19"
 
 
 def league_mix(league: League, colors: list[str], selected: str | None) -> alt.Chart:
@@ -47,7 +48,7 @@ def league_mix(league: League, colors: list[str], selected: str | None) -> alt.C
             ],
         )
         .add_params(pick)
-        .properties(height=360)
+        .properties(height=360, autosize=FIT_WIDTH)
     )
 
 
@@ -81,7 +82,7 @@ def team_vs_league(league: League, team: str, season: str, colors: list[str]) ->
                 title=None,
                 sort=[who_team, who_league],
                 scale=alt.Scale(domain=[who_team, who_league], range=[1.0, DIMMED]),
-                legend=alt.Legend(orient="top", labelFontSize=12),
+                legend=fitted_legend("top", WHO_LEGEND_COLUMN, labelFontSize=12),
             ),
             tooltip=[
                 alt.Tooltip("WHO:N", title="Who"),
@@ -89,5 +90,5 @@ def team_vs_league(league: League, team: str, season: str, colors: list[str]) ->
                 alt.Tooltip("SHARE:Q", title="Share of minutes", format=".1%"),
             ],
         )
-        .properties(height=alt.Step(14))
+        .properties(height=alt.Step(14), autosize=FIT_WIDTH)
     )

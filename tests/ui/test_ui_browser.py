@@ -317,7 +317,9 @@ def test_every_chart_fits_its_column_on_a_phone(
     browser: Browser, app_url: str, query: str, title: str, charts: int
 ) -> None:
     """A chart wider than its column is cut off, legend first (the career timeline drew 40 px
-    per season: a 20-season career overflowed even a desktop's column)."""
+    per season: a 20-season career overflowed even a desktop's column). Inside the chart, a
+    legend in one row ran off its edge (the players compared, the team beside the league), and
+    one on the right left the plot a sliver (34 px of 288 for the league's mix)."""
     page = browser.new_page(viewport=PHONE)
     page.set_default_timeout(WAIT_MS)
     try:
@@ -329,5 +331,15 @@ def test_every_chart_fits_its_column_on_a_phone(
             assert drawn is not None
             overflow = drawn["x"] + drawn["width"] - (column["x"] + column["width"])
             assert overflow <= 0, f"chart {index}: {overflow:.0f} px past its column"
+            for legend in chart.locator(".role-legend").all():
+                shown = legend.bounding_box()
+                assert shown is not None
+                cut = shown["x"] + shown["width"] - (drawn["x"] + drawn["width"])
+                assert cut <= 1, f"chart {index}: its legend runs {cut:.0f} px past its edge"
+            for grid in chart.locator(".role-axis-grid").all():  # as wide as the plot
+                plot = grid.bounding_box()
+                assert plot is not None
+                share = plot["width"] / drawn["width"]
+                assert share >= 0.4, f"chart {index}: the plot is {share:.0%} of its width"
     finally:
         page.close()
