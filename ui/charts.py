@@ -32,6 +32,7 @@ PLAYER_LEGEND_COLUMN = 230  # px: a symbol and "Giannis Antetokounmpo 2020-21"
 # The chart's height is its plot's; its legends and axes come on top of it, so a legend that
 # takes more rows on a phone does not squeeze the bars.
 FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+NARROW_CELL = "bandwidth('x') < 40"  # a heatmap column too narrow for "+1.3" or "FGA/36"
 
 
 def _d3_format(stat: str) -> str:
@@ -101,7 +102,15 @@ def profile_heatmap(z_scores: pd.DataFrame, legend: str = "vs league (σ)") -> a
             "Stat:N",
             sort=list(z_scores.columns),
             title=None,
-            axis=alt.Axis(orient="top", labelAngle=0, labelFontSize=12),
+            # Upright where a column is narrower than its label (a phone), level otherwise.
+            axis=alt.Axis(
+                orient="top",
+                labelAngle=alt.ExprRef(f"{NARROW_CELL} ? -90 : 0"),
+                labelAlign=alt.ExprRef(f"{NARROW_CELL} ? 'left' : 'center'"),
+                labelBaseline=alt.ExprRef(f"{NARROW_CELL} ? 'middle' : 'bottom'"),
+                labelOverlap=False,
+                labelFontSize=12,
+            ),
         ),
         y=alt.Y(
             "Archetype:N",
@@ -115,17 +124,19 @@ def profile_heatmap(z_scores: pd.DataFrame, legend: str = "vs league (σ)") -> a
             "z:Q",
             scale=alt.Scale(scheme="redblue", domain=[-2, 2], reverse=True),
             title=legend,
-            # The default 200 px gradient overflows a short chart and gets cut off.
-            legend=alt.Legend(gradientLength=max(60, 40 * len(z_scores) - 40)),
+            # Below the cells (on the right it took a third of a phone's width from them),
+            # short enough to end inside a phone's chart after the archetypes' names.
+            legend=alt.Legend(orient="bottom", direction="horizontal", gradientLength=120),
         ),
         tooltip=["Archetype:N", "Stat:N", alt.Tooltip("z:Q", format="+.2f")],
     )
-    labels = base.mark_text(fontSize=12).encode(
+    # The figures only where they fit in their cells; the colours and the tooltip say it all.
+    labels = base.mark_text(fontSize=12, opacity=alt.ExprRef(f"{NARROW_CELL} ? 0 : 1")).encode(
         text=alt.Text("z:Q", format="+.1f"),
         # White on the strong colours, black on the pale ones.
         color=alt.condition("abs(datum.z) > 1.2", alt.value("white"), alt.value("black")),
     )
-    return (cells + labels).properties(height=40 * len(z_scores) + 30)
+    return (cells + labels).properties(height=40 * len(z_scores), autosize=FIT_WIDTH)
 
 
 def style_side_by_side(players: pd.DataFrame, features: dict[str, str]) -> alt.Chart:
