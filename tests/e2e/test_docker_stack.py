@@ -226,7 +226,14 @@ def browser() -> Iterator[Any]:
 def page(browser: Any) -> Iterator[Any]:
     page = browser.new_page(viewport={"width": 1400, "height": 2000})
     page.set_default_timeout(BROWSER_WAIT_MS)
+    # What the browser saw go wrong, printed (so shown beside a failed test): a crashed tab or
+    # a script error leaves a blank page that a timed-out expectation does not explain.
+    seen: list[str] = []
+    page.on("crash", lambda _: seen.append("the tab crashed"))
+    page.on("pageerror", lambda error: seen.append(f"page error: {error}"))
+    page.on("console", lambda m: m.type == "error" and seen.append(f"console: {m.text}"))
     yield page
+    print("\n".join(["browser:", *seen]) if seen else "browser: no error seen")
     page.close()
 
 

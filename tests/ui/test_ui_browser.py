@@ -343,3 +343,51 @@ def test_every_chart_fits_its_column_on_a_phone(
                 assert share >= 0.4, f"chart {index}: the plot is {share:.0%} of its width"
     finally:
         page.close()
+
+
+# A page like the Pipeline page, cut to the race: a full run whose last step is slow and calls
+# no Streamlit command after it (the MLflow server's answer, in the multi-host profile), and a
+# click that starts a live-progress fragment while that run is still going.
+RACE_APP = """
+import time
+
+import streamlit as st
+
+
+@st.fragment(run_every=0.3)
+def progress():
+    st.session_state.ticks = st.session_state.get("ticks", 0) + 1
+    st.write(f"tick {st.session_state.ticks}")
+
+
+st.toggle("Slow", key="slow")
+if st.button("Start"):
+    st.session_state.active = True
+    st.rerun()
+if st.session_state.get("active"):
+    progress()
+elif st.session_state.slow:
+    time.sleep(3)
+"""
+
+
+def test_live_progress_survives_a_click_during_a_slow_run(
+    page: Page, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """With Streamlit's fast reruns a click starts a second script runner while the first
+    finishes its slow step; the first then drops, as stale, the fragment the second has just
+    registered, and the progress box froze at "fetch started…" for good (seen in the
+    multi-host end-to-end test). The app's settings (.streamlit/config.toml) must prevent it."""
+    folder = tmp_path_factory.mktemp("race")
+    script = folder / "race_app.py"
+    script.write_text(RACE_APP)
+    with streamlit_app(script, os.environ, folder / "streamlit.log") as (url, _):
+        page.goto(url)
+        slow = page.get_by_role("switch")
+        page.locator("label").filter(has=slow).first.click()  # the slow run starts
+        expect(slow).to_be_checked()
+        page.get_by_role("button", name="Start").click()  # while it sleeps
+        expect(page.get_by_text("tick 1", exact=True)).to_be_visible()
+        # Still ticking well after the slow run ended (3 s, 10 ticks): 20 or more.
+        still_ticking = page.get_by_text(re.compile(r"^tick ([2-9]\d|\d{3,})$"))
+        expect(still_ticking).to_be_visible(timeout=20_000)
