@@ -26,13 +26,14 @@ import os
 import shutil
 import sqlite3
 import tempfile
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from common.failures import DamagedFileError, clip
 from common.fetch_record import FetchRecord
-from common.model_registry import STORE_REPAIR, damaged_store
+from common.model_registry import STORE_REPAIR, damage_named
 from common.seasons import InvalidSeasonError, Season, SeasonType
 from common.storage import DataDir, sha256_of
 
@@ -117,17 +118,11 @@ def _copy_database(source: Path, target: Path, model_name: str) -> str | None:
     # mode=rw: never creates a store; the timeout waits out a writer's lock.
     src = sqlite3.connect(f"{source.as_uri()}?mode=rw", uri=True, timeout=60)
     dst = sqlite3.connect(target)
-    try:
+    # damage_named: a store too damaged for the integrity check to run.
+    with closing(src), closing(dst), damage_named(source):
         src.backup(dst)  # one step: a single read transaction, a consistent snapshot
         problems = [row[0] for row in dst.execute("PRAGMA integrity_check")]
         champion = _champion_version(dst, model_name)
-    except sqlite3.DatabaseError as error:  # too damaged for the check to run
-        if (damage := damaged_store(source, error)) is not None:
-            raise damage from error
-        raise
-    finally:
-        dst.close()
-        src.close()
     if problems != ["ok"]:
         # Each row may hold several lines, under a "*** in database main ***" heading.
         lines = [line for row in problems for line in row.splitlines() if "***" not in line]

@@ -25,7 +25,8 @@ import os
 import shutil
 import sqlite3
 import sys
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -104,6 +105,18 @@ def damaged_store(database: Path, error: BaseException) -> DamagedFileError | No
     return None
 
 
+@contextmanager
+def damage_named(database: Path) -> Iterator[None]:
+    """Re-raise a SQLite error that says ``database`` is damaged as :func:`damaged_store`'s
+    :class:`DamagedFileError`; any other error passes unchanged."""
+    try:
+        yield
+    except sqlite3.DatabaseError as error:
+        if (damage := damaged_store(database, error)) is not None:
+            raise damage from error
+        raise
+
+
 def open_registry(settings: Settings) -> RegistryReader:
     if settings.store_file is not None:
         return SqliteRegistry(settings.store_file)
@@ -119,12 +132,8 @@ class SqliteRegistry:
     def aliased(self, model: str, alias: str) -> AliasedVersion | None:
         if not self.database.is_file():
             return None  # never create the store: the train worker does
-        try:
+        with damage_named(self.database):
             return self._aliased(model, alias)
-        except sqlite3.DatabaseError as error:
-            if (damage := damaged_store(self.database, error)) is not None:
-                raise damage from error
-            raise
 
     def _aliased(self, model: str, alias: str) -> AliasedVersion | None:
         uri = f"{self.database.as_uri()}?mode=ro"
