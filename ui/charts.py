@@ -97,6 +97,8 @@ def profile_heatmap(z_scores: pd.DataFrame, legend: str = "vs league (σ)") -> a
     long = z_scores.reset_index(names="Archetype").melt(
         "Archetype", var_name="Stat", value_name="z"
     )
+    # Rounded here: "z" keeps -0.04 from reading "-0.0" (d3's "+.1f" would print it so).
+    long["shown"] = long["z"].map(lambda z: "" if pd.isna(z) else f"{z:+z.1f}")
     base = alt.Chart(long).encode(
         x=alt.X(
             "Stat:N",
@@ -132,7 +134,7 @@ def profile_heatmap(z_scores: pd.DataFrame, legend: str = "vs league (σ)") -> a
     )
     # The figures only where they fit in their cells; the colours and the tooltip say it all.
     labels = base.mark_text(fontSize=12, opacity=alt.ExprRef(f"{NARROW_CELL} ? 0 : 1")).encode(
-        text=alt.Text("z:Q", format="+.1f"),
+        text=alt.Text("shown:N"),
         # White on the strong colours, black on the pale ones.
         color=alt.condition("abs(datum.z) > 1.2", alt.value("white"), alt.value("black")),
     )

@@ -335,6 +335,10 @@ def test_archetypes_page_shows_the_champions_archetypes(
     heatmap = chart_data(at, 0)
     assert set(heatmap["Stat"]) == set(SHORT.values())  # the 10 style features
     assert set(heatmap["Archetype"]) == set(names)
+    for z, shown in zip(heatmap["z"], heatmap["shown"], strict=True):  # one decimal, signed
+        assert re.fullmatch(r"[+-]\d+\.\d", shown), shown
+        assert shown != "-0.0"
+        assert abs(float(shown) - z) <= 0.05 + 1e-9, (z, shown)
 
 
 def test_archetype_colours_come_from_the_profiles(
