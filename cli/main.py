@@ -94,9 +94,9 @@ def main(argv: Sequence[str] | None = None, *, set_aside_imports: bool = False) 
 def _imports_set_aside(active: bool) -> Iterator[None]:
     """No cyclic garbage collection while a command's modules load, then what they made set
     aside (``gc.freeze``): no later collection walks it again. Imports and the exit are most
-    of a short command's time (benchmarks/cli.py: `status` 0.47 s without, 0.35 s with). Only
-    for the console script: frozen objects are never collected, which a long-lived process
-    that calls :func:`main` (a test) must not have."""
+    of a short command's time (docs/measured.md, "Command line": a quarter of it went to these
+    collections). Only for the console script: frozen objects are never collected, which a
+    long-lived process that calls :func:`main` (a test) must not have."""
     if not active:
         yield
         return
